@@ -1,0 +1,3 @@
+module github.com/metlog/metlog
+
+go 1.25.0

@@ -1,0 +1,86 @@
+package metlog
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"time"
+)
+
+// UUID is a 16-byte RFC 9562 UUID. The zero value means "not assigned".
+type UUID [16]byte
+
+// NewUUID returns a version 7 UUID: 48 bits of Unix milliseconds followed by
+// random bits, so UUIDs sort roughly by creation time.
+func NewUUID() UUID { return NewUUIDAt(time.Now()) }
+
+// NewUUIDAt returns a version 7 UUID for the time t.
+func NewUUIDAt(t time.Time) UUID {
+	var u UUID
+	rand.Read(u[6:]) // never returns an error (crypto/rand, Go 1.24+)
+	var ms [8]byte
+	binary.BigEndian.PutUint64(ms[:], uint64(t.UnixMilli()))
+	copy(u[:6], ms[2:])
+	u[6] = u[6]&0x0f | 0x70 // version 7
+	u[8] = u[8]&0x3f | 0x80 // RFC 9562 variant
+	return u
+}
+
+// IsZero reports whether u is unassigned.
+func (u UUID) IsZero() bool { return u == UUID{} }
+
+// String returns the canonical 36-character form.
+func (u UUID) String() string {
+	return string(u.AppendText(make([]byte, 0, 36)))
+}
+
+// AppendText appends the canonical 36-character form to b.
+func (u UUID) AppendText(b []byte) []byte {
+	var buf [36]byte
+	hex.Encode(buf[0:8], u[0:4])
+	buf[8] = '-'
+	hex.Encode(buf[9:13], u[4:6])
+	buf[13] = '-'
+	hex.Encode(buf[14:18], u[6:8])
+	buf[18] = '-'
+	hex.Encode(buf[19:23], u[8:10])
+	buf[23] = '-'
+	hex.Encode(buf[24:], u[10:])
+	return append(b, buf[:]...)
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (u UUID) MarshalText() ([]byte, error) { return u.AppendText(nil), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler; see ParseUUID.
+func (u *UUID) UnmarshalText(b []byte) error {
+	v, err := ParseUUID(string(b))
+	if err != nil {
+		return err
+	}
+	*u = v
+	return nil
+}
+
+var errUUIDSyntax = errors.New("uuid: want 32 hex digits, optionally in 8-4-4-4-12 form")
+
+// ParseUUID accepts the canonical form and the 32-hex-digit form without
+// hyphens, in either case.
+func ParseUUID(s string) (UUID, error) {
+	var u UUID
+	switch len(s) {
+	case 36:
+		if s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+			return u, errUUIDSyntax
+		}
+		s = s[0:8] + s[9:13] + s[14:18] + s[19:23] + s[24:]
+	case 32:
+	default:
+		return u, errUUIDSyntax
+	}
+	if _, err := hex.Decode(u[:], []byte(s)); err != nil {
+		return UUID{}, errUUIDSyntax
+	}
+	return u, nil
+}
