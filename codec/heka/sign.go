@@ -144,9 +144,8 @@ func (s Status) String() string {
 	return "Status(" + strconv.Itoa(int(s)) + ")"
 }
 
-// keyID is what a key is looked up by. Heka's splitter uses the string
-// "<signer>_<version>", which confuses signer "a_1" version 2 with signer
-// "a" version "1_2"; a struct cannot.
+// keyID is what a key is looked up by: Heka's splitter uses the string
+// "<signer>_<version>" for the same pair.
 type keyID struct {
 	signer  string
 	version uint32
