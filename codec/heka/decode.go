@@ -36,14 +36,14 @@ func Unmarshal(data []byte, m *metlog.Message) error {
 		tagOff := d.w.off
 		num, typ, err := d.w.tag()
 		if err != nil {
-			return &SyntaxError{In: "message", Offset: tagOff, Err: err}
+			return &SyntaxError{In: "Message", Offset: tagOff, Err: err}
 		}
 		valOff := d.w.off
 		if err := d.messageField(m, &fields, num, typ); err != nil {
 			if se, ok := err.(*SyntaxError); ok {
 				return se
 			}
-			return &SyntaxError{In: "message", Offset: valOff, Field: num, Err: err}
+			return &SyntaxError{In: "Message", Offset: valOff, Field: num, Err: err}
 		}
 	}
 	return nil
@@ -159,11 +159,11 @@ func (d *decoder) field(start, end int) (metlog.Field, error) {
 		tagOff := w.off
 		num, typ, err := w.tag()
 		if err != nil {
-			return f, &SyntaxError{In: "field", Offset: tagOff, Err: err}
+			return f, &SyntaxError{In: "Field", Offset: tagOff, Err: err}
 		}
 		valOff := w.off
 		if err := d.fieldValue(&f, num, typ); err != nil {
-			return f, &SyntaxError{In: "field", Offset: valOff, Field: num, Err: err}
+			return f, &SyntaxError{In: "Field", Offset: valOff, Field: num, Err: err}
 		}
 	}
 

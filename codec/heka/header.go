@@ -41,11 +41,11 @@ func ParseHeader(data []byte, h *Header) error {
 		tagOff := w.off
 		num, typ, err := w.tag()
 		if err != nil {
-			return &SyntaxError{In: "header", Offset: tagOff, Err: err}
+			return &SyntaxError{In: "Header", Offset: tagOff, Err: err}
 		}
 		valOff := w.off
 		if err := h.parseField(&w, num, typ, signer); err != nil {
-			return &SyntaxError{In: "header", Offset: valOff, Field: num, Err: err}
+			return &SyntaxError{In: "Header", Offset: valOff, Field: num, Err: err}
 		}
 	}
 	return nil

@@ -38,7 +38,8 @@ var (
 
 // SyntaxError is a malformed protobuf Message or Header.
 type SyntaxError struct {
-	// In names what was being decoded: "message", "field" or "header".
+	// In names the protobuf message being decoded: "Message", "Field"
+	// (inside a Message) or "Header".
 	In string
 	// Offset is the byte offset of the problem within the decoded buffer.
 	Offset int
@@ -49,9 +50,9 @@ type SyntaxError struct {
 }
 
 func (e *SyntaxError) Error() string {
-	s := "heka: " + e.In
+	s := "heka: " + e.In + " protobuf"
 	if e.Field != 0 {
-		s += " field " + strconv.Itoa(e.Field)
+		s += ", field " + strconv.Itoa(e.Field)
 	}
 	return s + ": " + e.Err.Error() + " at offset " + strconv.Itoa(e.Offset)
 }
