@@ -42,7 +42,7 @@ func (d *decoder) unexpected(want string) error {
 }
 
 func quoteByte(c byte) string {
-	if c >= 0x20 && c < 0x7f {
+	if c < utf8.RuneSelf {
 		return strconv.QuoteRune(rune(c))
 	}
 	return "byte 0x" + strconv.FormatUint(uint64(c), 16)
