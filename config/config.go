@@ -346,11 +346,18 @@ func known(m map[string]func() any) []string {
 	return out
 }
 
+// exportedFields lists the keys of a config struct. The fields of an
+// embedded struct count as the struct's own (a shared block of keys, such as
+// input.Signatures, is embedded into each plugin's Config).
 func exportedFields(t reflect.Type) []reflect.StructField {
 	var out []reflect.StructField
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if !f.IsExported() || f.Anonymous {
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			out = append(out, exportedFields(f.Type)...)
+			continue
+		}
+		if !f.IsExported() {
 			continue
 		}
 		out = append(out, reflect.StructField{Name: f.Name, Type: f.Type, Tag: f.Tag})

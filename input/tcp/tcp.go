@@ -11,9 +11,9 @@
 package tcp
 
 import (
-	_ "embed"
 	"context"
 	"crypto/tls"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
