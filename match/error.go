@@ -15,9 +15,10 @@ const (
 	MaxLen = 8192
 	// MaxDepth is the deepest nesting of parentheses accepted.
 	MaxDepth = 64
-	// MaxRegexpSize is the largest regular expression accepted, counted in
-	// instructions of its compiled RE2 program (roughly one per literal
-	// character or character class, after repetitions are expanded).
+	// MaxRegexpSize bounds the regular expressions of one expression,
+	// counted in instructions of their compiled RE2 programs (roughly one
+	// per literal character or character class, after repetitions are
+	// expanded), all regular expressions together.
 	MaxRegexpSize = 10000
 )
 

@@ -43,6 +43,7 @@ type parser struct {
 	lx    lexer
 	tok   token // the current token
 	depth int   // parentheses open around the current token
+	insts int   // instructions of the regular expressions so far
 }
 
 func (p *parser) advance() error {
@@ -324,32 +325,32 @@ func (p *parser) value(v Var, op token) (Value, error) {
 	case val.Kind == ValueString && v.Kind.IsNumeric():
 		return val, p.expected(t, want+after, is)
 	case val.Kind == ValueRegexp:
-		if msg, limit := checkRegexp(val.Str); msg != "" {
-			e := errorAt(p.lx.src, t.pos, msg)
-			if limit {
-				e.Err = ErrLimit
-			}
+		n, msg := regexpSize(val.Str)
+		if msg != "" {
+			return val, errorAt(p.lx.src, t.pos, msg)
+		}
+		p.insts += n
+		if p.insts > MaxRegexpSize {
+			e := errorAt(p.lx.src, t.pos, "regular expressions compile to "+strconv.Itoa(p.insts)+
+				" instructions in all; the limit is "+strconv.Itoa(MaxRegexpSize))
+			e.Err = ErrLimit
 			return val, e
 		}
 	}
 	return val, nil
 }
 
-// checkRegexp parses an RE2 expression the way regexp.Compile does and
-// enforces MaxRegexpSize. It returns what is wrong, if anything, and
-// whether that is the size limit.
-func checkRegexp(src string) (msg string, limit bool) {
+// regexpSize parses an RE2 expression the way regexp.Compile does and
+// returns the number of instructions it compiles to, or what is wrong
+// with it.
+func regexpSize(src string) (n int, msg string) {
 	re, err := syntax.Parse(src, syntax.Perl)
 	if err != nil {
-		return "invalid regular expression: " + strings.TrimPrefix(err.Error(), "error parsing regexp: "), false
+		return 0, "invalid regular expression: " + strings.TrimPrefix(err.Error(), "error parsing regexp: ")
 	}
 	prog, err := syntax.Compile(re.Simplify())
 	if err != nil {
-		return "invalid regular expression: " + err.Error(), false
+		return 0, "invalid regular expression: " + err.Error()
 	}
-	if len(prog.Inst) > MaxRegexpSize {
-		return "regular expression compiles to " + strconv.Itoa(len(prog.Inst)) +
-			" instructions; the limit is " + strconv.Itoa(MaxRegexpSize), true
-	}
-	return "", false
+	return len(prog.Inst), ""
 }

@@ -189,7 +189,8 @@ func TestLimits(t *testing.T) {
 	}{
 		{"length", "Type == '" + strings.Repeat("x", MaxLen) + "'", 0, "bytes long; the limit is 8192"},
 		{"depth", strings.Repeat("(", MaxDepth+1) + "TRUE" + strings.Repeat(")", MaxDepth+1), MaxDepth + 1, "parentheses nest deeper than 64 levels"},
-		{"regexp size", "Type =~ /(abcdefghij){1000}/", 9, "instructions; the limit is 10000"},
+		{"regexp size", "Type =~ /(abcdefghij){1000}/", 9, "instructions in all; the limit is 10000"},
+		{"regexps in all", strings.Repeat("Type =~ /c{1000}/ || ", 10) + "TRUE", 198, "the limit is 10000"},
 		{"regexp classes", "Type =~ /[a-z]{1000}[0-9]{1000}x{1000}(ab){1000}(cd){1000}(ef){1000}(gh){1000}/", 9, "the limit is 10000"},
 	}
 	for _, c := range cases {
