@@ -7,7 +7,8 @@ import (
 )
 
 // Matcher is a compiled expression. It is immutable and safe for concurrent
-// use; Match allocates nothing.
+// use; Match allocates nothing. Make one with Compile, MustCompile or
+// UnmarshalText; the zero Matcher is not usable.
 type Matcher struct {
 	src  string
 	expr Node

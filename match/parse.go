@@ -29,7 +29,11 @@ func Parse(expr string) (Node, error) {
 		return nil, err
 	}
 	if p.tok.kind != tEOF {
-		return nil, p.expected(p.tok, "'&&', '||' or end of expression", "")
+		hint := ""
+		if p.tok.kind == tIdent && (strings.EqualFold(p.tok.text, "and") || strings.EqualFold(p.tok.text, "or")) {
+			hint = spellingHint(p.tok.text)
+		}
+		return nil, p.expected(p.tok, "'&&', '||' or end of expression", hint)
 	}
 	return n, nil
 }

@@ -58,7 +58,8 @@ var errorCases = []struct {
 	{`TRUE == TRUE`, 6, "expected '&&', '||' or end of expression (got '==')"},
 	{`Type == 'a' & Type == 'b'`, 13, "unexpected character '&' (did you mean '&&'?)"},
 	{`Type == 'a' | Type == 'b'`, 13, "unexpected character '|' (did you mean '||'?)"},
-	{`Type == 'a' and Type == 'b'`, 13, "(got and)"},
+	{`Type == 'a' and Type == 'b'`, 13, "(got and); did you mean '&&'?"},
+	{`Type == 'a' OR Type == 'b'`, 13, "(got OR); did you mean '||'?"},
 	{`!Type == 'a'`, 1, "unexpected character '!' (did you mean '!=' or '!~'?)"},
 	{`Type === 'a'`, 8, "unexpected character '='"},
 	{`Type == 'a' ; Type == 'b'`, 13, "unexpected character ';'"},
@@ -130,6 +131,9 @@ var errorCases = []struct {
 	{`Type =~ /\/`, 12, "expected closing '/'"},
 	{`Type =~ /[/`, 9, "invalid regular expression: missing closing ]"},
 	{`Type =~ /a{1001}/`, 9, "invalid regular expression: invalid repeat count"},
+
+	// Long tokens are shortened in messages.
+	{`Pid == 'ééééééééééééééééééééééééééééééééééééééééééééééé'`, 8, "(got string 'ééééééééééééééééééé…); Pid is a number"},
 
 	// Lines and columns count characters, not bytes.
 	{"Type == 'é' &&", 15, "expected an expression after '&&'"},
@@ -341,6 +345,13 @@ func TestNames(t *testing.T) {
 		if err != nil || m.Expr().(*Compare).Op != op {
 			t.Errorf("operator %v does not parse back: %v", op, err)
 		}
+	}
+	v := Var{Kind: VarField, Field: "a b", ArrayIndex: 2}
+	if got, want := v.String(), `Fields['a b'][0][2]`; got != want {
+		t.Errorf("Var.String() = %q, want %q", got, want)
+	}
+	if got, want := (Var{Kind: VarPid}).String(), "Pid"; got != want {
+		t.Errorf("Var.String() = %q, want %q", got, want)
 	}
 	if got := Op(0).String() + VarKind(99).String() + ValueKind(0).String(); got != "Op(0)VarKind(99)ValueKind(0)" {
 		t.Errorf("invalid names = %q", got)
