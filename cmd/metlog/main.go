@@ -31,6 +31,10 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"router", "run the router", runRouter},
+		{"validate", "check a config file, reporting every problem", runValidate},
+		{"cat", "print Heka and metlog JSON files, filtered by a matcher", runCat},
+		{"plugins", "list inputs and outputs with their sample config", runPlugins},
 		{"version", "print the version", runVersion},
 	}
 }

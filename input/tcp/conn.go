@@ -133,19 +133,24 @@ func onlySpace(b []byte) bool {
 func (c *connection) readJSON(r io.Reader) error {
 	dec := metlogjson.NewDecoder(r)
 	dec.Limits.MaxSize = c.in.cfg.MaxMessageSize
+	// Decode reads the socket mid-message, which hands the current batch
+	// to the deliverer (flushReader), so it decodes into a message of the
+	// connection's own, swapped into the batch once complete.
+	var scratch metlog.Message
 	for {
-		m := c.cur.next()
 		start := dec.InputOffset()
-		err := dec.Decode(m)
-		var derr *metlogjson.Error
+		err := dec.Decode(&scratch)
+		var jerr *metlogjson.Error
 		switch {
 		case err == nil:
 			if c.in.dec.RequireSignature {
 				c.in.counters.Rejected(input.ReasonUnsigned)
 				continue
 			}
+			m := c.cur.next()
+			*m, scratch = scratch, *m
 			c.add(m, int(dec.InputOffset()-start))
-		case errors.As(err, &derr):
+		case errors.As(err, &jerr):
 			if errors.Is(err, metlogjson.ErrTooLarge) {
 				c.in.counters.Rejected(input.ReasonTooLarge)
 			} else {
