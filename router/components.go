@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/metlog/metlog/config"
+	httpin "github.com/metlog/metlog/input/http"
 	"github.com/metlog/metlog/input/tcp"
 	"github.com/metlog/metlog/input/udp"
 	"github.com/metlog/metlog/output/file"
@@ -18,8 +19,9 @@ import (
 // plugin is added.
 var (
 	inputPlugins = map[string]plugin[Input]{
-		"tcp": inputOf(tcp.Defaults, tcp.New, tcp.Sample),
-		"udp": inputOf(udp.Defaults, udp.New, udp.Sample),
+		"http": inputOf(httpin.Defaults, httpin.New, httpin.Sample),
+		"tcp":  inputOf(tcp.Defaults, tcp.New, tcp.Sample),
+		"udp":  inputOf(udp.Defaults, udp.New, udp.Sample),
 	}
 	outputPlugins = map[string]plugin[Output]{
 		"file":   outputOf(file.Defaults, file.New, file.Sample),
