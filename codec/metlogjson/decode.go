@@ -123,6 +123,7 @@ func (d *decoder) message() error {
 	}
 	d.i++
 	payloadJSON := false
+	payloadAt := 0 // offset of the payload, for errors
 	reps := -1 // offset of the "representations" object
 	if d.peek() == '}' {
 		d.i++
@@ -163,6 +164,7 @@ func (d *decoder) message() error {
 			case "type":
 				m.Type, err = d.stringValue("type", old.Type)
 			case "payload":
+				payloadAt = d.i
 				payloadJSON, err = d.payload(old.Payload)
 			case "env_version":
 				m.EnvVersion, err = d.stringValue("env_version", old.EnvVersion)
@@ -209,7 +211,7 @@ func (d *decoder) message() error {
 		}
 	}
 	if payloadJSON {
-		f, err := d.addField(metlog.PayloadTypeField, metlog.TypeString)
+		f, err := d.addField(metlog.PayloadTypeField, metlog.TypeString, payloadAt)
 		if err != nil {
 			return err
 		}

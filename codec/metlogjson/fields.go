@@ -67,6 +67,7 @@ func (d *decoder) members(depth int) error {
 // fieldValue reads the value at the current position, nested in depth
 // containers, as the field (or, for an object, the fields) named d.path.
 func (d *decoder) fieldValue(depth int) error {
+	at := d.i
 	if d.i >= len(d.data) {
 		return d.unexpected("a value")
 	}
@@ -80,14 +81,14 @@ func (d *decoder) fieldValue(depth int) error {
 		d.i++
 		if d.peek() == '}' {
 			d.i++
-			return d.addRaw([]byte("{}"))
+			return d.addRaw([]byte("{}"), at)
 		}
 		d.i = start
 		return d.members(depth)
 	case c == '[':
 		return d.arrayField(depth)
 	case c == '"':
-		f, err := d.addField("", metlog.TypeString)
+		f, err := d.addField("", metlog.TypeString, at)
 		if err != nil {
 			return err
 		}
@@ -105,7 +106,7 @@ func (d *decoder) fieldValue(depth int) error {
 		if err := d.literal(lit); err != nil {
 			return err
 		}
-		f, err := d.addField("", metlog.TypeBool)
+		f, err := d.addField("", metlog.TypeBool, at)
 		if err != nil {
 			return err
 		}
@@ -114,7 +115,7 @@ func (d *decoder) fieldValue(depth int) error {
 		if err := d.literal("null"); err != nil {
 			return err
 		}
-		return d.addRaw([]byte("null"))
+		return d.addRaw([]byte("null"), at)
 	case isNumberStart(c):
 		n, err := d.number()
 		if err != nil {
@@ -122,19 +123,19 @@ func (d *decoder) fieldValue(depth int) error {
 		}
 		switch n.kind {
 		case numInt:
-			f, err := d.addField("", metlog.TypeInteger)
+			f, err := d.addField("", metlog.TypeInteger, at)
 			if err != nil {
 				return err
 			}
 			f.Integers = append(f.Integers, n.i)
 		case numFloat:
-			f, err := d.addField("", metlog.TypeDouble)
+			f, err := d.addField("", metlog.TypeDouble, at)
 			if err != nil {
 				return err
 			}
 			f.Doubles = append(f.Doubles, n.f)
 		default:
-			return d.addRaw(n.text)
+			return d.addRaw(n.text, at)
 		}
 	default:
 		return d.unexpected("a value")
@@ -190,7 +191,7 @@ func (d *decoder) arrayField(depth int) error {
 			return err
 		}
 		if f == nil {
-			if f, err = d.addField("", t); err != nil {
+			if f, err = d.addField("", t, start); err != nil {
 				return err
 			}
 		} else if f.Type != t {
@@ -235,13 +236,13 @@ func (d *decoder) rawArray(start, depth int, f *metlog.Field) error {
 	if err := d.raw(depth); err != nil {
 		return err
 	}
-	return d.addRaw(d.rbuf)
+	return d.addRaw(d.rbuf, start)
 }
 
 // addRaw adds a RepresentationJSON string field named d.path holding the
 // JSON text b.
-func (d *decoder) addRaw(b []byte) error {
-	f, err := d.addField("", metlog.TypeString)
+func (d *decoder) addRaw(b []byte, at int) error {
+	f, err := d.addField("", metlog.TypeString, at)
 	if err != nil {
 		return err
 	}
@@ -251,13 +252,14 @@ func (d *decoder) addRaw(b []byte) error {
 }
 
 // addField appends a field of type t named name, or d.path if name is
-// empty, with no values. It reuses the slot's previous content: the name
-// when equal, and the value slice of type t.
-func (d *decoder) addField(name string, t metlog.ValueType) (*metlog.Field, error) {
+// empty, with no values; at is the offset of its value, for errors. It
+// reuses the slot's previous content: the name when equal, and the value
+// slice of type t.
+func (d *decoder) addField(name string, t metlog.ValueType, at int) (*metlog.Field, error) {
 	m := d.m
 	k := len(m.Fields)
 	if k >= d.lim.MaxFields {
-		return nil, d.fail(ErrTooManyFields, "more than "+strconv.Itoa(d.lim.MaxFields)+" fields")
+		return nil, d.failAt(at, ErrTooManyFields, "more than "+strconv.Itoa(d.lim.MaxFields)+" fields")
 	}
 	if k < cap(m.Fields) {
 		m.Fields = m.Fields[:k+1]
