@@ -2,8 +2,8 @@ package metlog
 
 import (
 	"math"
-	"time"
 	"testing"
+	"time"
 )
 
 // ts parses an RFC 3339 timestamp for the tests.

@@ -124,7 +124,7 @@ func (d *decoder) message() error {
 	d.i++
 	payloadJSON := false
 	payloadAt := 0 // offset of the payload, for errors
-	reps := -1 // offset of the "representations" object
+	reps := -1     // offset of the "representations" object
 	if d.peek() == '}' {
 		d.i++
 	} else {

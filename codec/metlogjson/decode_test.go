@@ -235,7 +235,7 @@ func TestCapture31Indented(t *testing.T) {
 		Timestamp: mustTime(t, "2026-11-22T01:49:33.254706Z"),
 		Type:      "counter", Logger: "stream-app", Severity: metlog.Info,
 		Payload: "1", EnvVersion: "0.8", Pid: 18208, Hostname: "vm",
-		Fields:  []metlog.Field{metlog.Float("rate", 1), metlog.String("name", "streamed")},
+		Fields: []metlog.Field{metlog.Float("rate", 1), metlog.String("name", "streamed")},
 	})
 }
 

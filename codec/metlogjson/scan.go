@@ -251,10 +251,10 @@ func (d *decoder) hex4(i int) (rune, bool) {
 type numKind uint8
 
 const (
-	numInt      numKind = iota // fits int64: num.i
-	numFloat                   // a fraction or exponent, or NaN/Infinity: num.f
-	numBigInt                  // an integer beyond int64: only num.text
-	numHugeFloat               // beyond float64 range: only num.text
+	numInt       numKind = iota // fits int64: num.i
+	numFloat                    // a fraction or exponent, or NaN/Infinity: num.f
+	numBigInt                   // an integer beyond int64: only num.text
+	numHugeFloat                // beyond float64 range: only num.text
 )
 
 type num struct {
