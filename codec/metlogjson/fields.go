@@ -13,15 +13,15 @@ func (d *decoder) fieldsValue() error {
 		return d.literal("null")
 	case '{':
 		d.path = d.path[:0]
-		return d.members(1)
+		return d.members(1, true)
 	}
 	return d.fail(ErrBadValue, "fields: want an object")
 }
 
 // members reads the members of the object at the current position, nested
-// in depth containers, as fields named d.path + "." + key (or key at the top
-// of the fields object, where d.path is empty).
-func (d *decoder) members(depth int) error {
+// in depth containers, as fields named d.path + "." + key, or just key for
+// the fields object itself (top).
+func (d *decoder) members(depth int, top bool) error {
 	if depth+1 > d.lim.MaxDepth {
 		return d.fail(ErrTooDeep, "nesting deeper than "+strconv.Itoa(d.lim.MaxDepth))
 	}
@@ -40,7 +40,7 @@ func (d *decoder) members(depth int) error {
 			return err
 		}
 		d.path = d.path[:prefix]
-		if prefix > 0 {
+		if !top {
 			d.path = append(d.path, '.')
 		}
 		d.path = append(d.path, key...)
@@ -84,7 +84,7 @@ func (d *decoder) fieldValue(depth int) error {
 			return d.addRaw([]byte("{}"), at)
 		}
 		d.i = start
-		return d.members(depth)
+		return d.members(depth, false)
 	case c == '[':
 		return d.arrayField(depth)
 	case c == '"':
