@@ -489,6 +489,10 @@ func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	run := 0 // start of the pending run of bytes written as is
 	for i := 0; i < len(s); {
+		i = skipASCII(s, i)
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			e := jsonEscape[c]
@@ -520,6 +524,25 @@ func appendJSONString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[run:]...)
 	return append(dst, '"')
+}
+
+// skipASCII returns the first index at or after i where s does not hold
+// eight bytes in a row that appendJSONString writes as they are (printable
+// ASCII other than '"' and '\\').
+func skipASCII(s string, i int) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		q := x ^ ('"' * lo)
+		bs := x ^ ('\\' * lo)
+		// The high bit of a byte is set for a control character (< 0x20),
+		// '"', '\\', DEL (0x7f) or non-ASCII.
+		if ((x-0x20*lo)|(q-lo)|(bs-lo)|(x+lo)|x)&hi != 0 {
+			break
+		}
+	}
+	return i
 }
 
 // appendU4 writes \uXXXX for a BMP code unit.

@@ -77,10 +77,11 @@ func Unmarshal(data []byte) (*metlog.Message, error) {
 // decoding into it again if you keep any part of it. On error, m holds
 // whatever was decoded before the problem, and the error is an *Error.
 func (l Limits) Decode(data []byte, m *metlog.Message) error {
-	var path, sbuf, rbuf [128]byte
-	d := decoder{data: data, lim: l.withDefaults(), m: m,
-		path: path[:0], sbuf: sbuf[:0], rbuf: rbuf[:0]}
-	return d.decode()
+	d := decoders.Get().(*decoder)
+	d.data, d.i, d.base, d.lim, d.m = data, 0, 0, l.withDefaults(), m
+	err := d.decode()
+	d.release()
+	return err
 }
 
 // decode checks the size and decodes the message in d.data.

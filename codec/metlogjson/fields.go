@@ -143,94 +143,109 @@ func (d *decoder) fieldValue(depth int) error {
 	return nil
 }
 
+// elem is one value of an array being read as a typed array field.
+type elem struct {
+	i    int64
+	f    float64
+	b    bool
+	s, e int // the string value is d.abuf[s:e]
+}
+
 // arrayField reads the array at the current position as the field named
 // d.path: a typed array field when it holds two or more strings, integers
 // (fitting int64), doubles or bools, all of one kind; else a raw JSON field.
+// The values are collected in d.elems and d.abuf until the array is known to
+// be typed.
 func (d *decoder) arrayField(depth int) error {
 	if depth+1 > d.lim.MaxDepth {
 		return d.fail(ErrTooDeep, "nesting deeper than "+strconv.Itoa(d.lim.MaxDepth))
 	}
 	start := d.i
 	d.i++ // [
-	var f *metlog.Field
-	n := 0
-	for d.peek() != ']' || n > 0 {
+	d.elems = d.elems[:0]
+	d.abuf = d.abuf[:0]
+	var t metlog.ValueType
+	for {
 		c := d.peek()
-		var t metlog.ValueType
+		var v elem
+		var et metlog.ValueType
 		switch {
 		case c == '"':
-			t = metlog.TypeString
-		case c == 't' || c == 'f':
-			t = metlog.TypeBool
-		case isNumberStart(c):
-			t = metlog.TypeInteger // or TypeDouble, settled below
-		default:
-			return d.rawArray(start, depth, f)
-		}
-		var nm num
-		var s []byte
-		var err error
-		switch t {
-		case metlog.TypeString:
-			s, err = d.str()
-		case metlog.TypeBool:
-			if c == 't' {
-				err = d.literal("true")
-			} else {
-				err = d.literal("false")
-			}
-		default:
-			nm, err = d.number()
-			if nm.kind == numFloat {
-				t = metlog.TypeDouble
-			} else if nm.kind != numInt {
-				return d.rawArray(start, depth, f)
-			}
-		}
-		if err != nil {
-			return err
-		}
-		if f == nil {
-			if f, err = d.addField("", t, start); err != nil {
+			b, err := d.str()
+			if err != nil {
 				return err
 			}
-		} else if f.Type != t {
-			return d.rawArray(start, depth, f)
+			v.s = len(d.abuf)
+			d.abuf = append(d.abuf, b...)
+			v.e = len(d.abuf)
+			et = metlog.TypeString
+		case c == 't' || c == 'f':
+			v.b = c == 't'
+			lit := "false"
+			if v.b {
+				lit = "true"
+			}
+			if err := d.literal(lit); err != nil {
+				return err
+			}
+			et = metlog.TypeBool
+		case isNumberStart(c):
+			n, err := d.number()
+			if err != nil {
+				return err
+			}
+			switch n.kind {
+			case numInt:
+				v.i, et = n.i, metlog.TypeInteger
+			case numFloat:
+				v.f, et = n.f, metlog.TypeDouble
+			default:
+				return d.rawArray(start, depth)
+			}
+		default: // null, an object or array, the end of an empty array
+			return d.rawArray(start, depth)
 		}
-		switch t {
-		case metlog.TypeString:
-			f.Strings = appendText(f.Strings, s)
-		case metlog.TypeBool:
-			f.Bools = append(f.Bools, c == 't')
-		case metlog.TypeInteger:
-			f.Integers = append(f.Integers, nm.i)
-		case metlog.TypeDouble:
-			f.Doubles = append(f.Doubles, nm.f)
+		if len(d.elems) == 0 {
+			t = et
+		} else if et != t {
+			return d.rawArray(start, depth)
 		}
-		n++
+		d.elems = append(d.elems, v)
 		switch d.peek() {
 		case ',':
 			d.i++
+			continue
 		case ']':
-			if n < 2 {
-				return d.rawArray(start, depth, f)
-			}
 			d.i++
-			return nil
 		default:
 			return d.unexpected("',' or ']'")
 		}
+		break
 	}
-	// An empty array.
-	return d.rawArray(start, depth, f)
+	if len(d.elems) < 2 {
+		return d.rawArray(start, depth)
+	}
+	f, err := d.addField("", t, start)
+	if err != nil {
+		return err
+	}
+	for _, v := range d.elems {
+		switch t {
+		case metlog.TypeString:
+			f.Strings = appendText(f.Strings, d.abuf[v.s:v.e])
+		case metlog.TypeBool:
+			f.Bools = append(f.Bools, v.b)
+		case metlog.TypeInteger:
+			f.Integers = append(f.Integers, v.i)
+		case metlog.TypeDouble:
+			f.Doubles = append(f.Doubles, v.f)
+		}
+	}
+	return nil
 }
 
-// rawArray reads the array starting at start again, as a raw JSON field;
-// f is the typed field arrayField had begun, if any, which it replaces.
-func (d *decoder) rawArray(start, depth int, f *metlog.Field) error {
-	if f != nil {
-		d.m.Fields = d.m.Fields[:len(d.m.Fields)-1]
-	}
+// rawArray reads the array starting at start again, as a raw JSON field.
+func (d *decoder) rawArray(start, depth int) error {
 	d.i = start
 	d.rbuf = d.rbuf[:0]
 	if err := d.raw(depth); err != nil {
@@ -263,6 +278,8 @@ func (d *decoder) addField(name string, t metlog.ValueType, at int) (*metlog.Fie
 	}
 	if k < cap(m.Fields) {
 		m.Fields = m.Fields[:k+1]
+	} else if k == 0 {
+		m.Fields = make([]metlog.Field, 1, 4)
 	} else {
 		m.Fields = append(m.Fields, metlog.Field{})
 	}
