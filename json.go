@@ -42,8 +42,9 @@ import (
 // value) go in an extra top-level "representations" object after
 // env_version: field name to representation, or to an array with one entry
 // per field of that name when they differ. A message carrying a
-// PayloadTypeField marker has its Payload written as raw JSON (when it is
-// valid JSON and not a string), and the marker itself is not written. A
+// PayloadTypeField marker (the last one, if several) has its Payload written
+// as raw JSON (when it is valid JSON and not a string), and the marker
+// itself is not written. A
 // non-zero UUID is written last as "uuid" in its canonical form. Routers
 // built on metlog-py ignore both extra keys.
 func (m *Message) AppendJSON(dst []byte) []byte {
@@ -90,10 +91,11 @@ func (m *Message) AppendJSON(dst []byte) []byte {
 	return append(dst, '}')
 }
 
-// payloadMarker returns the index of the first PayloadTypeField marker in
-// m.Fields, or -1.
+// payloadMarker returns the index of the last PayloadTypeField marker in
+// m.Fields, or -1. The last, because the decoder appends the marker after
+// all other fields, one of which may look like a marker too.
 func (m *Message) payloadMarker() int {
-	for i := range m.Fields {
+	for i := len(m.Fields) - 1; i >= 0; i-- {
 		f := &m.Fields[i]
 		if f.Name == PayloadTypeField && f.Representation == RepresentationJSON &&
 			f.Type == TypeString && len(f.Strings) == 1 && f.Strings[0] == "json" {

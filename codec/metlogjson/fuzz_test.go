@@ -31,6 +31,7 @@ func seedCaptures(f *testing.F) {
 		`{"timestamp": 1795312169.187659123, "uuid": "018f6b2e4c3a7d129abcdef012345678"}`,
 		`{"fields": {"s": "\ud83d\ude00\ud800\u00e9\u0000", "d": [NaN, -Infinity], "e": -0.0}}`,
 		`{"fields": {"": {"": {".": 1}}, "big": [1e400, 18446744073709551616]}}`,
+		`{"payload": 5, "fields": {"payload_type": "json", "x": 1}, "representations": {"payload_type": "json"}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -130,7 +131,7 @@ func FuzzDecoder(f *testing.F) {
 func FuzzEncode(f *testing.F) {
 	f.Add("a|a.b|a|n.a|x|n.b|n.a.c", []byte{0, 2, 3, 4, 1, 0, 2}, "ms", "payload", int64(7), 1.5)
 	f.Add("..|.|a..b||a.|a", []byte{2, 2, 2, 2, 2, 2}, "", "{\"x\": [1, 2]}", int64(-1), math.Inf(1))
-	f.Add("payload_type|x.y.z|x.y|x", []byte{5, 6, 7, 0}, "json", "12", int64(1)<<62, -0.0)
+	f.Add("payload_type|x.y.z|x.y|x", []byte{5, 6, 7, 0}, "json", "12", int64(1)<<62, math.Copysign(0, -1))
 	f.Fuzz(func(t *testing.T, names string, kinds []byte, rep, payload string, iv int64, fv float64) {
 		if !utf8.ValidString(names) || !utf8.ValidString(rep) || !utf8.ValidString(payload) {
 			return // strings from the decoder are always valid UTF-8
