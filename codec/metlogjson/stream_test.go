@@ -52,9 +52,9 @@ func readFile(t *testing.T, name string) string {
 }
 
 func TestDecoder(t *testing.T) {
-	udp := readFile(t, "01-metlog-basic.json")                   // type custom
+	udp := readFile(t, "01-metlog-basic.json")                    // type custom
 	indented := readFile(t, "31-streamsender-default-format.txt") // type counter, ends in "\n"
-	big := readFile(t, "22-big-payload-60000.json")              // type big
+	big := readFile(t, "22-big-payload-60000.json")               // type big
 	ok := func(typ string) result { return result{typ: typ} }
 	bad := func(kind error) result { return result{kind: kind} }
 	tests := []struct {
