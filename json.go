@@ -34,8 +34,9 @@ import (
 // scalar and a field of several as an array; a field of none as []. Bytes
 // values are written as standard base64 strings (JSON has no bytes, so they
 // read back as string fields). A RepresentationJSON string field is written
-// as the raw JSON it holds, when that JSON is valid and reads back as the same
-// field; otherwise it is written as a string.
+// as the raw JSON it holds, re-spaced with Python's separators, when that
+// JSON is valid and reads back as the same field; otherwise it is written as
+// a string.
 //
 // JSON has no place for a field's representation, so representations that the
 // fields object cannot carry (anything but RepresentationJSON on a raw JSON
