@@ -46,6 +46,33 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodeMix decodes the small captures in turn into one message,
+// so that consecutive messages differ as they do on a router's input.
+func BenchmarkDecodeMix(b *testing.B) {
+	var msgs [][]byte
+	size := 0
+	for _, file := range captures(b) {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(data) < 1000 {
+			msgs = append(msgs, data)
+			size += len(data)
+		}
+	}
+	var m metlog.Message
+	b.SetBytes(int64(size / len(msgs)))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if err := Decode(msgs[i], &m); err != nil {
+			b.Fatal(err)
+		}
+		i = (i + 1) % len(msgs)
+	}
+}
+
 func BenchmarkAppendJSON(b *testing.B) {
 	for _, in := range benchInputs {
 		data, err := os.ReadFile("testdata/" + in.file)
