@@ -77,10 +77,11 @@ func Unmarshal(data []byte) (*metlog.Message, error) {
 // decoding into it again if you keep any part of it. On error, m holds
 // whatever was decoded before the problem, and the error is an *Error.
 func (l Limits) Decode(data []byte, m *metlog.Message) error {
-	var path, sbuf, rbuf [128]byte
-	d := decoder{data: data, lim: l.withDefaults(), m: m,
-		path: path[:0], sbuf: sbuf[:0], rbuf: rbuf[:0]}
-	return d.decode()
+	d := decoders.Get().(*decoder)
+	d.data, d.i, d.base, d.lim, d.m = data, 0, 0, l.withDefaults(), m
+	err := d.decode()
+	d.release()
+	return err
 }
 
 // decode checks the size and decodes the message in d.data.
@@ -123,7 +124,8 @@ func (d *decoder) message() error {
 	}
 	d.i++
 	payloadJSON := false
-	reps := -1 // offset of the "representations" object
+	payloadAt := 0 // offset of the payload, for errors
+	reps := -1     // offset of the "representations" object
 	if d.peek() == '}' {
 		d.i++
 	} else {
@@ -163,6 +165,7 @@ func (d *decoder) message() error {
 			case "type":
 				m.Type, err = d.stringValue("type", old.Type)
 			case "payload":
+				payloadAt = d.i
 				payloadJSON, err = d.payload(old.Payload)
 			case "env_version":
 				m.EnvVersion, err = d.stringValue("env_version", old.EnvVersion)
@@ -209,7 +212,7 @@ func (d *decoder) message() error {
 		}
 	}
 	if payloadJSON {
-		f, err := d.addField(metlog.PayloadTypeField, metlog.TypeString)
+		f, err := d.addField(metlog.PayloadTypeField, metlog.TypeString, payloadAt)
 		if err != nil {
 			return err
 		}

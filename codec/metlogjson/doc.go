@@ -93,6 +93,40 @@
 // characters in the input are syntax errors: metlog-py cannot send them
 // (Python's json.dumps fails first), so they mean a broken sender.
 //
+// # Encoding
+//
+// Message.AppendJSON writes the envelope keys in CPython 2.7's order with
+// Python's separators, ensure_ascii escaping and repr floats, and the
+// timestamp as metlog-py does (six fraction digits and "Z"; nine when the
+// time has nanoseconds below the microsecond). What JSON cannot say directly
+// is written so that it reads back as the same message:
+//
+//   - Dotted names nest into objects, siblings grouped in the order they
+//     first appear. A name that would clash with an earlier key at its level,
+//     or reorder the fields ("a" = 1 then "a.b" = 2; "n.a", "x", "n.b"), is
+//     written as a literal dotted key ({"a": 1, "a.b": 2}), which reads
+//     back as the same name. Beyond 16 levels the rest of a name is one
+//     literal key.
+//   - Repeated names are written as repeated keys, read back as repeated
+//     fields (Python's json module would keep only the last).
+//   - A representation the fields object cannot carry (any, except "json"
+//     on a field written as raw JSON) goes in the top-level
+//     "representations" object (see above); metlog-py routers ignore it.
+//   - A RepresentationJSON field is written as raw JSON only if it is valid
+//     and reads back as the same raw field (null, a mixed array, a big
+//     integer...); otherwise ("5", an object with members, invalid text) it
+//     is written as a string, with "json" in "representations".
+//   - Bytes are written as standard base64 strings and read back as string
+//     fields holding that base64 text: the value is kept, the type is not.
+//   - A field with no values is written as [] and reads back as the raw
+//     JSON field "[]".
+//   - Strings holding invalid UTF-8 (possible in Go, never from the decoder)
+//     are written with U+FFFD in place of each bad byte.
+//
+// The encoding can be longer than the input it was decoded from (\u escapes
+// take six bytes), so a message near Limits.MaxSize may not fit once
+// re-encoded.
+//
 // # Limits and errors
 //
 // Limits bound the size of a message (64 KiB by default: every UDP datagram

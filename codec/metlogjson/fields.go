@@ -13,15 +13,15 @@ func (d *decoder) fieldsValue() error {
 		return d.literal("null")
 	case '{':
 		d.path = d.path[:0]
-		return d.members(1)
+		return d.members(1, true)
 	}
 	return d.fail(ErrBadValue, "fields: want an object")
 }
 
 // members reads the members of the object at the current position, nested
-// in depth containers, as fields named d.path + "." + key (or key at the top
-// of the fields object, where d.path is empty).
-func (d *decoder) members(depth int) error {
+// in depth containers, as fields named d.path + "." + key, or just key for
+// the fields object itself (top).
+func (d *decoder) members(depth int, top bool) error {
 	if depth+1 > d.lim.MaxDepth {
 		return d.fail(ErrTooDeep, "nesting deeper than "+strconv.Itoa(d.lim.MaxDepth))
 	}
@@ -40,7 +40,7 @@ func (d *decoder) members(depth int) error {
 			return err
 		}
 		d.path = d.path[:prefix]
-		if prefix > 0 {
+		if !top {
 			d.path = append(d.path, '.')
 		}
 		d.path = append(d.path, key...)
@@ -67,6 +67,7 @@ func (d *decoder) members(depth int) error {
 // fieldValue reads the value at the current position, nested in depth
 // containers, as the field (or, for an object, the fields) named d.path.
 func (d *decoder) fieldValue(depth int) error {
+	at := d.i
 	if d.i >= len(d.data) {
 		return d.unexpected("a value")
 	}
@@ -80,14 +81,14 @@ func (d *decoder) fieldValue(depth int) error {
 		d.i++
 		if d.peek() == '}' {
 			d.i++
-			return d.addRaw([]byte("{}"))
+			return d.addRaw([]byte("{}"), at)
 		}
 		d.i = start
-		return d.members(depth)
+		return d.members(depth, false)
 	case c == '[':
 		return d.arrayField(depth)
 	case c == '"':
-		f, err := d.addField("", metlog.TypeString)
+		f, err := d.addField("", metlog.TypeString, at)
 		if err != nil {
 			return err
 		}
@@ -105,7 +106,7 @@ func (d *decoder) fieldValue(depth int) error {
 		if err := d.literal(lit); err != nil {
 			return err
 		}
-		f, err := d.addField("", metlog.TypeBool)
+		f, err := d.addField("", metlog.TypeBool, at)
 		if err != nil {
 			return err
 		}
@@ -114,7 +115,7 @@ func (d *decoder) fieldValue(depth int) error {
 		if err := d.literal("null"); err != nil {
 			return err
 		}
-		return d.addRaw([]byte("null"))
+		return d.addRaw([]byte("null"), at)
 	case isNumberStart(c):
 		n, err := d.number()
 		if err != nil {
@@ -122,19 +123,19 @@ func (d *decoder) fieldValue(depth int) error {
 		}
 		switch n.kind {
 		case numInt:
-			f, err := d.addField("", metlog.TypeInteger)
+			f, err := d.addField("", metlog.TypeInteger, at)
 			if err != nil {
 				return err
 			}
 			f.Integers = append(f.Integers, n.i)
 		case numFloat:
-			f, err := d.addField("", metlog.TypeDouble)
+			f, err := d.addField("", metlog.TypeDouble, at)
 			if err != nil {
 				return err
 			}
 			f.Doubles = append(f.Doubles, n.f)
 		default:
-			return d.addRaw(n.text)
+			return d.addRaw(n.text, at)
 		}
 	default:
 		return d.unexpected("a value")
@@ -142,106 +143,121 @@ func (d *decoder) fieldValue(depth int) error {
 	return nil
 }
 
+// elem is one value of an array being read as a typed array field.
+type elem struct {
+	i    int64
+	f    float64
+	b    bool
+	s, e int // the string value is d.abuf[s:e]
+}
+
 // arrayField reads the array at the current position as the field named
 // d.path: a typed array field when it holds two or more strings, integers
 // (fitting int64), doubles or bools, all of one kind; else a raw JSON field.
+// The values are collected in d.elems and d.abuf until the array is known to
+// be typed.
 func (d *decoder) arrayField(depth int) error {
 	if depth+1 > d.lim.MaxDepth {
 		return d.fail(ErrTooDeep, "nesting deeper than "+strconv.Itoa(d.lim.MaxDepth))
 	}
 	start := d.i
 	d.i++ // [
-	var f *metlog.Field
-	n := 0
-	for d.peek() != ']' || n > 0 {
+	d.elems = d.elems[:0]
+	d.abuf = d.abuf[:0]
+	var t metlog.ValueType
+	for {
 		c := d.peek()
-		var t metlog.ValueType
+		var v elem
+		var et metlog.ValueType
 		switch {
 		case c == '"':
-			t = metlog.TypeString
-		case c == 't' || c == 'f':
-			t = metlog.TypeBool
-		case isNumberStart(c):
-			t = metlog.TypeInteger // or TypeDouble, settled below
-		default:
-			return d.rawArray(start, depth, f)
-		}
-		var nm num
-		var s []byte
-		var err error
-		switch t {
-		case metlog.TypeString:
-			s, err = d.str()
-		case metlog.TypeBool:
-			if c == 't' {
-				err = d.literal("true")
-			} else {
-				err = d.literal("false")
-			}
-		default:
-			nm, err = d.number()
-			if nm.kind == numFloat {
-				t = metlog.TypeDouble
-			} else if nm.kind != numInt {
-				return d.rawArray(start, depth, f)
-			}
-		}
-		if err != nil {
-			return err
-		}
-		if f == nil {
-			if f, err = d.addField("", t); err != nil {
+			b, err := d.str()
+			if err != nil {
 				return err
 			}
-		} else if f.Type != t {
-			return d.rawArray(start, depth, f)
+			v.s = len(d.abuf)
+			d.abuf = append(d.abuf, b...)
+			v.e = len(d.abuf)
+			et = metlog.TypeString
+		case c == 't' || c == 'f':
+			v.b = c == 't'
+			lit := "false"
+			if v.b {
+				lit = "true"
+			}
+			if err := d.literal(lit); err != nil {
+				return err
+			}
+			et = metlog.TypeBool
+		case isNumberStart(c):
+			n, err := d.number()
+			if err != nil {
+				return err
+			}
+			switch n.kind {
+			case numInt:
+				v.i, et = n.i, metlog.TypeInteger
+			case numFloat:
+				v.f, et = n.f, metlog.TypeDouble
+			default:
+				return d.rawArray(start, depth)
+			}
+		default: // null, an object or array, the end of an empty array
+			return d.rawArray(start, depth)
 		}
-		switch t {
-		case metlog.TypeString:
-			f.Strings = appendText(f.Strings, s)
-		case metlog.TypeBool:
-			f.Bools = append(f.Bools, c == 't')
-		case metlog.TypeInteger:
-			f.Integers = append(f.Integers, nm.i)
-		case metlog.TypeDouble:
-			f.Doubles = append(f.Doubles, nm.f)
+		if len(d.elems) == 0 {
+			t = et
+		} else if et != t {
+			return d.rawArray(start, depth)
 		}
-		n++
+		d.elems = append(d.elems, v)
 		switch d.peek() {
 		case ',':
 			d.i++
+			continue
 		case ']':
-			if n < 2 {
-				return d.rawArray(start, depth, f)
-			}
 			d.i++
-			return nil
 		default:
 			return d.unexpected("',' or ']'")
 		}
+		break
 	}
-	// An empty array.
-	return d.rawArray(start, depth, f)
+	if len(d.elems) < 2 {
+		return d.rawArray(start, depth)
+	}
+	f, err := d.addField("", t, start)
+	if err != nil {
+		return err
+	}
+	for _, v := range d.elems {
+		switch t {
+		case metlog.TypeString:
+			f.Strings = appendText(f.Strings, d.abuf[v.s:v.e])
+		case metlog.TypeBool:
+			f.Bools = append(f.Bools, v.b)
+		case metlog.TypeInteger:
+			f.Integers = append(f.Integers, v.i)
+		case metlog.TypeDouble:
+			f.Doubles = append(f.Doubles, v.f)
+		}
+	}
+	return nil
 }
 
-// rawArray reads the array starting at start again, as a raw JSON field;
-// f is the typed field arrayField had begun, if any, which it replaces.
-func (d *decoder) rawArray(start, depth int, f *metlog.Field) error {
-	if f != nil {
-		d.m.Fields = d.m.Fields[:len(d.m.Fields)-1]
-	}
+// rawArray reads the array starting at start again, as a raw JSON field.
+func (d *decoder) rawArray(start, depth int) error {
 	d.i = start
 	d.rbuf = d.rbuf[:0]
 	if err := d.raw(depth); err != nil {
 		return err
 	}
-	return d.addRaw(d.rbuf)
+	return d.addRaw(d.rbuf, start)
 }
 
 // addRaw adds a RepresentationJSON string field named d.path holding the
 // JSON text b.
-func (d *decoder) addRaw(b []byte) error {
-	f, err := d.addField("", metlog.TypeString)
+func (d *decoder) addRaw(b []byte, at int) error {
+	f, err := d.addField("", metlog.TypeString, at)
 	if err != nil {
 		return err
 	}
@@ -251,16 +267,19 @@ func (d *decoder) addRaw(b []byte) error {
 }
 
 // addField appends a field of type t named name, or d.path if name is
-// empty, with no values. It reuses the slot's previous content: the name
-// when equal, and the value slice of type t.
-func (d *decoder) addField(name string, t metlog.ValueType) (*metlog.Field, error) {
+// empty, with no values; at is the offset of its value, for errors. It
+// reuses the slot's previous content: the name when equal, and the value
+// slice of type t.
+func (d *decoder) addField(name string, t metlog.ValueType, at int) (*metlog.Field, error) {
 	m := d.m
 	k := len(m.Fields)
 	if k >= d.lim.MaxFields {
-		return nil, d.fail(ErrTooManyFields, "more than "+strconv.Itoa(d.lim.MaxFields)+" fields")
+		return nil, d.failAt(at, ErrTooManyFields, "more than "+strconv.Itoa(d.lim.MaxFields)+" fields")
 	}
 	if k < cap(m.Fields) {
 		m.Fields = m.Fields[:k+1]
+	} else if k == 0 {
+		m.Fields = make([]metlog.Field, 1, 4)
 	} else {
 		m.Fields = append(m.Fields, metlog.Field{})
 	}

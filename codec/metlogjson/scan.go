@@ -1,8 +1,10 @@
 package metlogjson
 
 import (
+	"encoding/binary"
 	"math"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/metlog/metlog"
@@ -18,9 +20,28 @@ type decoder struct {
 	lim  Limits
 	m    *metlog.Message
 
-	path []byte // dotted name of the field being decoded
-	sbuf []byte // a string with its escapes resolved
-	rbuf []byte // raw JSON text being normalised
+	path  []byte // dotted name of the field being decoded
+	sbuf  []byte // a string with its escapes resolved
+	rbuf  []byte // raw JSON text being normalised
+	elems []elem // values of an array being read as a typed array
+	abuf  []byte // their string values
+}
+
+// maxKeep is the largest scratch buffer a pooled decoder keeps.
+const maxKeep = 64 << 10
+
+// decoders holds decoder states for Limits.Decode, to reuse their scratch
+// buffers.
+var decoders = sync.Pool{New: func() any { return new(decoder) }}
+
+// release drops the references d holds to the caller's data and returns it
+// to the pool.
+func (d *decoder) release() {
+	d.data, d.m = nil, nil
+	if cap(d.sbuf) > maxKeep || cap(d.rbuf) > maxKeep || cap(d.abuf) > maxKeep || cap(d.path) > maxKeep || cap(d.elems) > maxKeep/32 {
+		return
+	}
+	decoders.Put(d)
 }
 
 // fail returns an *Error of kind at the current position.
@@ -101,6 +122,26 @@ var strSpecial = func() (t [256]bool) {
 	return t
 }()
 
+// skipPlain returns the index of the first byte at or after i that is
+// special to strings (see strSpecial), or len(b). It looks at eight bytes at
+// a time while they are plain printable ASCII.
+func skipPlain(b []byte, i int) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q := x ^ ('"' * lo)
+		bs := x ^ ('\\' * lo)
+		// High bit of a byte: control (< 0x20), '"', '\\', or non-ASCII.
+		if ((x-0x20*lo)|(q-lo)|(bs-lo)|x)&hi != 0 {
+			break
+		}
+	}
+	for i < len(b) && !strSpecial[b[i]] {
+		i++
+	}
+	return i
+}
+
 // str consumes the string at the current position (which is '"') and
 // returns its value with escapes resolved. The result is either a slice of
 // the input or of d.sbuf; it is valid until the next call of str.
@@ -111,9 +152,7 @@ func (d *decoder) str() ([]byte, error) {
 	d.i++ // the opening quote
 	start := d.i
 	for {
-		for d.i < len(d.data) && !strSpecial[d.data[d.i]] {
-			d.i++
-		}
+		d.i = skipPlain(d.data, d.i)
 		if d.i >= len(d.data) {
 			return nil, d.fail(ErrSyntax, "unterminated string")
 		}
@@ -148,9 +187,7 @@ func (d *decoder) utf8() error {
 func (d *decoder) strEscaped() ([]byte, error) {
 	for {
 		start := d.i
-		for d.i < len(d.data) && !strSpecial[d.data[d.i]] {
-			d.i++
-		}
+		d.i = skipPlain(d.data, d.i)
 		d.sbuf = append(d.sbuf, d.data[start:d.i]...)
 		if d.i >= len(d.data) {
 			return nil, d.fail(ErrSyntax, "unterminated string")
@@ -251,10 +288,10 @@ func (d *decoder) hex4(i int) (rune, bool) {
 type numKind uint8
 
 const (
-	numInt      numKind = iota // fits int64: num.i
-	numFloat                   // a fraction or exponent, or NaN/Infinity: num.f
-	numBigInt                  // an integer beyond int64: only num.text
-	numHugeFloat               // beyond float64 range: only num.text
+	numInt       numKind = iota // fits int64: num.i
+	numFloat                    // a fraction or exponent, or NaN/Infinity: num.f
+	numBigInt                   // an integer beyond int64: only num.text
+	numHugeFloat                // beyond float64 range: only num.text
 )
 
 type num struct {

@@ -95,6 +95,10 @@ func (d *Decoder) frame(lim Limits) (int, error) {
 			}
 			c := d.buf[d.pos+k]
 			if inStr {
+				if !esc && !strSpecial[c] {
+					k = min(skipPlain(d.buf, d.pos+k)-d.pos, lim.MaxSize) - 1
+					continue
+				}
 				switch {
 				case esc:
 					esc = false
