@@ -196,7 +196,8 @@ func (in *Input) Handler(sink input.Sink) http.Handler {
 // format picks the decoder from the Content-Type, or from the first byte
 // when there is none.
 func (in *Input) format(contentType string, data []byte) (string, error) {
-	if contentType == "" {
+	// curl's default, and what a client that does not say sends.
+	if contentType == "" || strings.HasPrefix(contentType, "application/x-www-form-urlencoded") {
 		if heka.LooksFramed(data) {
 			return "heka", nil
 		}
