@@ -65,6 +65,7 @@ type Router struct {
 	log     *slog.Logger
 	journal *journal.Journal
 	sink    *sink
+	tail    tailHub
 	started time.Time
 
 	mu      sync.Mutex
@@ -124,7 +125,7 @@ func New(cfg *config.Config, opts Options) (_ *Router, err error) {
 			r.journal.Close()
 		}
 	}()
-	r.sink = &sink{j: r.journal, now: time.Now}
+	r.sink = &sink{j: r.journal, now: time.Now, tail: &r.tail}
 	for _, p := range cfg.Plugins {
 		if err := r.build(p); err != nil {
 			return nil, err

@@ -289,3 +289,53 @@ path = "`+filepath.Join(dir, "b.log")+`"
 		t.Errorf("b.log = %q", b)
 	}
 }
+
+func TestLiveTail(t *testing.T) {
+	dir := t.TempDir()
+	r := startRouter(t, `
+[router]
+data_dir = "`+dir+`"
+http = "127.0.0.1:0"
+[input.http]
+`)
+	base := "http://" + r.HTTPAddr().String()
+	resp, err := http.Get(base + "/api/stream?match=" + "Type%20%3D%3D%20'wanted'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Scan() // the comment line: subscribed
+	post, err := http.Post(base+"/v1/messages", "application/x-ndjson",
+		strings.NewReader(`{"type": "other"}`+"\n"+`{"type": "wanted", "payload": "yes"}`+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	post.Body.Close()
+	for sc.Scan() {
+		if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			var m metlog.Message
+			if err := metlogjson.Decode([]byte(data), &m); err != nil {
+				t.Fatal(err)
+			}
+			if m.Type != "wanted" || m.Payload != "yes" {
+				t.Errorf("got %+v", m)
+			}
+			return
+		}
+	}
+	t.Fatal("stream ended", sc.Err())
+}
+
+func TestLiveTailBadMatcher(t *testing.T) {
+	r := startRouter(t, "[router]\ndata_dir = \""+t.TempDir()+"\"\nhttp = \"127.0.0.1:0\"\n")
+	resp, err := http.Get("http://" + r.HTTPAddr().String() + "/api/stream?match=Type%20%3D%3D")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "column") {
+		t.Errorf("%d %s", resp.StatusCode, body)
+	}
+}

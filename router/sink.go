@@ -16,8 +16,9 @@ import (
 // sink is the input.Sink of a router: it completes messages (UUID,
 // timestamp) and appends them to the journal as Heka protobuf records.
 type sink struct {
-	j   *journal.Journal
-	now func() time.Time
+	j    *journal.Journal
+	now  func() time.Time
+	tail *tailHub
 	// oversize counts messages whose encoding is over heka.MaxMessageSize:
 	// they cannot be journaled and are dropped.
 	oversize atomic.Uint64
@@ -80,6 +81,7 @@ func (s *sink) Deliver(ctx context.Context, msgs []*metlog.Message, opts input.D
 	if err != nil {
 		return err
 	}
+	s.tail.publish(msgs)
 	if opts.Durable {
 		return s.j.WaitDurable(ctx, pos)
 	}

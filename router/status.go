@@ -122,6 +122,7 @@ func (r *Router) rebuildMux() {
 		r.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	}
 	mux.Handle("GET /metrics", r.metrics)
+	mux.HandleFunc("GET /api/stream", r.serveStream)
 	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
