@@ -36,6 +36,7 @@ func commands() []command {
 		{"tail", "follow the messages a router receives, filtered by a matcher", runTail},
 		{"cat", "print Heka and metlog JSON files, filtered by a matcher", runCat},
 		{"plugins", "list inputs and outputs with their sample config", runPlugins},
+		{"bench", "load a running router and report its throughput", runBench},
 		{"version", "print the version", runVersion},
 	}
 }

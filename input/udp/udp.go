@@ -4,7 +4,9 @@
 //
 // Datagrams are read in batches (recvmmsg on Linux) into a large socket
 // buffer. When the journal is full the input does not wait — a UDP sender
-// cannot be slowed down — it drops the batch and counts the drop.
+// cannot be slowed down — it drops the batch and counts the drop. Datagrams
+// the kernel drops because the socket buffer overflowed are counted too
+// (SO_RXQ_OVFL, Linux), as dropped.
 package udp
 
 import (
@@ -15,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/net/ipv4"
 
@@ -92,6 +95,9 @@ type Input struct {
 	conn     *net.UDPConn
 	dec      input.Decoder
 	counters input.Counters
+	// kernelDrops is the highest cumulative count of datagrams the kernel
+	// dropped for want of buffer space, as SO_RXQ_OVFL reported it.
+	kernelDrops atomic.Int64
 }
 
 // New validates cfg and binds the socket, so that a taken port is an error
@@ -116,6 +122,9 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 		if err := conn.SetReadBuffer(cfg.ReadBuffer); err != nil {
 			log.Warn("cannot set the socket receive buffer", "bytes", cfg.ReadBuffer, "err", err)
 		}
+	}
+	if err := tune(conn, cfg.ReadBuffer); err != nil {
+		log.Warn("kernel drops will not be counted", "err", err)
 	}
 	return &Input{
 		cfg:  cfg,
@@ -152,11 +161,26 @@ func (in *Input) Run(ctx context.Context, sink input.Sink) error {
 	return nil
 }
 
+// countKernelDrops counts the drops up to cumulative total d.
+func (in *Input) countKernelDrops(d int64) {
+	for {
+		seen := in.kernelDrops.Load()
+		if d <= seen {
+			return
+		}
+		if in.kernelDrops.CompareAndSwap(seen, d) {
+			in.counters.Dropped(int(d - seen))
+			return
+		}
+	}
+}
+
 func (in *Input) read(ctx context.Context, sink input.Sink) error {
 	pc := ipv4.NewPacketConn(in.conn)
 	batch := make([]ipv4.Message, in.cfg.Batch)
 	for i := range batch {
 		batch[i].Buffers = [][]byte{make([]byte, maxDatagram+1)}
+		batch[i].OOB = make([]byte, oobSize)
 	}
 	pool := make([]*metlog.Message, in.cfg.Batch)
 	for i := range pool {
@@ -174,6 +198,9 @@ func (in *Input) read(ctx context.Context, sink input.Sink) error {
 		good = good[:0]
 		size := 0
 		for i := range n {
+			if d := kernelDrops(batch[i].OOB[:batch[i].NN]); d >= 0 {
+				in.countKernelDrops(d)
+			}
 			p := batch[i].Buffers[0][:batch[i].N]
 			m := pool[i]
 			if reason, err := in.dec.Datagram(p, m); err != nil {
