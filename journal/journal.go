@@ -74,6 +74,7 @@ type Journal struct {
 	dataSig  signal   // written advanced or a segment was sealed
 	spaceSig signal   // room freed for appends
 	durSig   signal   // durable advanced
+	cycleSig signal   // a sync cycle finished (cursors persisted, retention applied)
 	stats    counters
 }
 

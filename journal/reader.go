@@ -174,6 +174,11 @@ func (r *Reader) Next(ctx context.Context, n int) (Batch, error) {
 
 // usable returns why the reader cannot read, if it cannot. j.mu is held.
 func (r *Reader) usable() error {
+	select {
+	case <-r.done:
+		return ErrClosed
+	default:
+	}
 	if r.j.closed || r.c.reader != r {
 		return ErrClosed
 	}

@@ -21,8 +21,8 @@ const (
 // is the journal's CRC-32C of the record bytes (fixed32). Heka's decoder
 // skips fields it does not know.
 const (
-	tagLength = 1<<3 | 0 // field 1, varint
-	tagCRC    = 15<<3 | 5
+	tagLength = 1 << 3    // field 1, wire type 0 (varint)
+	tagCRC    = 15<<3 | 5 // field 15, wire type 5 (fixed32)
 	fieldCRC  = 15
 )
 

@@ -102,6 +102,7 @@ func (j *Journal) syncCycle() {
 		}
 	}
 	gone := j.retention()
+	j.cycleSig.broadcast()
 	compact := j.cursorSize > cursorCompactThreshold
 	var snapshot map[string]Pos
 	if compact {
