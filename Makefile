@@ -13,7 +13,7 @@ STATICCHECK_VERSION ?= v0.8.2
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test lint deps tools fuzz bench clean
+.PHONY: all build test lint deps tools apt-deps npm-deps fuzz bench clean
 
 all: build
 
@@ -21,7 +21,26 @@ build:
 	$(GO) build -trimpath -o bin/metlog ./cmd/metlog
 
 ## deps: everything the test suite needs that a fresh machine lacks (idempotent)
-deps: tools
+deps: tools apt-deps npm-deps
+
+APT_PACKAGES = $(shell sed -e 's/\#.*//' testdeps/apt.txt)
+
+apt-deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+npm-deps:
+	@if [ -f testdeps/package.json ]; then \
+	  if [ ! -d testdeps/node_modules ] || [ testdeps/package-lock.json -nt testdeps/node_modules ]; then \
+	    cd testdeps && npm ci --no-audit --no-fund --silent && touch node_modules; \
+	  fi; \
+	fi
 
 tools: $(GOBIN)/staticcheck
 
