@@ -42,10 +42,9 @@ npm-deps:
 	  fi; \
 	fi
 
-tools: $(GOBIN)/staticcheck
-
-$(GOBIN)/staticcheck: Makefile
-	$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+tools:
+	@$(GOBIN)/staticcheck -version 2>/dev/null | grep -q "$(STATICCHECK_VERSION:v%=%)" || \
+	  $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 lint: tools
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
