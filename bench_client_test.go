@@ -12,7 +12,7 @@ func (discardSender) Send(context.Context, []*Message) error { return nil }
 func (discardSender) Close() error                           { return nil }
 
 func BenchmarkIncr(b *testing.B) {
-	c := New(discardSender{}, WithLogger("bench"))
+	c := New(discardSender{}, WithLogger("bench"), WithQueueSize(256))
 	defer c.Close()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -24,7 +24,7 @@ func BenchmarkIncr(b *testing.B) {
 }
 
 func BenchmarkTimerStop(b *testing.B) {
-	c := New(discardSender{}, WithLogger("bench"))
+	c := New(discardSender{}, WithLogger("bench"), WithQueueSize(256))
 	defer c.Close()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -2,9 +2,11 @@ package metlog
 
 import (
 	"context"
+	crand "crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -61,40 +63,46 @@ var ErrClosed = errors.New("metlog: client closed")
 // sender goroutine has stopped, Close closes the Sender. Close is
 // idempotent; later calls return the first call's result.
 type Client struct {
-	sender   Sender
-	log      *slog.Logger
-	logger   string
-	severity Severity
-	hostname string
-	pid      int32
+	// Read by every call; written only while the client starts, and
+	// wallOffset once a second. Kept apart from the counters and the
+	// sender goroutine's state so that their writes do not evict it.
+	q          *queue
+	filter     filter
+	timers     timerSwitch
+	rand       func() float64
+	severity   Severity
+	counter    bool // counters with the default severity pass the filters
+	timerOK    bool // timers with the default severity pass the filters
+	gaugeOK    bool // gauges with the default severity pass the filters
+	closed     atomic.Bool
+	wallOffset atomic.Int64  // wall clock minus mono(), in ns
+	wakeCh     chan struct{} // capacity 1
+	_          [64]byte
 
-	filter   filter
-	msgFilt  []func(*Message) bool
-	timers   timerSwitch
-	rand     func() float64
-	now      func() int64 // stamps records that carry no time (sender goroutine only)
-	counter  bool         // counters with the default severity pass the filters
-	timerOK  bool         // timers with the default severity pass the filters
-	gaugeOK  bool         // gauges with the default severity pass the filters
-	queueCap int
-	batchCap int
+	sleeping atomic.Bool // the sender goroutine waits on wakeCh
+	_        [63]byte
+	dropped  atomic.Uint64
+	_        [56]byte
+	failed   atomic.Uint64
+	sent     atomic.Uint64
+	_        [48]byte
 
+	sender        Sender
+	log           *slog.Logger
+	logger        string
+	hostname      string
+	pid           int32
+	msgFilt       []func(*Message) bool
+	now           func() int64 // stamps records that carry no time (sender goroutine only)
+	queueCap      int
+	batchCap      int
 	closeTimeout  time.Duration
 	statsInterval time.Duration
 
-	q          *queue
-	closed     atomic.Bool
-	sleeping   atomic.Bool   // the sender goroutine waits on wakeCh
-	wakeCh     chan struct{} // capacity 1
-	wallOffset atomic.Int64  // wall clock minus mono(), in ns
-	stop       chan struct{} // closed by Close: drain and exit
-	done       chan struct{} // closed by the sender goroutine when it exits
-	sendCtx    context.Context
-	abort      context.CancelFunc // cancels sendCtx: Close gave up
-
-	dropped atomic.Uint64
-	failed  atomic.Uint64
-	sent    atomic.Uint64
+	stop    chan struct{} // closed by Close: drain and exit
+	done    chan struct{} // closed by the sender goroutine when it exits
+	sendCtx context.Context
+	abort   context.CancelFunc // cancels sendCtx: Close gave up
 
 	closeOnce sync.Once
 	closeErr  error
@@ -104,6 +112,8 @@ type Client struct {
 	nWaiters atomic.Int32
 
 	// Sender goroutine state.
+	uuidRand *rand.ChaCha8
+	lastSync int64 // record time of the last syncClock
 	slots    []slot
 	batch    []*Message
 	reported Stats // totals at the last stats report
@@ -159,6 +169,9 @@ func New(s Sender, opts ...Option) *Client {
 	c.gaugeOK = c.filter.allows(TypeGauge, c.severity)
 	c.syncClock()
 	c.sendCtx, c.abort = context.WithCancel(context.Background())
+	var seed [32]byte
+	crand.Read(seed[:]) // never returns an error (crypto/rand, Go 1.24+)
+	c.uuidRand = rand.NewChaCha8(seed)
 	c.slots = make([]slot, c.batchCap+1) // +1: room for a stats report
 	c.batch = make([]*Message, 0, c.batchCap+1)
 	go c.run()

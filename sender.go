@@ -2,6 +2,7 @@ package metlog
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -197,7 +198,6 @@ func (c *Client) run() {
 		tick = t.C
 	}
 	for {
-		c.syncClock()
 		for c.takeBatch() {
 			select {
 			case <-tick:
@@ -207,6 +207,9 @@ func (c *Client) run() {
 				return
 			default:
 			}
+		}
+		if c.linger() {
+			continue
 		}
 		c.sleeping.Store(true)
 		if c.q.len() > 0 {
@@ -227,6 +230,19 @@ func (c *Client) run() {
 		}
 		c.sleeping.Store(false)
 	}
+}
+
+// linger yields the processor a few times before the sender goroutine goes
+// to sleep, and reports whether something was queued meanwhile. Under load
+// this saves the producers the cost of waking it for every message.
+func (c *Client) linger() bool {
+	for range 3 {
+		runtime.Gosched()
+		if c.q.len() > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // takeBatch sends up to one batch of what is queued and reports whether
@@ -283,6 +299,12 @@ func (c *Client) notifyFlushers(all bool) {
 
 // take adds r to the batch, sending the batch when it is full.
 func (c *Client) take(r *record) {
+	if r.ts-c.lastSync > int64(time.Second) {
+		// Follow wall-clock steps at most once a second, at no cost to
+		// the callers.
+		c.syncClock()
+		c.lastSync = r.ts
+	}
 	m := c.build(r, &c.slots[len(c.batch)])
 	c.batch = append(c.batch, m)
 	if len(c.batch) >= c.batchCap {
@@ -353,7 +375,7 @@ func (c *Client) build(r *record, s *slot) *Message {
 		ts = c.now()
 	}
 	m.Timestamp = ts
-	m.UUID = NewUUIDAt(time.Unix(0, ts))
+	m.UUID = c.newUUID(ts)
 	m.Logger = c.logger
 	if r.logger != "" {
 		m.Logger = r.logger
@@ -381,6 +403,18 @@ func (c *Client) build(r *record, s *slot) *Message {
 		m.Fields = append(m.Fields, r.fields...)
 	}
 	return m
+}
+
+// newUUID returns a version 7 UUID for ts, like NewUUIDAt, with its random
+// bits from the sender goroutine's ChaCha8 generator (seeded from
+// crypto/rand) rather than a system call per message.
+func (c *Client) newUUID(ts int64) UUID {
+	var u UUID
+	binary.BigEndian.PutUint64(u[8:], c.uuidRand.Uint64())
+	binary.BigEndian.PutUint64(u[:8], uint64(ts/int64(time.Millisecond))<<16|c.uuidRand.Uint64()&0xffff)
+	u[6] = u[6]&0x0f | 0x70 // version 7
+	u[8] = u[8]&0x3f | 0x80 // RFC 9562 variant
+	return u
 }
 
 // addNameRate adds the "name" (and "rate") fields of a metric, then the
