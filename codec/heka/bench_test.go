@@ -1,0 +1,144 @@
+package heka
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/metlog/metlog"
+)
+
+// benchMessage is a typical timer message of about 250 encoded bytes.
+func benchMessage() *metlog.Message {
+	return &metlog.Message{
+		UUID: metlog.NewUUID(), Timestamp: 1700000000123456789, Type: "timer", Logger: "myapp.web",
+		Severity: metlog.Info, Payload: "123", EnvVersion: metlog.EnvVersion, Pid: 4242, Hostname: "web-1.example.org",
+		Fields: []metlog.Field{
+			metlog.String("name", "db.query.users.select"),
+			metlog.Float("rate", 1),
+			metlog.String("method", "GET"),
+			metlog.String("path", "/api/v1/users/12345/profile"),
+			metlog.Int("status", 200),
+			metlog.Int("bytes", 5123).WithRepresentation("B"),
+			metlog.Bool("cached", false),
+			metlog.String("user_agent", "Mozilla/5.0 (X11; Linux x86_64) metlog/1.0"),
+		},
+	}
+}
+
+func benchVector(b *testing.B, id string) []byte {
+	b.Helper()
+	for _, v := range loadVectors(b) {
+		if v.ID == id {
+			return v.Msg
+		}
+	}
+	b.Fatalf("no vector %s", id)
+	return nil
+}
+
+func BenchmarkEncode(b *testing.B) {
+	m := benchMessage()
+	buf := m.AppendProtobuf(nil)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = m.AppendProtobuf(buf[:0])
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	inputs := []struct {
+		name string
+		data []byte
+	}{
+		{"typical", benchMessage().AppendProtobuf(nil)},
+		{"02-all-scalars", benchVector(b, "02-all-scalars")},
+		{"08-multi-value-arrays", benchVector(b, "08-multi-value-arrays")},
+	}
+	for _, in := range inputs {
+		b.Run(in.name, func(b *testing.B) {
+			var m metlog.Message
+			b.SetBytes(int64(len(in.data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := Unmarshal(in.data, &m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkAppendRecord(b *testing.B) {
+	m := benchMessage()
+	for _, s := range []*Signer{nil, {Name: "app", Version: 1, Hash: SHA256, Key: "0123456789abcdef"}} {
+		name := "unsigned"
+		if s != nil {
+			name = "hmac-sha256"
+		}
+		b.Run(name, func(b *testing.B) {
+			buf, _ := AppendRecord(nil, m, s)
+			b.SetBytes(int64(len(buf)))
+			b.ReportAllocs()
+			for b.Loop() {
+				buf, _ = AppendRecord(buf[:0], m, s)
+			}
+		})
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	s := &Signer{Name: "app", Version: 1, Hash: SHA256, Key: "0123456789abcdef"}
+	buf, _ := AppendRecord(nil, benchMessage(), s)
+	var r Record
+	if err := SplitDatagram(buf, &r); err != nil {
+		b.Fatal(err)
+	}
+	var keys KeySet
+	keys.AddSigner(*s)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if r.Verify(&keys) != Valid {
+			b.Fatal("invalid")
+		}
+	}
+}
+
+// BenchmarkReader measures stream throughput: the garbage-laden Heka
+// stream vector, and a stream of typical signed records.
+func BenchmarkReader(b *testing.B) {
+	garbage, err := os.ReadFile(filepath.Join("testdata", "40-stream-with-garbage.bin"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var typical []byte
+	for range 1000 {
+		typical, _ = AppendRecord(typical, benchMessage(), &Signer{Name: "app", Version: 1, Hash: SHA256, Key: "k"})
+	}
+	for _, in := range []struct {
+		name string
+		data []byte
+	}{{"40-stream-with-garbage", garbage}, {"typical-signed", typical}} {
+		b.Run(in.name, func(b *testing.B) {
+			br := bytes.NewReader(in.data)
+			b.SetBytes(int64(len(in.data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				br.Reset(in.data)
+				r := NewReader(br, 0)
+				for {
+					if _, err := r.Next(); err != nil {
+						if err == io.EOF {
+							break
+						}
+						break
+					}
+				}
+			}
+		})
+	}
+}

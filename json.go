@@ -1,0 +1,858 @@
+package metlog
+
+import (
+	"encoding/base64"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// AppendJSON appends m to dst as metlog JSON, byte for byte as metlog-py
+// (CPython 2.7's json.dumps) writes it, and returns the extended buffer. It
+// does not allocate when dst has room.
+//
+// The envelope keys come in CPython 2.7's dict order: severity, timestamp,
+// metlog_hostname, fields, metlog_pid, logger, type, payload, env_version,
+// with Python's ", " and ": " separators. Strings are escaped as
+// ensure_ascii does (non-ASCII as lower-case \uXXXX, astral characters as
+// surrogate pairs; invalid UTF-8 bytes become \ufffd). Doubles are written as
+// Python's repr writes them (1.0, 0.1, 1e+16, 1.5e-05, NaN, Infinity).
+//
+// The timestamp is written as metlog-py writes it: UTC, six fraction digits
+// and a "Z" ("2026-11-22T01:49:29.187659Z"). A timestamp with nanoseconds
+// below the microsecond gets nine fraction digits instead, so nothing is
+// lost.
+//
+// Fields with dotted names are nested back into objects ("headers.path"
+// becomes {"headers": {"path": ...}}), siblings grouped in the order they
+// first appear; a name that cannot be nested without reordering fields or
+// clashing with an earlier key ("a" = 1 and then "a.b" = 2) is written as a
+// literal dotted key instead ({"a": 1, "a.b": 2}), which reads back as the
+// same name. Repeated names are written as repeated keys, which the metlog
+// JSON decoder keeps as repeated fields. A field of one value is written as a
+// scalar and a field of several as an array; a field of none as []. Bytes
+// values are written as standard base64 strings (JSON has no bytes, so they
+// read back as string fields). A RepresentationJSON string field is written
+// as the raw JSON it holds, when that JSON is valid and reads back as the same
+// field; otherwise it is written as a string.
+//
+// JSON has no place for a field's representation, so representations that the
+// fields object cannot carry (anything but RepresentationJSON on a raw JSON
+// value) go in an extra top-level "representations" object after
+// env_version: field name to representation, or to an array with one entry
+// per field of that name when they differ. A message carrying a
+// PayloadTypeField marker has its Payload written as raw JSON (when it is
+// valid JSON and not a string), and the marker itself is not written. A
+// non-zero UUID is written last as "uuid" in its canonical form. Routers
+// built on metlog-py ignore both extra keys.
+func (m *Message) AppendJSON(dst []byte) []byte {
+	marker := -1
+	if i := m.payloadMarker(); i >= 0 {
+		n := len(dst)
+		var c rawClass
+		var ok bool
+		dst, c, ok = appendRawJSON(dst, m.Payload, rawMaxDepth)
+		dst = dst[:n]
+		if ok && c != rawString {
+			marker = i
+		}
+	}
+
+	dst = append(dst, `{"severity": `...)
+	dst = strconv.AppendInt(dst, int64(m.Severity), 10)
+	dst = append(dst, `, "timestamp": "`...)
+	dst = appendTimestamp(dst, m.Timestamp)
+	dst = append(dst, `", "metlog_hostname": `...)
+	dst = appendJSONString(dst, m.Hostname)
+	dst = append(dst, `, "fields": `...)
+	dst = appendFields(dst, m.Fields, marker)
+	dst = append(dst, `, "metlog_pid": `...)
+	dst = strconv.AppendInt(dst, int64(m.Pid), 10)
+	dst = append(dst, `, "logger": `...)
+	dst = appendJSONString(dst, m.Logger)
+	dst = append(dst, `, "type": `...)
+	dst = appendJSONString(dst, m.Type)
+	dst = append(dst, `, "payload": `...)
+	if marker >= 0 {
+		dst, _, _ = appendRawJSON(dst, m.Payload, rawMaxDepth)
+	} else {
+		dst = appendJSONString(dst, m.Payload)
+	}
+	dst = append(dst, `, "env_version": `...)
+	dst = appendJSONString(dst, m.EnvVersion)
+	dst = appendRepresentations(dst, m.Fields, marker)
+	if !m.UUID.IsZero() {
+		dst = append(dst, `, "uuid": "`...)
+		dst = m.UUID.AppendText(dst)
+		dst = append(dst, '"')
+	}
+	return append(dst, '}')
+}
+
+// payloadMarker returns the index of the first PayloadTypeField marker in
+// m.Fields, or -1.
+func (m *Message) payloadMarker() int {
+	for i := range m.Fields {
+		f := &m.Fields[i]
+		if f.Name == PayloadTypeField && f.Representation == RepresentationJSON &&
+			f.Type == TypeString && len(f.Strings) == 1 && f.Strings[0] == "json" {
+			return i
+		}
+	}
+	return -1
+}
+
+// Nesting limits of the encoder. The metlog JSON decoder rejects documents
+// nested deeper than its limit (64 by default); these keep everything the
+// encoder writes well inside it: at most maxFieldDepth objects for the
+// segments of a dotted name (further segments go into one literal dotted
+// key), and raw JSON values at most rawMaxDepth deep (deeper ones are
+// written as strings).
+const (
+	maxFieldDepth = 16
+	rawMaxDepth   = 32
+)
+
+// openObject is one object the field encoder has open: the name segment it
+// was opened for and the index of the first field written into it.
+type openObject struct {
+	seg   string
+	start int
+}
+
+// appendFields writes fields as a JSON object, nesting dotted names and
+// skipping the field at index skip.
+func appendFields(dst []byte, fields []Field, skip int) []byte {
+	var stack [maxFieldDepth]openObject
+	depth := 0 // number of open objects below the fields object itself
+	dst = append(dst, '{')
+	first := true // no key written yet in the innermost open object
+	for i := range fields {
+		if i == skip {
+			continue
+		}
+		f := &fields[i]
+		name := f.Name
+
+		// Keep the open objects that are a prefix of the name's parent path.
+		keep := 0
+		rest := name
+		for keep < depth {
+			seg, tail, ok := strings.Cut(rest, ".")
+			if !ok || seg != stack[keep].seg {
+				break
+			}
+			keep++
+			rest = tail
+		}
+		for depth > keep {
+			dst = append(dst, '}')
+			depth--
+			first = false
+		}
+
+		// Open objects for the remaining parent segments, as long as the
+		// segment is a fresh key at its level and the depth allows.
+		for depth < maxFieldDepth {
+			seg, tail, ok := strings.Cut(rest, ".")
+			if !ok {
+				break
+			}
+			if depth == keep && keyUsed(fields, stack[:depth], start(stack[:depth]), i, skip, seg) {
+				break
+			}
+			if !first {
+				dst = append(dst, ", "...)
+			}
+			dst = appendJSONString(dst, seg)
+			dst = append(dst, ": {"...)
+			stack[depth] = openObject{seg: seg, start: i}
+			depth++
+			first = true
+			rest = tail
+		}
+
+		if !first {
+			dst = append(dst, ", "...)
+		}
+		first = false
+		dst = appendJSONString(dst, rest)
+		dst = append(dst, ": "...)
+		dst = appendFieldValue(dst, f, depth)
+	}
+	for ; depth > 0; depth-- {
+		dst = append(dst, '}')
+	}
+	return append(dst, '}')
+}
+
+// start returns the index of the first field written into the innermost of
+// the open objects (0 for the fields object itself).
+func start(open []openObject) int {
+	if len(open) == 0 {
+		return 0
+	}
+	return open[len(open)-1].start
+}
+
+// keyUsed reports whether any field in fields[from:to] (other than skip),
+// all of which were written inside the object at path open, used seg as its
+// next name segment at that level. It is conservative: a field written there
+// as a literal dotted key starting with seg counts as a use too.
+func keyUsed(fields []Field, open []openObject, from, to, skip int, seg string) bool {
+	for j := from; j < to; j++ {
+		if j == skip {
+			continue
+		}
+		rest := fields[j].Name
+		for range open {
+			_, rest, _ = strings.Cut(rest, ".")
+		}
+		s, _, _ := strings.Cut(rest, ".")
+		if s == seg {
+			return true
+		}
+	}
+	return false
+}
+
+// appendFieldValue writes the values of f: a scalar for one value, an array
+// for several. depth is the number of objects open below the fields object.
+func appendFieldValue(dst []byte, f *Field, depth int) []byte {
+	if f.Type == TypeString && f.Representation == RepresentationJSON && len(f.Strings) == 1 {
+		n := len(dst)
+		var c rawClass
+		var ok bool
+		dst, c, ok = appendRawJSON(dst, f.Strings[0], rawMaxDepth-depth)
+		if ok && c.readsBackRaw() {
+			return dst
+		}
+		dst = dst[:n]
+	}
+	n := f.Len()
+	if n != 1 {
+		dst = append(dst, '[')
+	}
+	for i := range n {
+		if i > 0 {
+			dst = append(dst, ", "...)
+		}
+		switch f.Type {
+		case TypeString:
+			dst = appendJSONString(dst, f.Strings[i])
+		case TypeBytes:
+			dst = appendBase64(dst, f.Bytes[i])
+		case TypeInteger:
+			dst = strconv.AppendInt(dst, f.Integers[i], 10)
+		case TypeDouble:
+			dst = appendPyFloat(dst, f.Doubles[i])
+		case TypeBool:
+			dst = strconv.AppendBool(dst, f.Bools[i])
+		}
+	}
+	if n != 1 {
+		dst = append(dst, ']')
+	}
+	return dst
+}
+
+// writtenRaw reports whether appendFieldValue writes f as raw JSON, so that
+// it reads back with RepresentationJSON.
+func writtenRaw(f *Field, depth int) bool {
+	if f.Type != TypeString || f.Representation != RepresentationJSON || len(f.Strings) != 1 {
+		return false
+	}
+	c, ok := classifyRawJSON(f.Strings[0], rawMaxDepth-depth)
+	return ok && c.readsBackRaw()
+}
+
+// fieldDepth returns the number of objects appendFields opens around the
+// field called name; it is at most maxFieldDepth and at most the number of
+// dots in the name. It can be less when a segment was already used: it is
+// then only an upper bound, which is what the raw depth check needs.
+func fieldDepth(name string) int {
+	return min(strings.Count(name, "."), maxFieldDepth)
+}
+
+// appendRepresentations writes the "representations" extension key for the
+// fields whose representation the fields object does not carry.
+func appendRepresentations(dst []byte, fields []Field, skip int) []byte {
+	wrote := false
+	for i := range fields {
+		if i == skip || !needsRepresentation(&fields[i]) {
+			continue
+		}
+		name := fields[i].Name
+		if earlierNeeding(fields, i, skip, name) {
+			continue // this name is already written
+		}
+		if !wrote {
+			dst = append(dst, `, "representations": {`...)
+			wrote = true
+		} else {
+			dst = append(dst, ", "...)
+		}
+		dst = appendJSONString(dst, name)
+		dst = append(dst, ": "...)
+		// One string when every field of this name has the same
+		// representation, else one entry per field of this name.
+		same := true
+		for j := range fields {
+			if j != skip && fields[j].Name == name && fields[j].Representation != fields[i].Representation {
+				same = false
+				break
+			}
+		}
+		if same {
+			dst = appendJSONString(dst, fields[i].Representation)
+			continue
+		}
+		dst = append(dst, '[')
+		k := 0
+		for j := range fields {
+			if j == skip || fields[j].Name != name {
+				continue
+			}
+			if k > 0 {
+				dst = append(dst, ", "...)
+			}
+			k++
+			dst = appendJSONString(dst, fields[j].Representation)
+		}
+		dst = append(dst, ']')
+	}
+	if wrote {
+		dst = append(dst, '}')
+	}
+	return dst
+}
+
+// needsRepresentation reports whether f's representation differs from the
+// one the decoder gives it from the fields object alone.
+func needsRepresentation(f *Field) bool {
+	if f.Representation == "" {
+		return false
+	}
+	return !(f.Representation == RepresentationJSON && writtenRaw(f, fieldDepth(f.Name)))
+}
+
+// earlierNeeding reports whether a field before index i (other than skip)
+// called name needs a representations entry.
+func earlierNeeding(fields []Field, i, skip int, name string) bool {
+	for j := range i {
+		if j != skip && fields[j].Name == name && needsRepresentation(&fields[j]) {
+			return true
+		}
+	}
+	return false
+}
+
+// appendBase64 writes b as a standard, padded base64 JSON string.
+func appendBase64(dst []byte, b []byte) []byte {
+	dst = append(dst, '"')
+	dst = base64.StdEncoding.AppendEncode(dst, b)
+	return append(dst, '"')
+}
+
+// appendPyFloat writes f as Python's repr(float) does: the shortest decimal
+// that reads back as f, in positional notation with at least one fraction
+// digit when the decimal exponent is in [-5, 16), else in exponent notation
+// with a signed exponent of at least two digits.
+func appendPyFloat(dst []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(dst, "NaN"...)
+	case math.IsInf(f, 1):
+		return append(dst, "Infinity"...)
+	case math.IsInf(f, -1):
+		return append(dst, "-Infinity"...)
+	}
+	var buf [32]byte
+	e := strconv.AppendFloat(buf[:0], f, 'e', -1, 64)
+	// e is [-]d[.ddd]e±XX; find the exponent.
+	x := 0
+	i := len(e) - 1
+	for e[i] != 'e' {
+		i--
+	}
+	for _, c := range e[i+2:] {
+		x = x*10 + int(c-'0')
+	}
+	if e[i+1] == '-' {
+		x = -x
+	}
+	if x < -4 || x >= 16 {
+		return append(dst, e...) // Go's 'e' format is Python's: 1e+16, 1.5e-05
+	}
+	n := len(dst)
+	dst = strconv.AppendFloat(dst, f, 'f', -1, 64)
+	for _, c := range dst[n:] {
+		if c == '.' {
+			return dst
+		}
+	}
+	return append(dst, ".0"...)
+}
+
+// appendTimestamp writes ns as metlog-py writes datetime.utcnow():
+// YYYY-MM-DDTHH:MM:SS.ffffffZ, with nine fraction digits when ns has
+// nanoseconds below the microsecond.
+func appendTimestamp(dst []byte, ns int64) []byte {
+	secs := ns / 1e9
+	frac := ns % 1e9
+	if frac < 0 {
+		frac += 1e9
+		secs--
+	}
+	days := secs / 86400
+	sod := secs % 86400
+	if sod < 0 {
+		sod += 86400
+		days--
+	}
+	y, mo, d := civilFromDays(days)
+	dst = appendDigits(dst, y, 4)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, int64(mo), 2)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, int64(d), 2)
+	dst = append(dst, 'T')
+	dst = appendDigits(dst, sod/3600, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, sod/60%60, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, sod%60, 2)
+	dst = append(dst, '.')
+	if frac%1000 == 0 {
+		dst = appendDigits(dst, frac/1000, 6)
+	} else {
+		dst = appendDigits(dst, frac, 9)
+	}
+	return append(dst, 'Z')
+}
+
+// appendDigits writes v (non-negative) zero-padded to width digits.
+func appendDigits(dst []byte, v int64, width int) []byte {
+	var buf [20]byte
+	i := len(buf)
+	for v > 0 || width > 0 {
+		i--
+		buf[i] = byte('0' + v%10)
+		v /= 10
+		width--
+	}
+	return append(dst, buf[i:]...)
+}
+
+// civilFromDays converts days since 1970-01-01 to a proleptic Gregorian
+// date (Howard Hinnant's algorithm).
+func civilFromDays(z int64) (year int64, month, day int) {
+	z += 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if m > 12 {
+		m -= 12
+	}
+	y := yoe + era*400
+	if m <= 2 {
+		y++
+	}
+	return y, int(m), int(d)
+}
+
+// jsonEscape says how appendJSONString writes each ASCII byte: 0 for as is,
+// 'u' for \u00XX, anything else for a backslash and that byte.
+var jsonEscape = [128]byte{
+	0: 'u', 1: 'u', 2: 'u', 3: 'u', 4: 'u', 5: 'u', 6: 'u', 7: 'u',
+	'\b': 'b', '\t': 't', '\n': 'n', 11: 'u', '\f': 'f', '\r': 'r', 14: 'u', 15: 'u',
+	16: 'u', 17: 'u', 18: 'u', 19: 'u', 20: 'u', 21: 'u', 22: 'u', 23: 'u',
+	24: 'u', 25: 'u', 26: 'u', 27: 'u', 28: 'u', 29: 'u', 30: 'u', 31: 'u',
+	'"': '"', '\\': '\\', 127: 'u',
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString writes s as a JSON string the way Python's json.dumps
+// does with ensure_ascii: printable ASCII as is, \" \\ \b \f \n \r \t, and
+// everything else as lower-case \uXXXX (astral characters as surrogate
+// pairs). Invalid UTF-8 bytes are written as \ufffd.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	run := 0 // start of the pending run of bytes written as is
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			e := jsonEscape[c]
+			if e == 0 {
+				i++
+				continue
+			}
+			dst = append(dst, s[run:i]...)
+			if e == 'u' {
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			} else {
+				dst = append(dst, '\\', e)
+			}
+			i++
+			run = i
+			continue
+		}
+		dst = append(dst, s[run:i]...)
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r >= 0x10000 {
+			r -= 0x10000
+			dst = appendU4(dst, 0xd800+(r>>10))
+			dst = appendU4(dst, 0xdc00+(r&0x3ff))
+		} else {
+			dst = appendU4(dst, r) // utf8.RuneError for invalid bytes
+		}
+		i += size
+		run = i
+	}
+	dst = append(dst, s[run:]...)
+	return append(dst, '"')
+}
+
+// appendU4 writes \uXXXX for a BMP code unit.
+func appendU4(dst []byte, r rune) []byte {
+	return append(dst, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+}
+
+// rawClass is what a raw JSON value is, as far as the decoder's mapping of
+// field values cares.
+type rawClass uint8
+
+const (
+	rawNull        rawClass = iota
+	rawBool                 // true or false
+	rawString               // a string
+	rawInt                  // an integer that fits int64
+	rawBigInt               // an integer beyond int64
+	rawFloat                // a number with a fraction or exponent, in float64 range, or NaN/Infinity
+	rawHugeFloat            // a number out of float64 range
+	rawEmptyObject          // {}
+	rawObject               // an object with members
+	rawTypedArray           // an array of two or more strings, ints, floats or bools, all alike
+	rawOtherArray           // any other array
+)
+
+// readsBackRaw reports whether the decoder maps a value of class c to a
+// RepresentationJSON string field holding its text, rather than to a typed
+// field or a flattened object.
+func (c rawClass) readsBackRaw() bool {
+	switch c {
+	case rawNull, rawBigInt, rawHugeFloat, rawEmptyObject, rawOtherArray:
+		return true
+	}
+	return false
+}
+
+// typedElem reports whether an array element of class c can be a value of
+// a typed array field.
+func (c rawClass) typedElem() bool {
+	switch c {
+	case rawBool, rawString, rawInt, rawFloat:
+		return true
+	}
+	return false
+}
+
+// appendRawJSON checks that s is one valid JSON value nested at most
+// maxDepth deep, and appends it with insignificant white space removed and
+// Python's ", " and ": " separators; tokens (strings, numbers) are copied as
+// they are. It returns the class of the value and false if s is not valid
+// (dst is then partly written).
+func appendRawJSON(dst []byte, s string, maxDepth int) ([]byte, rawClass, bool) {
+	r := rawScanner{s: s, dst: dst, write: true, maxDepth: maxDepth}
+	c, ok := r.document()
+	return r.dst, c, ok
+}
+
+// classifyRawJSON is appendRawJSON without the output.
+func classifyRawJSON(s string, maxDepth int) (rawClass, bool) {
+	r := rawScanner{s: s, maxDepth: maxDepth}
+	return r.document()
+}
+
+// rawScanner is the small JSON checker and re-spacer behind appendRawJSON.
+type rawScanner struct {
+	s        string
+	i        int
+	dst      []byte
+	write    bool
+	maxDepth int
+}
+
+func (r *rawScanner) document() (rawClass, bool) {
+	r.space()
+	c, ok := r.value(0)
+	if !ok {
+		return c, false
+	}
+	r.space()
+	return c, r.i == len(r.s)
+}
+
+func (r *rawScanner) space() {
+	for r.i < len(r.s) {
+		switch r.s[r.i] {
+		case ' ', '\t', '\n', '\r':
+			r.i++
+		default:
+			return
+		}
+	}
+}
+
+func (r *rawScanner) emit(s string) {
+	if r.write {
+		r.dst = append(r.dst, s...)
+	}
+}
+
+// value scans one value at nesting depth (number of enclosing containers).
+func (r *rawScanner) value(depth int) (rawClass, bool) {
+	if r.i >= len(r.s) {
+		return 0, false
+	}
+	switch c := r.s[r.i]; {
+	case c == '{':
+		return r.object(depth + 1)
+	case c == '[':
+		return r.array(depth + 1)
+	case c == '"':
+		return rawString, r.str()
+	case c == '-' || c >= '0' && c <= '9' || c == 'N' || c == 'I':
+		return r.number()
+	case c == 't':
+		return rawBool, r.literal("true")
+	case c == 'f':
+		return rawBool, r.literal("false")
+	case c == 'n':
+		return rawNull, r.literal("null")
+	}
+	return 0, false
+}
+
+func (r *rawScanner) literal(lit string) bool {
+	if !strings.HasPrefix(r.s[r.i:], lit) {
+		return false
+	}
+	r.i += len(lit)
+	r.emit(lit)
+	return true
+}
+
+func (r *rawScanner) object(depth int) (rawClass, bool) {
+	if depth > r.maxDepth {
+		return 0, false
+	}
+	r.i++ // {
+	r.emit("{")
+	r.space()
+	if r.i < len(r.s) && r.s[r.i] == '}' {
+		r.i++
+		r.emit("}")
+		return rawEmptyObject, true
+	}
+	for {
+		if r.i >= len(r.s) || r.s[r.i] != '"' || !r.str() {
+			return 0, false
+		}
+		r.space()
+		if r.i >= len(r.s) || r.s[r.i] != ':' {
+			return 0, false
+		}
+		r.i++
+		r.emit(": ")
+		r.space()
+		if _, ok := r.value(depth); !ok {
+			return 0, false
+		}
+		r.space()
+		if r.i >= len(r.s) {
+			return 0, false
+		}
+		switch r.s[r.i] {
+		case ',':
+			r.i++
+			r.emit(", ")
+			r.space()
+		case '}':
+			r.i++
+			r.emit("}")
+			return rawObject, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+func (r *rawScanner) array(depth int) (rawClass, bool) {
+	if depth > r.maxDepth {
+		return 0, false
+	}
+	r.i++ // [
+	r.emit("[")
+	r.space()
+	if r.i < len(r.s) && r.s[r.i] == ']' {
+		r.i++
+		r.emit("]")
+		return rawOtherArray, true
+	}
+	n := 0
+	var kind rawClass
+	typed := true
+	for {
+		c, ok := r.value(depth)
+		if !ok {
+			return 0, false
+		}
+		if n == 0 {
+			kind = c
+		}
+		typed = typed && c == kind && c.typedElem()
+		n++
+		r.space()
+		if r.i >= len(r.s) {
+			return 0, false
+		}
+		switch r.s[r.i] {
+		case ',':
+			r.i++
+			r.emit(", ")
+			r.space()
+		case ']':
+			r.i++
+			r.emit("]")
+			if typed && n >= 2 {
+				return rawTypedArray, true
+			}
+			return rawOtherArray, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+// str scans a string, checking its escapes and UTF-8, and copies it as is.
+func (r *rawScanner) str() bool {
+	start := r.i
+	r.i++ // "
+	for r.i < len(r.s) {
+		c := r.s[r.i]
+		switch {
+		case c == '"':
+			r.i++
+			r.emit(r.s[start:r.i])
+			return true
+		case c == '\\':
+			if r.i+1 >= len(r.s) {
+				return false
+			}
+			switch r.s[r.i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				r.i += 2
+			case 'u':
+				if r.i+6 > len(r.s) || !isHex4(r.s[r.i+2:r.i+6]) {
+					return false
+				}
+				r.i += 6
+			default:
+				return false
+			}
+		case c < 0x20:
+			return false
+		case c < utf8.RuneSelf:
+			r.i++
+		default:
+			ru, size := utf8.DecodeRuneInString(r.s[r.i:])
+			if ru == utf8.RuneError && size == 1 {
+				return false
+			}
+			r.i += size
+		}
+	}
+	return false
+}
+
+func isHex4(s string) bool {
+	for i := range 4 {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// number scans a JSON number, or Python's NaN, Infinity or -Infinity.
+func (r *rawScanner) number() (rawClass, bool) {
+	for _, lit := range [...]string{"NaN", "Infinity", "-Infinity"} {
+		if strings.HasPrefix(r.s[r.i:], lit) {
+			r.i += len(lit)
+			r.emit(lit)
+			return rawFloat, true
+		}
+	}
+	start := r.i
+	if r.s[r.i] == '-' {
+		r.i++
+	}
+	if r.i >= len(r.s) {
+		return 0, false
+	}
+	if r.s[r.i] == '0' {
+		r.i++
+	} else if !r.digits() {
+		return 0, false
+	}
+	isFloat := false
+	if r.i < len(r.s) && r.s[r.i] == '.' {
+		r.i++
+		if !r.digits() {
+			return 0, false
+		}
+		isFloat = true
+	}
+	if r.i < len(r.s) && (r.s[r.i] == 'e' || r.s[r.i] == 'E') {
+		r.i++
+		if r.i < len(r.s) && (r.s[r.i] == '+' || r.s[r.i] == '-') {
+			r.i++
+		}
+		if !r.digits() {
+			return 0, false
+		}
+		isFloat = true
+	}
+	text := r.s[start:r.i]
+	r.emit(text)
+	if isFloat {
+		if _, err := strconv.ParseFloat(text, 64); err != nil {
+			return rawHugeFloat, true
+		}
+		return rawFloat, true
+	}
+	if _, err := strconv.ParseInt(text, 10, 64); err != nil {
+		return rawBigInt, true
+	}
+	return rawInt, true
+}
+
+// digits scans one or more decimal digits.
+func (r *rawScanner) digits() bool {
+	start := r.i
+	for r.i < len(r.s) && r.s[r.i] >= '0' && r.s[r.i] <= '9' {
+		r.i++
+	}
+	return r.i > start
+}
