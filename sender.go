@@ -366,7 +366,8 @@ func (c *Client) send(batch []*Message) {
 	}
 }
 
-// build fills the slot's message from r.
+// build fills the slot's message from r. Every message gets a version 7
+// UUID, so a router can deduplicate what a stream sender resends.
 func (c *Client) build(r *record, s *slot) *Message {
 	m := &s.m
 	m.Reset()
@@ -374,6 +375,9 @@ func (c *Client) build(r *record, s *slot) *Message {
 	if ts == 0 {
 		ts = c.now()
 	}
+	// Microseconds, as metlog-py writes them: metlog JSON then keeps its
+	// six fraction digits, which Python's strptime %f insists on.
+	ts -= ts % int64(time.Microsecond)
 	m.Timestamp = ts
 	m.UUID = c.newUUID(ts)
 	m.Logger = c.logger

@@ -1,0 +1,197 @@
+package metlog
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// DefaultTarget is where Dial sends when given no target and METLOG_TARGET
+// is unset: a metlog router's UDP input on this host.
+const DefaultTarget = "udp://127.0.0.1:5565"
+
+// DefaultPort is the port of a target that names none.
+const DefaultPort = "5565"
+
+// Network timeouts of the senders Dial makes. A write that takes longer
+// fails the batch, which is counted in Stats.Failed.
+const (
+	dialTimeout  = 2 * time.Second
+	writeTimeout = 2 * time.Second
+)
+
+// Wire formats a target can ask for with ?format=.
+type wireFormat uint8
+
+const (
+	formatJSON wireFormat = iota + 1 // metlog JSON
+	formatHeka                       // heka stream framing around the protobuf
+)
+
+// Size limits of what the senders write.
+const (
+	maxDatagram    = 65507 // largest UDP payload over IPv4
+	maxHekaMessage = 65536 // Heka's message size limit
+)
+
+var errTooLarge = errors.New("message too large")
+
+// Dial returns a Client that sends to target, a URL naming the transport:
+//
+//	udp://host:port   metlog JSON, one message per datagram (the default
+//	                  transport, understood by every metlog router)
+//	tcp://host:port   heka stream framing, many records per write
+//	unix:///path      heka stream framing over a Unix stream socket
+//	stdout:           metlog JSON, one message per line, on standard output
+//	file:///path      metlog JSON lines appended to a file
+//
+// A query of format=json or format=heka overrides the format (heka over UDP
+// is one framed record per datagram; json over a stream is one message per
+// line). A host without a port gets DefaultPort. An empty target is taken
+// from the METLOG_TARGET environment variable, and failing that is
+// DefaultTarget.
+//
+// Dial does not connect: stream transports connect on the first send and
+// reconnect with exponential backoff, so a router that is down costs the
+// application nothing but the messages (counted in Stats.Failed). Dial
+// fails only for a target it does not understand or a file it cannot open.
+func Dial(target string, opts ...Option) (*Client, error) {
+	s, err := NewSender(target)
+	if err != nil {
+		return nil, err
+	}
+	return New(s, opts...), nil
+}
+
+// NewSender returns the Sender for target, read as Dial reads it.
+func NewSender(target string) (Sender, error) {
+	if target == "" {
+		target = os.Getenv("METLOG_TARGET")
+	}
+	if target == "" {
+		target = DefaultTarget
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, fmt.Errorf("metlog: target %q: %w", target, err)
+	}
+	format, err := parseFormat(u)
+	if err != nil {
+		return nil, fmt.Errorf("metlog: target %q: %w", target, err)
+	}
+	switch u.Scheme {
+	case "udp", "udp4", "udp6":
+		addr, err := hostPort(u)
+		if err != nil {
+			return nil, fmt.Errorf("metlog: target %q: %w", target, err)
+		}
+		return newUDPSender(u.Scheme, addr, or(format, formatJSON)), nil
+	case "tcp", "tcp4", "tcp6":
+		addr, err := hostPort(u)
+		if err != nil {
+			return nil, fmt.Errorf("metlog: target %q: %w", target, err)
+		}
+		return newStreamSender(u.Scheme, addr, or(format, formatHeka)), nil
+	case "unix":
+		p := u.Path
+		if p == "" {
+			p = u.Opaque
+		}
+		if p == "" {
+			return nil, fmt.Errorf("metlog: target %q: no socket path (want unix:///path)", target)
+		}
+		return newStreamSender("unix", p, or(format, formatHeka)), nil
+	case "stdout":
+		return newWriterSender(os.Stdout, false, or(format, formatJSON)), nil
+	case "file":
+		p := u.Path
+		if p == "" {
+			p = u.Opaque
+		}
+		if p == "" {
+			return nil, fmt.Errorf("metlog: target %q: no file path (want file:///path)", target)
+		}
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("metlog: target %q: %w", target, err)
+		}
+		return newWriterSender(f, true, or(format, formatJSON)), nil
+	case "":
+		return nil, fmt.Errorf("metlog: target %q has no scheme (want udp://, tcp://, unix://, stdout: or file://)", target)
+	}
+	return nil, fmt.Errorf("metlog: target %q: unknown scheme %q (want udp, tcp, unix, stdout or file)", target, u.Scheme)
+}
+
+func parseFormat(u *url.URL) (wireFormat, error) {
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return 0, err
+	}
+	for k := range q {
+		if k != "format" {
+			return 0, fmt.Errorf("unknown parameter %q (only format is known)", k)
+		}
+	}
+	switch f := strings.ToLower(q.Get("format")); f {
+	case "":
+		return 0, nil
+	case "json", "metlog-json":
+		return formatJSON, nil
+	case "heka", "protobuf":
+		return formatHeka, nil
+	default:
+		return 0, fmt.Errorf("unknown format %q (want json or heka)", f)
+	}
+}
+
+func hostPort(u *url.URL) (string, error) {
+	if u.Host == "" {
+		return "", errors.New("no host (want scheme://host:port)")
+	}
+	if u.Port() == "" {
+		return net.JoinHostPort(u.Hostname(), DefaultPort), nil
+	}
+	return u.Host, nil
+}
+
+func or(f, def wireFormat) wireFormat {
+	if f == 0 {
+		return def
+	}
+	return f
+}
+
+// appendEncoded appends m in format f: metlog JSON (followed by a newline
+// when lines is set) or one heka-framed record.
+func appendEncoded(dst []byte, m *Message, f wireFormat, lines bool) ([]byte, error) {
+	if f == formatHeka {
+		return appendHekaRecord(dst, m)
+	}
+	dst = m.AppendJSON(dst)
+	if lines {
+		dst = append(dst, '\n')
+	}
+	return dst, nil
+}
+
+// appendHekaRecord appends m as an unsigned heka stream record:
+//
+//	0x1E | header length | Header{message_length (1): varint} | 0x1F | Message protobuf
+func appendHekaRecord(dst []byte, m *Message) ([]byte, error) {
+	size := m.ProtobufSize()
+	if size > maxHekaMessage {
+		return dst, errTooLarge
+	}
+	var hdr [1 + binary.MaxVarintLen64]byte
+	hdr[0] = 1<<3 | 0 // field 1, varint
+	n := 1 + binary.PutUvarint(hdr[1:], uint64(size))
+	dst = append(dst, 0x1E, byte(n))
+	dst = append(dst, hdr[:n]...)
+	dst = append(dst, 0x1F)
+	return m.AppendProtobuf(dst), nil
+}
