@@ -63,8 +63,8 @@ func WithSeverity(s Severity) Option { return func(o *options) { o.severity = s 
 func WithHostname(name string) Option { return func(o *options) { o.hostname = name } }
 
 // WithQueueSize sets how many messages may wait for the sender goroutine
-// before new ones are dropped (default DefaultQueueSize). Each slot costs
-// about 120 bytes.
+// before new ones are dropped (default DefaultQueueSize), rounded up to a
+// power of two. Each slot costs about 120 bytes.
 func WithQueueSize(n int) Option {
 	return func(o *options) {
 		if n > 0 {

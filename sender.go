@@ -104,7 +104,7 @@ type cell struct {
 }
 
 func newQueue(size int) *queue {
-	n := 1
+	n := 2 // with one cell, a filled cell would look free to the next lap
 	for n < size {
 		n <<= 1
 	}
@@ -367,7 +367,7 @@ func (c *Client) send(batch []*Message) {
 }
 
 // build fills the slot's message from r. Every message gets a version 7
-// UUID, so a router can deduplicate what a stream sender resends.
+// UUID, so the router and the stores after it can deduplicate.
 func (c *Client) build(r *record, s *slot) *Message {
 	m := &s.m
 	m.Reset()
