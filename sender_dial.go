@@ -76,6 +76,9 @@ func NewSender(target string) (Sender, error) {
 	if target == "" {
 		target = DefaultTarget
 	}
+	if _, port, err := net.SplitHostPort(target); err == nil && port != "" && strings.Trim(port, "0123456789") == "" {
+		return nil, fmt.Errorf("metlog: target %q has no scheme (want udp://%s, or tcp://, unix://, stdout:, file://)", target, target)
+	}
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, fmt.Errorf("metlog: target %q: %w", target, err)
