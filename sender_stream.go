@@ -34,7 +34,7 @@ type streamSender struct {
 	ends          []int // end offset in buf of each encoded message
 	backoff       time.Duration
 	retryAt       time.Time
-	now           func() time.Time
+	now           func() time.Time // for the backoff; a test seam
 }
 
 // errBackoff is the cause of batches failed while waiting to reconnect.
@@ -95,7 +95,7 @@ func (s *streamSender) Send(ctx context.Context, msgs []*Message) error {
 
 // write writes s.buf with a deadline, cut short when ctx is done.
 func (s *streamSender) write(ctx context.Context) (int, error) {
-	deadline := s.now().Add(writeTimeout)
+	deadline := time.Now().Add(writeTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
