@@ -191,7 +191,7 @@ func appendHekaRecord(dst []byte, m *Message) ([]byte, error) {
 		return dst, errTooLarge
 	}
 	var hdr [1 + binary.MaxVarintLen64]byte
-	hdr[0] = 1<<3 | 0 // field 1, varint
+	hdr[0] = 0x08 // tag: field 1 (message_length), wire type 0 (varint)
 	n := 1 + binary.PutUvarint(hdr[1:], uint64(size))
 	dst = append(dst, 0x1E, byte(n))
 	dst = append(dst, hdr[:n]...)
