@@ -297,16 +297,10 @@ func (c *Config) Options() ([]Option, error) {
 }
 
 // checkTarget reports whether NewSender would understand target, without
-// opening anything.
+// opening or resolving anything.
 func checkTarget(target string) error {
-	if strings.HasPrefix(target, "file:") {
-		return nil // only opening the file tells
-	}
-	s, err := NewSender(target)
-	if err != nil {
-		return err
-	}
-	return s.Close()
+	_, err := parseTarget(target)
+	return err
 }
 
 // DialConfig returns a Client configured by cfg, sending to cfg.Target

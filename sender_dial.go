@@ -70,64 +70,87 @@ func Dial(target string, opts ...Option) (*Client, error) {
 
 // NewSender returns the Sender for target, read as Dial reads it.
 func NewSender(target string) (Sender, error) {
-	if target == "" {
-		target = os.Getenv("METLOG_TARGET")
-	}
-	if target == "" {
-		target = DefaultTarget
-	}
-	if _, port, err := net.SplitHostPort(target); err == nil && port != "" && strings.Trim(port, "0123456789") == "" {
-		return nil, fmt.Errorf("metlog: target %q has no scheme (want udp://%s, or tcp://, unix://, stdout:, file://)", target, target)
-	}
-	u, err := url.Parse(target)
+	t, err := parseTarget(target)
 	if err != nil {
-		return nil, fmt.Errorf("metlog: target %q: %w", target, err)
+		return nil, err
+	}
+	switch t.kind {
+	case "udp":
+		return newUDPSender(t.network, t.addr, t.format), nil
+	case "stream":
+		return newStreamSender(t.network, t.addr, t.format), nil
+	case "stdout":
+		return newWriterSender(os.Stdout, false, t.format), nil
+	}
+	f, err := os.OpenFile(t.addr, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("metlog: target %q: %w", t.raw, err)
+	}
+	return newWriterSender(f, true, t.format), nil
+}
+
+// target is a parsed Dial target.
+type target struct {
+	raw     string
+	kind    string // "udp", "stream", "stdout" or "file"
+	network string // for net.Dial
+	addr    string // host:port, socket path or file path
+	format  wireFormat
+}
+
+// parseTarget reads a Dial target without opening or resolving anything.
+func parseTarget(raw string) (target, error) {
+	if raw == "" {
+		raw = os.Getenv("METLOG_TARGET")
+	}
+	if raw == "" {
+		raw = DefaultTarget
+	}
+	t := target{raw: raw}
+	fail := func(err error) (target, error) { return target{}, fmt.Errorf("metlog: target %q: %w", raw, err) }
+	if _, port, err := net.SplitHostPort(raw); err == nil && port != "" && strings.Trim(port, "0123456789") == "" {
+		return target{}, fmt.Errorf("metlog: target %q has no scheme (want udp://%s, or tcp://, unix://, stdout:, file://)", raw, raw)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fail(err)
 	}
 	format, err := parseFormat(u)
 	if err != nil {
-		return nil, fmt.Errorf("metlog: target %q: %w", target, err)
+		return fail(err)
+	}
+	path := u.Path
+	if path == "" {
+		path = u.Opaque
 	}
 	switch u.Scheme {
-	case "udp", "udp4", "udp6":
-		addr, err := hostPort(u)
-		if err != nil {
-			return nil, fmt.Errorf("metlog: target %q: %w", target, err)
+	case "udp", "udp4", "udp6", "tcp", "tcp4", "tcp6":
+		if t.addr, err = hostPort(u); err != nil {
+			return fail(err)
 		}
-		return newUDPSender(u.Scheme, addr, or(format, formatJSON)), nil
-	case "tcp", "tcp4", "tcp6":
-		addr, err := hostPort(u)
-		if err != nil {
-			return nil, fmt.Errorf("metlog: target %q: %w", target, err)
+		t.network = u.Scheme
+		t.kind, t.format = "udp", or(format, formatJSON)
+		if strings.HasPrefix(u.Scheme, "tcp") {
+			t.kind, t.format = "stream", or(format, formatHeka)
 		}
-		return newStreamSender(u.Scheme, addr, or(format, formatHeka)), nil
 	case "unix":
-		p := u.Path
-		if p == "" {
-			p = u.Opaque
+		if path == "" {
+			return fail(errors.New("no socket path (want unix:///path)"))
 		}
-		if p == "" {
-			return nil, fmt.Errorf("metlog: target %q: no socket path (want unix:///path)", target)
-		}
-		return newStreamSender("unix", p, or(format, formatHeka)), nil
+		t.kind, t.network, t.addr, t.format = "stream", "unix", path, or(format, formatHeka)
 	case "stdout":
-		return newWriterSender(os.Stdout, false, or(format, formatJSON)), nil
+		t.kind, t.format = "stdout", or(format, formatJSON)
 	case "file":
-		p := u.Path
-		if p == "" {
-			p = u.Opaque
+		if path == "" {
+			return fail(errors.New("no file path (want file:///path)"))
 		}
-		if p == "" {
-			return nil, fmt.Errorf("metlog: target %q: no file path (want file:///path)", target)
-		}
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("metlog: target %q: %w", target, err)
-		}
-		return newWriterSender(f, true, or(format, formatJSON)), nil
+		t.kind, t.addr, t.format = "file", path, or(format, formatJSON)
 	case "":
-		return nil, fmt.Errorf("metlog: target %q has no scheme (want udp://, tcp://, unix://, stdout: or file://)", target)
+		return target{}, fmt.Errorf("metlog: target %q has no scheme (want udp://, tcp://, unix://, stdout: or file://)", raw)
+	default:
+		return fail(fmt.Errorf("unknown scheme %q (want udp, tcp, unix, stdout or file)", u.Scheme))
 	}
-	return nil, fmt.Errorf("metlog: target %q: unknown scheme %q (want udp, tcp, unix, stdout or file)", target, u.Scheme)
+	return t, nil
 }
 
 func parseFormat(u *url.URL) (wireFormat, error) {

@@ -135,6 +135,6 @@ func FuzzTarget(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, target string) {
-		checkTarget(target) // file: targets are not opened
+		checkTarget(target) // parses only: nothing is opened or resolved
 	})
 }
