@@ -38,6 +38,8 @@ import (
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/metlog/metlog/match"
 )
 
 // Kind is the kind of a plugin table: the first part of its name.
@@ -136,6 +138,29 @@ type AggregateCommon struct {
 	Type string `toml:"type"`
 	// Match selects the messages the aggregator reads.
 	Match string `toml:"match"`
+}
+
+// Validate checks the matcher and the delivery settings.
+func (c *OutputCommon) Validate() error {
+	var errs []error
+	if _, err := match.Compile(c.Match); err != nil {
+		errs = append(errs, err) // "match: column 8: …"
+	}
+	if c.BatchSize < 1 || c.BatchSize > 1<<16 {
+		errs = append(errs, fmt.Errorf("batch_size %d: want 1..65536", c.BatchSize))
+	}
+	if c.RetryInitial <= 0 || c.RetryMax < c.RetryInitial {
+		errs = append(errs, errors.New("retry_initial must be positive and retry_max at least retry_initial"))
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks the matcher.
+func (c *AggregateCommon) Validate() error {
+	if _, err := match.Compile(c.Match); err != nil {
+		return err
+	}
+	return nil
 }
 
 func defaultCommon(k Kind) any {
@@ -346,11 +371,18 @@ func known(m map[string]func() any) []string {
 	return out
 }
 
+// exportedFields lists the keys of a config struct. The fields of an
+// embedded struct count as the struct's own (a shared block of keys, such as
+// input.Signatures, is embedded into each plugin's Config).
 func exportedFields(t reflect.Type) []reflect.StructField {
 	var out []reflect.StructField
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if !f.IsExported() || f.Anonymous {
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			out = append(out, exportedFields(f.Type)...)
+			continue
+		}
+		if !f.IsExported() {
 			continue
 		}
 		out = append(out, reflect.StructField{Name: f.Name, Type: f.Type, Tag: f.Tag})
@@ -466,9 +498,11 @@ func (p *parser) decodeSection(data []byte, s *section) {
 		t.SetString(s.Type)
 	}
 	key := string(s.Kind) + "." + s.Name
-	if v, ok := s.Config.(interface{ Validate() error }); ok {
-		if err := v.Validate(); err != nil {
-			p.validation(key, err)
+	for _, c := range []any{s.Common, s.Config} {
+		if v, ok := c.(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				p.validation(key, err)
+			}
 		}
 	}
 }
@@ -485,6 +519,7 @@ func (p *parser) validation(table string, err error) {
 	for _, e := range errs {
 		line := p.headers[table]
 		key, _, _ := strings.Cut(e.Error(), " ")
+		key = strings.TrimSuffix(key, ":")
 		if l, ok := p.headers[table+"#"+key]; ok {
 			line = l
 		}

@@ -25,8 +25,13 @@ func (c *fileConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
+type shared struct {
+	Limit int `toml:"limit"`
+}
+
 type udpConfig struct {
 	Address string `toml:"address"`
+	shared
 }
 
 var testCatalog = Catalog{
@@ -46,6 +51,7 @@ sync_interval = "20ms"
 
 [input.udp]
 address = "127.0.0.1:${PORT}"
+limit = 7
 
 [output.applog]
 type = "file"
@@ -67,7 +73,8 @@ format = "metlog-json"
 		t.Errorf("router = %+v", cfg.Router)
 	}
 	in := cfg.Of(KindInput)
-	if len(in) != 1 || in[0].Config.(*udpConfig).Address != "127.0.0.1:6000" || in[0].Common.(*InputCommon).Type != "udp" {
+	if len(in) != 1 || in[0].Config.(*udpConfig).Address != "127.0.0.1:6000" || in[0].Common.(*InputCommon).Type != "udp" ||
+		in[0].Config.(*udpConfig).Limit != 7 {
 		t.Errorf("inputs = %+v", in)
 	}
 	out := cfg.Of(KindOutput)
@@ -84,7 +91,7 @@ format = "metlog-json"
 	if out[1].Common.(*OutputCommon).Match != "TRUE" {
 		t.Errorf("default match = %q", out[1].Common.(*OutputCommon).Match)
 	}
-	if out[1].Config.(*fileConfig).Path != "/tmp/all$.log" || out[1].Line != 15 {
+	if out[1].Config.(*fileConfig).Path != "/tmp/all$.log" || out[1].Line != 16 {
 		t.Errorf("all = %+v line %d", out[1].Config, out[1].Line)
 	}
 }

@@ -2,24 +2,6 @@ package input
 
 import "testing"
 
-func TestDetect(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want Format
-	}{
-		{"{\"type\": \"x\"}", FormatMetlogJSON},
-		{"\n  {", FormatMetlogJSON},
-		{"\x1e\x02\x08\x01\x1f", FormatHeka},
-		{"", FormatUnknown},
-		{"   ", FormatUnknown},
-		{"page_views:1|c", FormatUnknown},
-	} {
-		if got := Detect([]byte(tc.in)); got != tc.want {
-			t.Errorf("Detect(%q) = %v, want %v", tc.in, got, tc.want)
-		}
-	}
-}
-
 func TestCounters(t *testing.T) {
 	var c Counters
 	c.Received(3, 300)

@@ -31,6 +31,12 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"router", "run the router", runRouter},
+		{"validate", "check a config file, reporting every problem", runValidate},
+		{"tail", "follow the messages a router receives, filtered by a matcher", runTail},
+		{"cat", "print Heka and metlog JSON files, filtered by a matcher", runCat},
+		{"plugins", "list inputs and outputs with their sample config", runPlugins},
+		{"bench", "load a running router and report its throughput", runBench},
 		{"version", "print the version", runVersion},
 	}
 }

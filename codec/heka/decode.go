@@ -53,8 +53,8 @@ func Unmarshal(data []byte, m *metlog.Message) error {
 // byte copies of the input, and arenas that the value slices of all fields
 // are cut from.
 type decoder struct {
-	w     wire
-	data  []byte // the whole message; w.b may be a prefix of it
+	w     wire   // reads the Message
+	data  []byte // the whole message
 	s     string // string(data), made on first use
 	b     []byte // a copy of data for bytes values, made on first use
 	strs  []string
@@ -118,11 +118,8 @@ func (d *decoder) messageField(m *metlog.Message, fields *[]metlog.Field, num, t
 		case 9:
 			m.Hostname = d.str(start, end)
 		case 10:
-			f, err := d.field(start, end)
-			if err != nil {
-				return err
-			}
-			*fields = append(*fields, f)
+			*fields = append(*fields, metlog.Field{})
+			return d.field(&(*fields)[len(*fields)-1], start, end)
 		}
 	case 2, 5, 8: // varints
 		if err := expect(typ, wireVarint); err != nil {
@@ -146,24 +143,20 @@ func (d *decoder) messageField(m *metlog.Message, fields *[]metlog.Field, num, t
 	return nil
 }
 
-// field decodes the Field message in w.b[start:end].
-func (d *decoder) field(start, end int) (metlog.Field, error) {
-	var f metlog.Field
-	outer := d.w
-	defer func() { d.w = outer }()
-	d.w = wire{b: outer.b[:end], off: start}
-	w := &d.w
+// field decodes the Field message in w.b[start:end] into the zero Field f.
+func (d *decoder) field(f *metlog.Field, start, end int) error {
+	w := &wire{b: d.data[:end], off: start}
 
 	s0, b0, i0, f0, o0 := len(d.strs), len(d.byts), len(d.ints), len(d.dbls), len(d.bools)
 	for w.more() {
 		tagOff := w.off
 		num, typ, err := w.tag()
 		if err != nil {
-			return f, &SyntaxError{In: "Field", Offset: tagOff, Err: err}
+			return &SyntaxError{In: "Field", Offset: tagOff, Err: err}
 		}
 		valOff := w.off
-		if err := d.fieldValue(&f, num, typ); err != nil {
-			return f, &SyntaxError{In: "Field", Offset: valOff, Field: num, Err: err}
+		if err := d.fieldValue(w, f, num, typ); err != nil {
+			return &SyntaxError{In: "Field", Offset: valOff, Field: num, Err: err}
 		}
 	}
 
@@ -207,12 +200,12 @@ func (d *decoder) field(start, end int) (metlog.Field, error) {
 	if f.Type != metlog.TypeBool {
 		d.bools = d.bools[:o0]
 	}
-	return f, nil
+	return nil
 }
 
-// fieldValue decodes the value of Field field num into f or the arenas.
-func (d *decoder) fieldValue(f *metlog.Field, num, typ int) error {
-	w := &d.w
+// fieldValue decodes the value of Field field num from w into f or the
+// arenas.
+func (d *decoder) fieldValue(w *wire, f *metlog.Field, num, typ int) error {
 	switch num {
 	case 1, 3, 4, 5: // name, representation, value_string, value_bytes
 		if err := expect(typ, wireBytes); err != nil {

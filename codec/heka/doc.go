@@ -45,9 +45,9 @@
 // Decoding accepts everything Heka's decoder accepts (unknown fields,
 // packed and unpacked numbers, 5- and 10-byte negative int32, missing
 // "required" fields, invalid UTF-8) with these exceptions, each an error:
-// deprecated protobuf groups, a value_type other than 0..4, and packed
-// doubles whose length is not a multiple of 8 (Heka's generated code reads
-// past the run in that case).
+// deprecated protobuf groups, a value_type other than 0..4 (which Heka
+// would keep but could not interpret), and packed doubles whose length is
+// not a multiple of 8 (not a valid encoding).
 //
 // Encoding gives Heka's bytes for the same content: field-number order,
 // negative severity and pid as 5-byte varints, packed numbers even for one

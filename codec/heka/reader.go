@@ -52,6 +52,12 @@ func NewReader(r io.Reader, maxMessage int) *Reader {
 	return &Reader{r: r, maxMessage: maxMessage, maxRecord: 3 + MaxHeaderSize + maxMessage}
 }
 
+// Reset makes r read from src as if it were new, keeping its buffer and
+// limit, so that one Reader can serve connection after connection.
+func (r *Reader) Reset(src io.Reader) {
+	*r = Reader{r: src, maxMessage: r.maxMessage, maxRecord: r.maxRecord, buf: r.buf}
+}
+
 // Next returns the next record. The record and its slices point into the
 // Reader's buffer and are valid until the next call to Next. At the end of
 // the stream Next returns io.EOF, or first an error wrapping

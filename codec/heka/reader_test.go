@@ -265,6 +265,12 @@ func TestReaderErrors(t *testing.T) {
 		t.Errorf("Next after the error = %v, want io.EOF", err)
 	}
 
+	// Reset starts over, counters included.
+	r.Reset(bytes.NewReader(append([]byte("xy"), a...)))
+	if rec, err := r.Next(); err != nil || !bytes.Equal(rec.Raw, a) || r.Skipped() != 2 {
+		t.Errorf("after Reset: Next = %v, skipped %d", err, r.Skipped())
+	}
+
 	// A reader that makes no progress.
 	r = NewReader(zeroReader{}, 0)
 	if _, err := r.Next(); err != io.ErrNoProgress {
@@ -290,7 +296,7 @@ func TestReaderAllocs(t *testing.T) {
 	r := NewReader(br, 0)
 	allocs := testing.AllocsPerRun(20, func() {
 		br.Reset(stream)
-		*r = Reader{r: br, maxMessage: r.maxMessage, maxRecord: r.maxRecord, buf: r.buf}
+		r.Reset(br)
 		n := 0
 		for {
 			if _, err := r.Next(); err != nil {

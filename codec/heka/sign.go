@@ -9,6 +9,7 @@ import (
 	"hash"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Hash is the hash function of a record's HMAC: Header.hmac_hash_function.
@@ -157,16 +158,37 @@ type keyID struct {
 // Add must not run concurrently with anything else; Verify may run from
 // many goroutines at once.
 type KeySet struct {
-	keys map[keyID]string
+	keys map[keyID]*key
 }
 
-// Add makes key valid for records whose header names signer and version,
-// replacing any key already there.
-func (k *KeySet) Add(signer string, version uint32, key string) {
-	if k.keys == nil {
-		k.keys = make(map[keyID]string)
+// key is one secret with a pool of ready HMAC states per hash function,
+// so that verifying does not set up an HMAC for every record.
+type key struct {
+	secret string
+	macs   [SHA256 + 1]sync.Pool // of hash.Hash, indexed by Hash
+}
+
+// sum appends the HMAC of msg under the key with h to dst.
+func (k *key) sum(dst []byte, h Hash, msg []byte) []byte {
+	mac, _ := k.macs[h].Get().(hash.Hash)
+	if mac == nil {
+		mac = hmac.New(h.new(), []byte(k.secret))
+	} else {
+		mac.Reset()
 	}
-	k.keys[keyID{signer, version}] = key
+	mac.Write(msg)
+	dst = mac.Sum(dst)
+	k.macs[h].Put(mac)
+	return dst
+}
+
+// Add makes the key secret valid for records whose header names signer and
+// version, replacing any key already there.
+func (k *KeySet) Add(signer string, version uint32, secret string) {
+	if k.keys == nil {
+		k.keys = make(map[keyID]*key)
+	}
+	k.keys[keyID{signer, version}] = &key{secret: secret}
 }
 
 // AddSigner adds the key of s, so that a KeySet can verify what s signs.
@@ -186,12 +208,12 @@ func (k *KeySet) Verify(h *Header, msg []byte) Status {
 	if !h.Hash.Supported() {
 		return UnsupportedHash
 	}
-	key, ok := k.keys[keyID{h.Signer, h.KeyVersion}]
-	if !ok {
+	key := k.keys[keyID{h.Signer, h.KeyVersion}]
+	if key == nil {
 		return UnknownKey
 	}
 	var buf [sha256.Size]byte
-	if !hmac.Equal(sum(buf[:0], h.Hash, key, msg), h.HMAC) {
+	if !hmac.Equal(key.sum(buf[:0], h.Hash, msg), h.HMAC) {
 		return BadSignature
 	}
 	return Valid

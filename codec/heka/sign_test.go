@@ -196,3 +196,34 @@ func TestSignerErrors(t *testing.T) {
 
 // sha256Size is the HMAC-SHA256 length, spelled out for header arithmetic.
 const sha256Size = 32
+
+func TestVerifyConcurrent(t *testing.T) {
+	s := Signer{Name: "app", Version: 1, Hash: SHA256, Key: "k"}
+	var keys KeySet
+	keys.AddSigner(s)
+	b, err := AppendRecord(nil, &metlog.Message{Payload: "p"}, &s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Record
+	if err := SplitDatagram(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan Status)
+	for range 4 {
+		go func() {
+			st := Valid
+			for range 200 {
+				if got := r.Verify(&keys); got != Valid {
+					st = got
+				}
+			}
+			done <- st
+		}()
+	}
+	for range 4 {
+		if st := <-done; st != Valid {
+			t.Errorf("concurrent Verify = %v", st)
+		}
+	}
+}

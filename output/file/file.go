@@ -4,8 +4,8 @@
 package file
 
 import (
-	_ "embed"
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"

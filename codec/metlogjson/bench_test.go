@@ -1,0 +1,129 @@
+package metlogjson
+
+import (
+	"os"
+	"testing"
+
+	"github.com/metlog/metlog"
+)
+
+// benchInputs are a typical 250-byte message (a timer with fields), the
+// nested one, and the 60 KB one.
+var benchInputs = []struct{ name, file string }{
+	{"timer-249B", "07-timer-context.json"},
+	{"nested-255B", "01-metlog-basic.json"},
+	{"big-60KB", "22-big-payload-60000.json"},
+}
+
+func BenchmarkDecode(b *testing.B) {
+	for _, in := range benchInputs {
+		data, err := os.ReadFile("testdata/" + in.file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		// Into a reused message: what a router input does.
+		b.Run(in.name+"/reused", func(b *testing.B) {
+			var m metlog.Message
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := Decode(data, &m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		// Into a fresh message each time: every string allocated.
+		b.Run(in.name+"/fresh", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var m metlog.Message
+				if err := Decode(data, &m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDecodeMix decodes the small captures in turn into one message,
+// so that consecutive messages differ as they do on a router's input.
+func BenchmarkDecodeMix(b *testing.B) {
+	var msgs [][]byte
+	size := 0
+	for _, file := range captures(b) {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(data) < 1000 {
+			msgs = append(msgs, data)
+			size += len(data)
+		}
+	}
+	var m metlog.Message
+	b.SetBytes(int64(size / len(msgs)))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if err := Decode(msgs[i], &m); err != nil {
+			b.Fatal(err)
+		}
+		i = (i + 1) % len(msgs)
+	}
+}
+
+func BenchmarkAppendJSON(b *testing.B) {
+	for _, in := range benchInputs {
+		data, err := os.ReadFile("testdata/" + in.file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := Unmarshal(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(in.name, func(b *testing.B) {
+			buf := make([]byte, 0, 2*len(data))
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				buf = m.AppendJSON(buf[:0])
+			}
+		})
+	}
+}
+
+func BenchmarkDecoder(b *testing.B) {
+	data, err := os.ReadFile("testdata/07-timer-context.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	line := append(data, '\n')
+	r := &repeatReader{line: line}
+	d := NewDecoder(r)
+	var m metlog.Message
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := d.Decode(&m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// repeatReader reads line over and over.
+type repeatReader struct {
+	line []byte
+	off  int
+}
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		c := copy(p[n:], r.line[r.off:])
+		n += c
+		r.off = (r.off + c) % len(r.line)
+	}
+	return n, nil
+}

@@ -1,0 +1,408 @@
+package metlogjson
+
+import (
+	"strconv"
+
+	"github.com/metlog/metlog"
+)
+
+// Default limits. See Limits.
+const (
+	// DefaultMaxSize is 64 KiB. A metlog message travels in one UDP
+	// datagram, whose payload cannot exceed 65,507 bytes, so every message
+	// metlog-py can send fits (the 60 KB payload of a big log line
+	// included), as does one datagram-sized message with a trailing
+	// newline; it is also Heka's maximum message size, so whatever is
+	// accepted here can be reframed as a Heka stream record.
+	DefaultMaxSize = 64 << 10
+	// DefaultMaxDepth is the deepest nesting of objects and arrays
+	// accepted, counting the message object itself. Real messages nest a
+	// few levels; the limit bounds the decoder's recursion.
+	DefaultMaxDepth = 64
+	// DefaultMaxFields is the most fields a message may decode to (nested
+	// objects count once per value they flatten to).
+	DefaultMaxFields = 1024
+)
+
+// Limits bound what the decoders accept. A zero field means its default.
+// Input beyond a limit is rejected with an *Error of kind ErrTooLarge,
+// ErrTooDeep or ErrTooManyFields.
+type Limits struct {
+	// MaxSize is the longest message in bytes, not counting white space
+	// around it.
+	MaxSize int
+	// MaxDepth is the deepest nesting of objects and arrays, the message
+	// object itself counting 1 and the fields object 2.
+	MaxDepth int
+	// MaxFields is the most fields a message may decode to.
+	MaxFields int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxSize <= 0 {
+		l.MaxSize = DefaultMaxSize
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultMaxDepth
+	}
+	if l.MaxFields <= 0 {
+		l.MaxFields = DefaultMaxFields
+	}
+	return l
+}
+
+// Decode decodes one metlog JSON message (one UDP datagram, say) into m,
+// with the default Limits. See Limits.Decode.
+func Decode(data []byte, m *metlog.Message) error {
+	return Limits{}.Decode(data, m)
+}
+
+// Unmarshal decodes one metlog JSON message into a new Message, with the
+// default Limits.
+func Unmarshal(data []byte) (*metlog.Message, error) {
+	m := new(metlog.Message)
+	if err := Decode(data, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Decode decodes data, which must hold exactly one metlog JSON object
+// (white space around it, such as a trailing newline, is fine), into m.
+//
+// m is overwritten entirely, as by m.Reset, but its storage is reused: the
+// Fields array, the value slices of the fields, and any string equal to the
+// one m held in the same place (so decoding a stream of similar messages
+// into one Message allocates little). Copy (Clone) a message before
+// decoding into it again if you keep any part of it. On error, m holds
+// whatever was decoded before the problem, and the error is an *Error.
+func (l Limits) Decode(data []byte, m *metlog.Message) error {
+	d := decoders.Get().(*decoder)
+	d.data, d.i, d.base, d.lim, d.m = data, 0, 0, l.withDefaults(), m
+	err := d.decode()
+	d.release()
+	return err
+}
+
+// decode checks the size and decodes the message in d.data.
+func (d *decoder) decode() error {
+	end := len(d.data)
+	for end > 0 && isSpace(d.data[end-1]) {
+		end--
+	}
+	start := 0
+	for start < end && isSpace(d.data[start]) {
+		start++
+	}
+	if end-start > d.lim.MaxSize {
+		return d.failAt(start+d.lim.MaxSize, ErrTooLarge,
+			"message of "+strconv.Itoa(end-start)+" bytes, limit "+strconv.Itoa(d.lim.MaxSize))
+	}
+	return d.message()
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' }
+
+// message decodes the top-level object into d.m.
+func (d *decoder) message() error {
+	m := d.m
+	old := *m
+	*m = metlog.Message{Severity: metlog.Info, Fields: m.Fields[:0]}
+	defer func() {
+		// Drop what is left of the previous message's fields.
+		if len(m.Fields) < len(old.Fields) && cap(m.Fields) == cap(old.Fields) {
+			clear(old.Fields[len(m.Fields):])
+		}
+	}()
+
+	if d.peek() != '{' {
+		if d.i < len(d.data) && (d.data[d.i] == '[' || d.data[d.i] == '"' || isNumberStart(d.data[d.i]) ||
+			d.data[d.i] == 't' || d.data[d.i] == 'f' || d.data[d.i] == 'n') {
+			return d.fail(ErrBadValue, "message is not a JSON object")
+		}
+		return d.unexpected("'{'")
+	}
+	d.i++
+	payloadJSON := false
+	payloadAt := 0 // offset of the payload, for errors
+	reps := -1     // offset of the "representations" object
+	if d.peek() == '}' {
+		d.i++
+	} else {
+		for {
+			if d.peek() != '"' {
+				return d.unexpected("a string key")
+			}
+			key, err := d.str()
+			if err != nil {
+				return err
+			}
+			if err := d.expect(':', "':'"); err != nil {
+				return err
+			}
+			d.space()
+			switch string(key) {
+			case "severity":
+				v, null, err := d.int32Value("severity")
+				if err != nil {
+					return err
+				}
+				if !null {
+					m.Severity = metlog.Severity(v)
+				}
+			case "timestamp":
+				err = d.timestamp()
+			case "metlog_hostname":
+				m.Hostname, err = d.stringValue("metlog_hostname", old.Hostname)
+			case "fields":
+				err = d.fieldsValue()
+			case "metlog_pid":
+				var v int32
+				v, _, err = d.int32Value("metlog_pid")
+				m.Pid = v
+			case "logger":
+				m.Logger, err = d.stringValue("logger", old.Logger)
+			case "type":
+				m.Type, err = d.stringValue("type", old.Type)
+			case "payload":
+				payloadAt = d.i
+				payloadJSON, err = d.payload(old.Payload)
+			case "env_version":
+				m.EnvVersion, err = d.stringValue("env_version", old.EnvVersion)
+			case "uuid":
+				err = d.uuid()
+			case "representations":
+				reps = -1
+				if d.peek() == 'n' {
+					err = d.literal("null")
+				} else if d.peek() != '{' {
+					err = d.fail(ErrBadValue, "representations: want an object")
+				} else {
+					reps = d.i
+					d.rbuf = d.rbuf[:0]
+					err = d.raw(1) // checked and skipped; applied at the end
+				}
+			default:
+				// Unknown keys are kept as fields named "@key".
+				d.path = append(append(d.path[:0], '@'), key...)
+				err = d.fieldValue(1)
+			}
+			if err != nil {
+				return err
+			}
+			switch d.peek() {
+			case ',':
+				d.i++
+				continue
+			case '}':
+				d.i++
+			default:
+				return d.unexpected("',' or '}'")
+			}
+			break
+		}
+	}
+	if d.space(); d.i < len(d.data) {
+		return d.fail(ErrSyntax, "data after the message")
+	}
+	if reps >= 0 {
+		d.i = reps
+		if err := d.representations(); err != nil {
+			return err
+		}
+	}
+	if payloadJSON {
+		f, err := d.addField(metlog.PayloadTypeField, metlog.TypeString, payloadAt)
+		if err != nil {
+			return err
+		}
+		f.Representation = metlog.RepresentationJSON
+		f.Strings = append(f.Strings, "json")
+	}
+	return nil
+}
+
+// stringValue reads a string (or null, read as "") for an envelope key.
+// old is the value the message held before; it is reused when equal.
+func (d *decoder) stringValue(key, old string) (string, error) {
+	switch d.peek() {
+	case '"':
+		b, err := d.str()
+		if err != nil {
+			return "", err
+		}
+		return text(b, old), nil
+	case 'n':
+		return "", d.literal("null")
+	}
+	return "", d.fail(ErrBadValue, key+": want a string")
+}
+
+// int32Value reads an integer that fits an int32 (or null) for an envelope
+// key.
+func (d *decoder) int32Value(key string) (v int32, null bool, err error) {
+	c := d.peek()
+	if c == 'n' {
+		return 0, true, d.literal("null")
+	}
+	if !isNumberStart(c) {
+		return 0, false, d.fail(ErrBadValue, key+": want an integer")
+	}
+	at := d.i
+	n, err := d.number()
+	if err != nil {
+		return 0, false, err
+	}
+	if n.kind != numInt || n.i < -1<<31 || n.i > 1<<31-1 {
+		return 0, false, d.failAt(at, ErrBadValue, key+": want an integer that fits 32 bits, got "+string(n.text))
+	}
+	return int32(n.i), false, nil
+}
+
+// timestamp reads the timestamp: an RFC 3339 string, a number (see
+// numericTimestamp) or null.
+func (d *decoder) timestamp() error {
+	at := d.i
+	switch c := d.peek(); {
+	case c == '"':
+		b, err := d.str()
+		if err != nil {
+			return err
+		}
+		ns, ok := parseTimestamp(b)
+		if !ok {
+			return d.failAt(at, ErrBadValue, "timestamp: want RFC 3339 time within years 1678-2261, got "+strconv.Quote(string(b)))
+		}
+		d.m.Timestamp = ns
+		return nil
+	case c == 'n':
+		d.m.Timestamp = 0
+		return d.literal("null")
+	case isNumberStart(c):
+		n, err := d.number()
+		if err != nil {
+			return err
+		}
+		ns, ok := numericTimestamp(n.text)
+		if !ok {
+			return d.failAt(at, ErrBadValue, "timestamp: number out of range: "+string(n.text))
+		}
+		d.m.Timestamp = ns
+		return nil
+	}
+	return d.fail(ErrBadValue, "timestamp: want a string or a number")
+}
+
+// payload reads the payload. A string is the payload; any other value is
+// kept as its JSON text, and payload reports true so that the message gets
+// the PayloadTypeField marker.
+func (d *decoder) payload(old string) (bool, error) {
+	if d.peek() == '"' {
+		b, err := d.str()
+		if err != nil {
+			return false, err
+		}
+		d.m.Payload = text(b, old)
+		return false, nil
+	}
+	d.rbuf = d.rbuf[:0]
+	if err := d.raw(1); err != nil {
+		return false, err
+	}
+	d.m.Payload = text(d.rbuf, old)
+	return true, nil
+}
+
+// uuid reads a UUID in canonical or 32-hex-digit form, or null.
+func (d *decoder) uuid() error {
+	at := d.i
+	switch d.peek() {
+	case 'n':
+		d.m.UUID = metlog.UUID{}
+		return d.literal("null")
+	case '"':
+		b, err := d.str()
+		if err != nil {
+			return err
+		}
+		u, ok := parseUUID(b)
+		if !ok {
+			return d.failAt(at, ErrBadValue, "uuid: want 32 hex digits, optionally in 8-4-4-4-12 form, got "+strconv.Quote(string(b)))
+		}
+		d.m.UUID = u
+		return nil
+	}
+	return d.fail(ErrBadValue, "uuid: want a string")
+}
+
+// parseUUID reads a UUID in canonical (8-4-4-4-12) or plain 32-hex-digit
+// form, in either case.
+func parseUUID(b []byte) (metlog.UUID, bool) {
+	var u metlog.UUID
+	if len(b) == 36 {
+		if b[8] != '-' || b[13] != '-' || b[18] != '-' || b[23] != '-' {
+			return u, false
+		}
+	} else if len(b) != 32 {
+		return u, false
+	}
+	n := 0
+	hi := true
+	for _, c := range b {
+		if c == '-' && len(b) == 36 {
+			continue
+		}
+		var v byte
+		switch {
+		case c >= '0' && c <= '9':
+			v = c - '0'
+		case c >= 'a' && c <= 'f':
+			v = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			v = c - 'A' + 10
+		default:
+			return metlog.UUID{}, false
+		}
+		if n >= 16 {
+			return metlog.UUID{}, false
+		}
+		if hi {
+			u[n] = v << 4
+		} else {
+			u[n] |= v
+			n++
+		}
+		hi = !hi
+	}
+	return u, n == 16
+}
+
+// text returns b as a string, reusing old when it is equal, or a constant
+// for a few strings nearly every message carries, so that they cost no
+// allocation.
+func text(b []byte, old string) string {
+	if string(b) == old {
+		return old
+	}
+	switch string(b) {
+	case "":
+		return ""
+	case metlog.EnvVersion:
+		return metlog.EnvVersion
+	case "counter":
+		return "counter"
+	case "timer":
+		return "timer"
+	case "oldstyle":
+		return "oldstyle"
+	case "name":
+		return "name"
+	case "rate":
+		return "rate"
+	case "null":
+		return "null"
+	case "{}":
+		return "{}"
+	}
+	return string(b)
+}

@@ -1,0 +1,481 @@
+package metlogjson
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/metlog/metlog"
+)
+
+// decoder is the state of decoding one message: the input, the position,
+// the limits and the message being filled. Its scratch buffers are reused
+// across messages by a Decoder.
+type decoder struct {
+	data []byte
+	i    int
+	base int64 // offset of data[0] in the caller's input, for errors
+	lim  Limits
+	m    *metlog.Message
+
+	path  []byte // dotted name of the field being decoded
+	sbuf  []byte // a string with its escapes resolved
+	rbuf  []byte // raw JSON text being normalised
+	elems []elem // values of an array being read as a typed array
+	abuf  []byte // their string values
+}
+
+// maxKeep is the largest scratch buffer a pooled decoder keeps.
+const maxKeep = 64 << 10
+
+// decoders holds decoder states for Limits.Decode, to reuse their scratch
+// buffers.
+var decoders = sync.Pool{New: func() any { return new(decoder) }}
+
+// release drops the references d holds to the caller's data and returns it
+// to the pool.
+func (d *decoder) release() {
+	d.data, d.m = nil, nil
+	if cap(d.sbuf) > maxKeep || cap(d.rbuf) > maxKeep || cap(d.abuf) > maxKeep || cap(d.path) > maxKeep || cap(d.elems) > maxKeep/32 {
+		return
+	}
+	decoders.Put(d)
+}
+
+// fail returns an *Error of kind at the current position.
+func (d *decoder) fail(kind error, msg string) error {
+	return d.failAt(d.i, kind, msg)
+}
+
+func (d *decoder) failAt(i int, kind error, msg string) error {
+	return &Error{Offset: d.base + int64(i), Kind: kind, Msg: msg}
+}
+
+// unexpected reports the byte at the current position (or the end) as a
+// syntax error in a place where want was expected.
+func (d *decoder) unexpected(want string) error {
+	if d.i >= len(d.data) {
+		return d.fail(ErrSyntax, "unexpected end of input, want "+want)
+	}
+	return d.fail(ErrSyntax, "unexpected "+quoteByte(d.data[d.i])+", want "+want)
+}
+
+func quoteByte(c byte) string {
+	if c < utf8.RuneSelf {
+		return strconv.QuoteRune(rune(c))
+	}
+	return "byte 0x" + strconv.FormatUint(uint64(c), 16)
+}
+
+// space skips JSON white space.
+func (d *decoder) space() {
+	for d.i < len(d.data) {
+		switch d.data[d.i] {
+		case ' ', '\n', '\r', '\t':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+// peek skips white space and returns the next byte, or 0 at the end.
+func (d *decoder) peek() byte {
+	d.space()
+	if d.i >= len(d.data) {
+		return 0
+	}
+	return d.data[d.i]
+}
+
+// expect skips white space and consumes c.
+func (d *decoder) expect(c byte, want string) error {
+	if d.peek() != c {
+		return d.unexpected(want)
+	}
+	d.i++
+	return nil
+}
+
+// literal consumes lit (true, false, null) at the current position.
+func (d *decoder) literal(lit string) error {
+	if len(d.data)-d.i < len(lit) || string(d.data[d.i:d.i+len(lit)]) != lit {
+		return d.fail(ErrSyntax, "invalid literal, want "+lit)
+	}
+	d.i += len(lit)
+	return nil
+}
+
+// strSpecial marks the bytes that end the fast path of str: the closing
+// quote, a backslash, control characters and the start of multi-byte UTF-8.
+var strSpecial = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = true
+	}
+	t['"'] = true
+	t['\\'] = true
+	return t
+}()
+
+// skipPlain returns the index of the first byte at or after i that is
+// special to strings (see strSpecial), or len(b). It looks at eight bytes at
+// a time while they are plain printable ASCII.
+func skipPlain(b []byte, i int) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q := x ^ ('"' * lo)
+		bs := x ^ ('\\' * lo)
+		// High bit of a byte: control (< 0x20), '"', '\\', or non-ASCII.
+		if ((x-0x20*lo)|(q-lo)|(bs-lo)|x)&hi != 0 {
+			break
+		}
+	}
+	for i < len(b) && !strSpecial[b[i]] {
+		i++
+	}
+	return i
+}
+
+// str consumes the string at the current position (which is '"') and
+// returns its value with escapes resolved. The result is either a slice of
+// the input or of d.sbuf; it is valid until the next call of str.
+//
+// The string must be valid UTF-8 with no raw control characters. A \u
+// escape of a lone surrogate half decodes as U+FFFD.
+func (d *decoder) str() ([]byte, error) {
+	d.i++ // the opening quote
+	start := d.i
+	for {
+		d.i = skipPlain(d.data, d.i)
+		if d.i >= len(d.data) {
+			return nil, d.fail(ErrSyntax, "unterminated string")
+		}
+		switch c := d.data[d.i]; {
+		case c == '"':
+			d.i++
+			return d.data[start : d.i-1], nil
+		case c == '\\':
+			d.sbuf = append(d.sbuf[:0], d.data[start:d.i]...)
+			return d.strEscaped()
+		case c < 0x20:
+			return nil, d.fail(ErrSyntax, "control character "+quoteByte(c)+" in string")
+		default:
+			if err := d.utf8(); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+// utf8 consumes one multi-byte UTF-8 character at the current position.
+func (d *decoder) utf8() error {
+	r, size := utf8.DecodeRune(d.data[d.i:])
+	if r == utf8.RuneError && size <= 1 {
+		return d.fail(ErrSyntax, "invalid UTF-8 in string")
+	}
+	d.i += size
+	return nil
+}
+
+// strEscaped continues str from a backslash, collecting the value in d.sbuf.
+func (d *decoder) strEscaped() ([]byte, error) {
+	for {
+		start := d.i
+		d.i = skipPlain(d.data, d.i)
+		d.sbuf = append(d.sbuf, d.data[start:d.i]...)
+		if d.i >= len(d.data) {
+			return nil, d.fail(ErrSyntax, "unterminated string")
+		}
+		switch c := d.data[d.i]; {
+		case c == '"':
+			d.i++
+			return d.sbuf, nil
+		case c == '\\':
+			if err := d.escape(); err != nil {
+				return nil, err
+			}
+		case c < 0x20:
+			return nil, d.fail(ErrSyntax, "control character "+quoteByte(c)+" in string")
+		default:
+			start := d.i
+			if err := d.utf8(); err != nil {
+				return nil, err
+			}
+			d.sbuf = append(d.sbuf, d.data[start:d.i]...)
+		}
+	}
+}
+
+// escape consumes one backslash escape and appends its value to d.sbuf.
+func (d *decoder) escape() error {
+	if d.i+1 >= len(d.data) {
+		return d.fail(ErrSyntax, "unterminated string")
+	}
+	var c byte
+	switch d.data[d.i+1] {
+	case '"':
+		c = '"'
+	case '\\':
+		c = '\\'
+	case '/':
+		c = '/'
+	case 'b':
+		c = '\b'
+	case 'f':
+		c = '\f'
+	case 'n':
+		c = '\n'
+	case 'r':
+		c = '\r'
+	case 't':
+		c = '\t'
+	case 'u':
+		r, ok := d.hex4(d.i + 2)
+		if !ok {
+			return d.fail(ErrSyntax, `invalid \u escape`)
+		}
+		d.i += 6
+		if r >= 0xd800 && r < 0xdc00 {
+			// A high surrogate: combine it with a following low one.
+			if lo, ok := d.hex4(d.i + 2); ok && d.data[d.i] == '\\' && d.data[d.i+1] == 'u' && lo >= 0xdc00 && lo < 0xe000 {
+				d.i += 6
+				r = 0x10000 + (r-0xd800)<<10 + (lo - 0xdc00)
+			} else {
+				r = utf8.RuneError
+			}
+		} else if r >= 0xdc00 && r < 0xe000 {
+			r = utf8.RuneError
+		}
+		d.sbuf = utf8.AppendRune(d.sbuf, r)
+		return nil
+	default:
+		return d.fail(ErrSyntax, "invalid escape "+quoteByte(d.data[d.i+1]))
+	}
+	d.i += 2
+	d.sbuf = append(d.sbuf, c)
+	return nil
+}
+
+// hex4 reads the four hex digits at data[i:i+4].
+func (d *decoder) hex4(i int) (rune, bool) {
+	if i < 2 || i+4 > len(d.data) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range d.data[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// numKind is what a number turned out to be.
+type numKind uint8
+
+const (
+	numInt       numKind = iota // fits int64: num.i
+	numFloat                    // a fraction or exponent, or NaN/Infinity: num.f
+	numBigInt                   // an integer beyond int64: only num.text
+	numHugeFloat                // beyond float64 range: only num.text
+)
+
+type num struct {
+	kind numKind
+	i    int64
+	f    float64
+	text []byte // the number as written
+}
+
+// isNumberStart reports whether c can start a number (including Python's
+// NaN and Infinity).
+func isNumberStart(c byte) bool {
+	return c == '-' || c >= '0' && c <= '9' || c == 'N' || c == 'I'
+}
+
+// number consumes a JSON number, or one of Python's NaN, Infinity,
+// -Infinity.
+func (d *decoder) number() (num, error) {
+	start := d.i
+	rest := d.data[d.i:]
+	switch {
+	case hasPrefix(rest, "NaN"):
+		d.i += 3
+		return num{kind: numFloat, f: math.NaN(), text: d.data[start:d.i]}, nil
+	case hasPrefix(rest, "Infinity"):
+		d.i += 8
+		return num{kind: numFloat, f: math.Inf(1), text: d.data[start:d.i]}, nil
+	case hasPrefix(rest, "-Infinity"):
+		d.i += 9
+		return num{kind: numFloat, f: math.Inf(-1), text: d.data[start:d.i]}, nil
+	}
+	neg := false
+	if d.data[d.i] == '-' {
+		neg = true
+		d.i++
+	}
+	if d.i >= len(d.data) || d.data[d.i] < '0' || d.data[d.i] > '9' {
+		return num{}, d.fail(ErrSyntax, "invalid number")
+	}
+	// Integer part, accumulated as long as it fits.
+	var u uint64
+	overflow := false
+	if d.data[d.i] == '0' {
+		d.i++
+	} else {
+		for d.i < len(d.data) && d.data[d.i] >= '0' && d.data[d.i] <= '9' {
+			c := uint64(d.data[d.i] - '0')
+			if u > (1<<63)/10 || u*10+c > 1<<63 {
+				overflow = true
+			} else {
+				u = u*10 + c
+			}
+			d.i++
+		}
+	}
+	isFloat := false
+	if d.i < len(d.data) && d.data[d.i] == '.' {
+		d.i++
+		if !d.digits() {
+			return num{}, d.fail(ErrSyntax, "invalid number: want digits after the decimal point")
+		}
+		isFloat = true
+	}
+	if d.i < len(d.data) && (d.data[d.i] == 'e' || d.data[d.i] == 'E') {
+		d.i++
+		if d.i < len(d.data) && (d.data[d.i] == '+' || d.data[d.i] == '-') {
+			d.i++
+		}
+		if !d.digits() {
+			return num{}, d.fail(ErrSyntax, "invalid number: want digits in the exponent")
+		}
+		isFloat = true
+	}
+	text := d.data[start:d.i]
+	if isFloat {
+		f, err := strconv.ParseFloat(string(text), 64)
+		if err != nil {
+			return num{kind: numHugeFloat, text: text}, nil
+		}
+		return num{kind: numFloat, f: f, text: text}, nil
+	}
+	if overflow || !neg && u > 1<<63-1 {
+		return num{kind: numBigInt, text: text}, nil
+	}
+	i := int64(u)
+	if neg {
+		i = -i // u == 1<<63 gives math.MinInt64
+	}
+	return num{kind: numInt, i: i, text: text}, nil
+}
+
+func (d *decoder) digits() bool {
+	start := d.i
+	for d.i < len(d.data) && d.data[d.i] >= '0' && d.data[d.i] <= '9' {
+		d.i++
+	}
+	return d.i > start
+}
+
+func hasPrefix(b []byte, s string) bool {
+	return len(b) >= len(s) && string(b[:len(s)]) == s
+}
+
+// raw consumes the value at the current position, nested in depth
+// containers, and appends it to d.rbuf in the normal form: no white space
+// between tokens except Python's ", " and ": " separators, strings and
+// numbers exactly as written.
+func (d *decoder) raw(depth int) error {
+	if d.i >= len(d.data) {
+		return d.unexpected("a value")
+	}
+	switch c := d.data[d.i]; {
+	case c == '{' || c == '[':
+		if depth+1 > d.lim.MaxDepth {
+			return d.fail(ErrTooDeep, "nesting deeper than "+strconv.Itoa(d.lim.MaxDepth))
+		}
+		end := byte('}')
+		if c == '[' {
+			end = ']'
+		}
+		d.i++
+		d.rbuf = append(d.rbuf, c)
+		if d.peek() == end {
+			d.i++
+			d.rbuf = append(d.rbuf, end)
+			return nil
+		}
+		for {
+			if c == '{' {
+				if d.peek() != '"' {
+					return d.unexpected("a string key")
+				}
+				start := d.i
+				if _, err := d.str(); err != nil {
+					return err
+				}
+				d.rbuf = append(d.rbuf, d.data[start:d.i]...)
+				if err := d.expect(':', "':'"); err != nil {
+					return err
+				}
+				d.rbuf = append(d.rbuf, ':', ' ')
+			}
+			d.space()
+			if err := d.raw(depth + 1); err != nil {
+				return err
+			}
+			switch d.peek() {
+			case ',':
+				d.i++
+				d.rbuf = append(d.rbuf, ',', ' ')
+				d.space()
+			case end:
+				d.i++
+				d.rbuf = append(d.rbuf, end)
+				return nil
+			default:
+				return d.unexpected("',' or '" + string(end) + "'")
+			}
+		}
+	case c == '"':
+		start := d.i
+		if _, err := d.str(); err != nil {
+			return err
+		}
+		d.rbuf = append(d.rbuf, d.data[start:d.i]...)
+	case c == 't' || c == 'f' || c == 'n':
+		lit := "null"
+		if c == 't' {
+			lit = "true"
+		} else if c == 'f' {
+			lit = "false"
+		}
+		if err := d.literal(lit); err != nil {
+			return err
+		}
+		d.rbuf = append(d.rbuf, lit...)
+	case isNumberStart(c):
+		n, err := d.number()
+		if err != nil {
+			return err
+		}
+		d.rbuf = append(d.rbuf, n.text...)
+	default:
+		return d.unexpected("a value")
+	}
+	return nil
+}

@@ -1,0 +1,161 @@
+package input
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/codec/heka"
+	"github.com/metlog/metlog/codec/metlogjson"
+)
+
+// SignerKey is one key that Heka records may be signed with. Configured as
+// an array of tables:
+//
+//	[[input.tcp.signers]]
+//	name = "app"
+//	version = 2
+//	key_file = "/etc/metlog/app.v2.key"
+type SignerKey struct {
+	// Name is the signer named in the record header (hmac_signer).
+	Name string `toml:"name"`
+	// Version is the key version (hmac_key_version); several versions of
+	// one signer may be listed, for rotation.
+	Version uint32 `toml:"version"`
+	// Key is the shared secret. Prefer KeyFile, or ${ENV} substitution,
+	// over writing secrets into the config file.
+	Key string `toml:"key"`
+	// KeyFile is a file holding the secret; trailing newlines are ignored.
+	KeyFile string `toml:"key_file"`
+}
+
+// Signatures is the signature policy of an input.
+type Signatures struct {
+	// RequireSignature rejects unsigned records and records whose
+	// signature does not verify. Without it, unsigned records are accepted
+	// and signed ones must still verify.
+	RequireSignature bool `toml:"require_signature"`
+	// Signers are the keys records may be signed with.
+	Signers []SignerKey `toml:"signers"`
+}
+
+// Validate checks the policy without reading key files.
+func (s *Signatures) Validate() error {
+	var errs []error
+	if s.RequireSignature && len(s.Signers) == 0 {
+		errs = append(errs, errors.New("require_signature needs at least one [[signers]] entry"))
+	}
+	for i, k := range s.Signers {
+		switch {
+		case k.Name == "":
+			errs = append(errs, fmt.Errorf("signers[%d]: name must be set", i))
+		case (k.Key == "") == (k.KeyFile == ""):
+			errs = append(errs, fmt.Errorf("signers[%d] (%s v%d): set exactly one of key and key_file", i, k.Name, k.Version))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// KeySet loads the keys; it reads key files.
+func (s *Signatures) KeySet() (*heka.KeySet, error) {
+	ks := &heka.KeySet{}
+	for _, k := range s.Signers {
+		key := k.Key
+		if k.KeyFile != "" {
+			b, err := os.ReadFile(k.KeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("signer %s v%d: %w", k.Name, k.Version, err)
+			}
+			key = strings.TrimRight(string(b), "\r\n")
+		}
+		ks.Add(k.Name, k.Version, key)
+	}
+	return ks, nil
+}
+
+// Decoder turns what arrives on the wire into messages, applying an
+// input's size limit and signature policy. It is safe for concurrent use.
+type Decoder struct {
+	// MaxSize is the largest message accepted, in bytes of its encoding.
+	MaxSize int
+	// Keys verify signed Heka records; nil means no keys.
+	Keys *heka.KeySet
+	// RequireSignature rejects unsigned Heka records and all metlog JSON.
+	RequireSignature bool
+}
+
+// Datagram decodes one UDP datagram, metlog JSON or one Heka record, into
+// m. On failure it returns the reason to count and an error describing it.
+func (d *Decoder) Datagram(p []byte, m *metlog.Message) (Reason, error) {
+	if len(p) > d.MaxSize+heka.MaxHeaderSize+3 {
+		return ReasonTooLarge, fmt.Errorf("datagram of %d bytes is over the limit of %d", len(p), d.MaxSize)
+	}
+	if heka.LooksFramed(p) {
+		var rec heka.Record
+		if err := heka.SplitDatagram(p, &rec); err != nil {
+			if errors.Is(err, heka.ErrMessageTooLarge) {
+				return ReasonTooLarge, err
+			}
+			return ReasonMalformed, err
+		}
+		return d.Record(&rec, m)
+	}
+	return d.JSON(p, m)
+}
+
+// JSON decodes one metlog JSON object into m.
+func (d *Decoder) JSON(p []byte, m *metlog.Message) (Reason, error) {
+	if d.RequireSignature {
+		return ReasonUnsigned, errors.New("metlog JSON carries no signature and this input requires one")
+	}
+	if len(p) > d.MaxSize {
+		return ReasonTooLarge, fmt.Errorf("message of %d bytes is over the limit of %d", len(p), d.MaxSize)
+	}
+	if err := metlogjson.Decode(p, m); err != nil {
+		if errors.Is(err, metlogjson.ErrTooLarge) {
+			return ReasonTooLarge, err
+		}
+		return ReasonMalformed, err
+	}
+	return 0, nil
+}
+
+// Record checks a Heka record's size and signature and decodes it into m.
+func (d *Decoder) Record(rec *heka.Record, m *metlog.Message) (Reason, error) {
+	if len(rec.Message) > d.MaxSize {
+		return ReasonTooLarge, fmt.Errorf("message of %d bytes is over the limit of %d", len(rec.Message), d.MaxSize)
+	}
+	switch st := d.verify(rec); st {
+	case heka.Valid:
+	case heka.Unsigned:
+		if d.RequireSignature {
+			return ReasonUnsigned, errors.New("unsigned record and this input requires a signature")
+		}
+	case heka.UnknownKey:
+		return ReasonUnknownKey, fmt.Errorf("record signed by %q key version %d, which this input does not know", rec.Header.Signer, rec.Header.KeyVersion)
+	default:
+		return ReasonBadSignature, fmt.Errorf("record signed by %q: %v", rec.Header.Signer, st)
+	}
+	if err := heka.Unmarshal(rec.Message, m); err != nil {
+		return ReasonMalformed, err
+	}
+	return 0, nil
+}
+
+// verify checks a record's signature. Like Heka, an input with no keys
+// configured does not check signatures at all (a signed record from a Heka
+// client is accepted as it is); with keys, a signature must verify.
+func (d *Decoder) verify(rec *heka.Record) heka.Status {
+	if !rec.Header.Signed() {
+		return heka.Unsigned
+	}
+	if d.Keys == nil || d.Keys.Len() == 0 {
+		if d.RequireSignature {
+			return heka.UnknownKey
+		}
+		return heka.Valid
+	}
+	return rec.Verify(d.Keys)
+}

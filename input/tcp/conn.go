@@ -1,0 +1,307 @@
+package tcp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/codec/heka"
+	"github.com/metlog/metlog/codec/metlogjson"
+	"github.com/metlog/metlog/input"
+)
+
+// Control message types of the acknowledged protocol (docs/protocol.md).
+const (
+	TypeHello = "metlog.hello"
+	TypeAck   = "metlog.ack"
+)
+
+// drainTimeout bounds how long a closing connection may wait to deliver
+// what it had already read.
+const drainTimeout = 5 * time.Second
+
+// batch is a set of messages read from a connection and delivered together.
+type batch struct {
+	pool []metlog.Message // storage, reused
+	msgs []*metlog.Message
+	size int
+	// count is how many records the batch settles (acknowledged mode):
+	// delivered and rejected alike; rejected is how many were rejected.
+	count, rejected int64
+}
+
+func (b *batch) next() *metlog.Message { return &b.pool[len(b.msgs)] }
+
+func (b *batch) reset() {
+	b.msgs, b.size, b.count, b.rejected = b.msgs[:0], 0, 0, 0
+}
+
+// connection serves one accepted connection.
+type connection struct {
+	in   *Input
+	conn net.Conn
+	sink input.Sink
+	ack  bool
+
+	cur  *batch
+	free chan *batch // empty batches
+	full chan *batch // batches to deliver, in order
+	// failed is closed by the deliverer when it gives up; the reader
+	// stops then.
+	failed chan struct{}
+
+	// Totals the deliverer acknowledges, cumulative per connection.
+	acked, ackedRejected int64
+	ackBuf               []byte
+}
+
+func newConnection(in *Input, conn net.Conn, sink input.Sink) *connection {
+	c := &connection{
+		in: in, conn: conn, sink: sink,
+		free:   make(chan *batch, 3),
+		full:   make(chan *batch, 2),
+		failed: make(chan struct{}),
+	}
+	for range 3 {
+		c.free <- &batch{pool: make([]metlog.Message, in.cfg.Batch)}
+	}
+	c.cur = <-c.free
+	return c
+}
+
+// serve reads the connection to its end, delivering as it goes.
+func (c *connection) serve(ctx context.Context) {
+	// Deliveries outlive ctx by drainTimeout, so that what was read when
+	// the input stops still reaches the journal.
+	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(drainTimeout, cancel) })
+	defer stop()
+
+	delivered := make(chan struct{})
+	go func() {
+		defer close(delivered)
+		c.deliverLoop(dctx)
+	}()
+	if err := c.read(); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+		c.in.log.Debug("connection ends", "from", c.conn.RemoteAddr(), "err", err)
+	}
+	c.push()
+	close(c.full)
+	<-delivered
+}
+
+// read detects the format from the first bytes and decodes until the
+// stream ends.
+func (c *connection) read() error {
+	first := make([]byte, 4096)
+	n := 0
+	for n == 0 || onlySpace(first[:n]) {
+		if n == len(first) {
+			n = 0 // a flood of white space: keep the buffer small
+		}
+		c.setReadDeadline()
+		k, err := c.conn.Read(first[n:])
+		n += k
+		if err != nil {
+			if onlySpace(first[:n]) {
+				return err
+			}
+			break
+		}
+	}
+	r := io.MultiReader(bytes.NewReader(first[:n]), flushReader{c})
+	if heka.LooksJSON(first[:n]) {
+		return c.readJSON(r)
+	}
+	return c.readHeka(r)
+}
+
+func onlySpace(b []byte) bool {
+	for _, x := range b {
+		if x != ' ' && x != '\n' && x != '\r' && x != '\t' {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *connection) readJSON(r io.Reader) error {
+	dec := metlogjson.NewDecoder(r)
+	dec.Limits.MaxSize = c.in.cfg.MaxMessageSize
+	// Decode reads the socket mid-message, which hands the current batch
+	// to the deliverer (flushReader), so it decodes into a message of the
+	// connection's own, swapped into the batch once complete.
+	var scratch metlog.Message
+	for {
+		start := dec.InputOffset()
+		err := dec.Decode(&scratch)
+		var jerr *metlogjson.Error
+		switch {
+		case err == nil:
+			if c.in.dec.RequireSignature {
+				c.in.counters.Rejected(input.ReasonUnsigned)
+				continue
+			}
+			m := c.cur.next()
+			*m, scratch = scratch, *m
+			c.add(m, int(dec.InputOffset()-start))
+		case errors.As(err, &jerr):
+			if errors.Is(err, metlogjson.ErrTooLarge) {
+				c.in.counters.Rejected(input.ReasonTooLarge)
+			} else {
+				c.in.counters.Rejected(input.ReasonMalformed)
+			}
+			c.in.log.Debug("message rejected", "from", c.conn.RemoteAddr(), "err", err)
+		default:
+			return err
+		}
+		if c.stopped() {
+			return nil
+		}
+	}
+}
+
+func (c *connection) readHeka(r io.Reader) error {
+	rd := heka.NewReader(r, c.in.cfg.MaxMessageSize)
+	firstRecord := true
+	var skipped int64
+	for {
+		rec, err := rd.Next()
+		if s := rd.Skipped(); s > skipped {
+			// Garbage between records: one rejection per span skipped.
+			skipped = s
+			c.in.counters.Rejected(input.ReasonMalformed)
+		}
+		if err != nil {
+			return err
+		}
+		m := c.cur.next()
+		reason, err := c.in.dec.Record(rec, m)
+		if firstRecord {
+			firstRecord = false
+			if err == nil && m.Type == TypeHello {
+				if f := m.Field("ack"); f != nil && f.Type == metlog.TypeBool && len(f.Bools) == 1 && f.Bools[0] {
+					c.ack = true
+				}
+				continue
+			}
+		}
+		if err != nil {
+			c.in.counters.Rejected(reason)
+			c.in.log.Debug("record rejected", "from", c.conn.RemoteAddr(), "reason", reason, "err", err)
+			c.cur.count++
+			c.cur.rejected++
+		} else {
+			c.add(m, len(rec.Message))
+		}
+		if c.stopped() {
+			return nil
+		}
+	}
+}
+
+// add puts m, already decoded into the current batch's storage, into the
+// batch, delivering the batch when it is full.
+func (c *connection) add(m *metlog.Message, size int) {
+	c.cur.msgs = append(c.cur.msgs, m)
+	c.cur.size += size
+	c.cur.count++
+	if len(c.cur.msgs) == len(c.cur.pool) {
+		c.push()
+	}
+}
+
+// push hands the current batch to the deliverer, if it holds anything,
+// and takes an empty one; it waits while the deliverer is busy with two
+// batches already (backpressure).
+func (c *connection) push() {
+	if c.cur.count == 0 {
+		return
+	}
+	select {
+	case c.full <- c.cur:
+	case <-c.failed:
+		c.cur.reset()
+		return
+	}
+	select {
+	case c.cur = <-c.free:
+	case <-c.failed:
+		c.cur = &batch{pool: make([]metlog.Message, c.in.cfg.Batch)}
+	}
+}
+
+func (c *connection) stopped() bool {
+	select {
+	case <-c.failed:
+		return true
+	default:
+		return false
+	}
+}
+
+// deliverLoop appends batches to the journal in order and, acknowledged,
+// acks each once it is durable.
+func (c *connection) deliverLoop(ctx context.Context) {
+	failed := false
+	for b := range c.full {
+		if !failed {
+			if err := c.deliver(ctx, b); err != nil {
+				c.in.log.Warn("closing connection: cannot deliver", "from", c.conn.RemoteAddr(), "err", err)
+				failed = true
+				close(c.failed)
+				c.conn.Close()
+			}
+		}
+		b.reset()
+		c.free <- b
+	}
+}
+
+func (c *connection) deliver(ctx context.Context, b *batch) error {
+	if len(b.msgs) > 0 {
+		if err := c.sink.Deliver(ctx, b.msgs, input.DeliverOptions{Durable: c.ack}); err != nil {
+			return err
+		}
+		c.in.counters.Received(len(b.msgs), b.size)
+	}
+	if !c.ack {
+		return nil
+	}
+	c.acked += b.count
+	c.ackedRejected += b.rejected
+	ack := metlog.Message{
+		Timestamp: time.Now().UnixNano(), Type: TypeAck, Logger: "metlog", Severity: metlog.Info,
+		EnvVersion: metlog.EnvVersion,
+		Fields:     []metlog.Field{metlog.Int("count", c.acked), metlog.Int("rejected", c.ackedRejected)},
+	}
+	var err error
+	if c.ackBuf, err = heka.AppendRecord(c.ackBuf[:0], &ack, nil); err != nil {
+		return err
+	}
+	c.conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	_, err = c.conn.Write(c.ackBuf)
+	return err
+}
+
+func (c *connection) setReadDeadline() {
+	if d := c.in.cfg.IdleTimeout.D(); d > 0 {
+		c.conn.SetReadDeadline(time.Now().Add(d))
+	}
+}
+
+// flushReader reads the connection, first handing over the batch decoded
+// so far: a decoder reads the socket only when it has used up what it
+// buffered, so nothing decoded waits for more input to arrive.
+type flushReader struct{ c *connection }
+
+func (f flushReader) Read(p []byte) (int, error) {
+	f.c.push()
+	f.c.setReadDeadline()
+	return f.c.conn.Read(p)
+}

@@ -1,0 +1,195 @@
+// Package tcp is the input that receives streams: metlog JSON lines (or
+// metlog-py's indented StreamSender format) or Heka records, told apart per
+// connection by the first byte, over plain TCP or TLS.
+//
+// Reliable senders ask for acknowledgements with a metlog.hello record and
+// get a metlog.ack record whenever what they sent is durable in the journal
+// (docs/protocol.md). Each connection reads and delivers in a pipeline: one
+// goroutine decodes into a batch while another appends the previous batch
+// to the journal (and, acknowledged, waits for it to be synced and acks).
+// A full journal slows the reading, and so the sender: TCP backpressure.
+package tcp
+
+import (
+	"context"
+	"crypto/tls"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/metlog/metlog/codec/heka"
+	"github.com/metlog/metlog/config"
+	"github.com/metlog/metlog/input"
+)
+
+//go:embed sample.toml
+var sample string
+
+// Sample returns the sample configuration, as `metlog plugins` prints it.
+func Sample() string { return sample }
+
+// Config is the [input.NAME] table of a TCP input.
+type Config struct {
+	// Address to listen on, host:port. Loopback unless you mean otherwise.
+	Address string `toml:"address"`
+	// MaxMessageSize is the largest message accepted, in bytes.
+	MaxMessageSize int `toml:"max_message_size"`
+	// MaxConnections caps concurrent connections; more are closed at once.
+	MaxConnections int `toml:"max_connections"`
+	// IdleTimeout closes a connection that sends nothing for this long;
+	// 0 never does.
+	IdleTimeout config.Duration `toml:"idle_timeout"`
+	// Batch is the most messages appended to the journal at once.
+	Batch int `toml:"batch"`
+	// TLS, when configured, makes this a TLS listener.
+	TLS input.TLS `toml:"tls"`
+
+	input.Signatures
+}
+
+// Defaults returns a Config with every default set.
+func Defaults() Config {
+	return Config{
+		Address:        "127.0.0.1:5565",
+		MaxMessageSize: heka.MaxMessageSize,
+		MaxConnections: 1024,
+		IdleTimeout:    config.Duration(10 * time.Minute),
+		Batch:          1024,
+	}
+}
+
+// Validate reports every problem with c.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Address); err != nil {
+		errs = append(errs, fmt.Errorf("address %q: %v", c.Address, err))
+	}
+	if c.MaxMessageSize < 1 || c.MaxMessageSize > heka.MaxMessageSize {
+		errs = append(errs, fmt.Errorf("max_message_size %d: want 1..%d", c.MaxMessageSize, heka.MaxMessageSize))
+	}
+	if c.MaxConnections < 1 {
+		errs = append(errs, errors.New("max_connections must be at least 1"))
+	}
+	if c.IdleTimeout < 0 {
+		errs = append(errs, errors.New("idle_timeout must not be negative"))
+	}
+	if c.Batch < 1 || c.Batch > 65536 {
+		errs = append(errs, fmt.Errorf("batch %d: want 1..65536", c.Batch))
+	}
+	if err := c.TLS.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Signatures.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Input is a bound listener; Run accepts and serves connections.
+type Input struct {
+	cfg      Config
+	log      *slog.Logger
+	ln       net.Listener
+	dec      input.Decoder
+	counters input.Counters
+	slots    chan struct{} // one per allowed connection
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+// New validates cfg and binds the listener.
+func New(cfg Config, log *slog.Logger) (*Input, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	keys, err := cfg.Signatures.KeySet()
+	if err != nil {
+		return nil, err
+	}
+	tc, err := cfg.TLS.Config()
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Address)
+	if err != nil {
+		return nil, err
+	}
+	if tc != nil {
+		ln = tls.NewListener(ln, tc)
+	}
+	return &Input{
+		cfg:   cfg,
+		log:   log,
+		ln:    ln,
+		dec:   input.Decoder{MaxSize: cfg.MaxMessageSize, Keys: keys, RequireSignature: cfg.RequireSignature},
+		slots: make(chan struct{}, cfg.MaxConnections),
+		conns: map[net.Conn]struct{}{},
+	}, nil
+}
+
+// Addr returns the listener's address.
+func (in *Input) Addr() net.Addr { return in.ln.Addr() }
+
+// Counters returns the input's running totals.
+func (in *Input) Counters() *input.Counters { return &in.counters }
+
+// Run accepts connections until ctx ends, then closes the listener and
+// every connection and waits for their handlers, which deliver what they
+// had already read.
+func (in *Input) Run(ctx context.Context, sink input.Sink) error {
+	stop := context.AfterFunc(ctx, func() {
+		in.ln.Close()
+		in.mu.Lock()
+		for c := range in.conns {
+			c.Close()
+		}
+		in.mu.Unlock()
+	})
+	defer stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		conn, err := in.ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		select {
+		case in.slots <- struct{}{}:
+		default:
+			in.log.Warn("too many connections; closing", "from", conn.RemoteAddr(), "max_connections", in.cfg.MaxConnections)
+			conn.Close()
+			continue
+		}
+		in.mu.Lock()
+		if ctx.Err() != nil {
+			in.mu.Unlock()
+			conn.Close()
+			<-in.slots
+			continue
+		}
+		in.conns[conn] = struct{}{}
+		in.mu.Unlock()
+		wg.Go(func() {
+			defer func() {
+				in.mu.Lock()
+				delete(in.conns, conn)
+				in.mu.Unlock()
+				conn.Close()
+				<-in.slots
+			}()
+			newConnection(in, conn, sink).serve(ctx)
+		})
+	}
+}

@@ -1,0 +1,265 @@
+package tcp
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/codec/heka"
+	"github.com/metlog/metlog/input"
+	"github.com/metlog/metlog/input/inputtest"
+)
+
+func start(t *testing.T, cfg Config, sink input.Sink) *Input {
+	t.Helper()
+	cfg.Address = "127.0.0.1:0"
+	in, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx, sink) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return in
+}
+
+func dial(t *testing.T, in *Input) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", in.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func waitCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestJSONLinesAndIndented(t *testing.T) {
+	sink := &inputtest.Sink{}
+	in := start(t, Defaults(), sink)
+	indented, err := os.ReadFile("../../codec/metlogjson/testdata/31-streamsender-default-format.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, in)
+	stream := `{"type": "a", "payload": "1"}` + "\n" +
+		`{"type": "broken", ` + "\n" +
+		`{"type": "b", "payload": "2"}` + "\n" +
+		string(indented) +
+		`{"type": "c", "payload": "3"}`
+	if _, err := io.WriteString(c, stream); err != nil {
+		t.Fatal(err)
+	}
+	c.(*net.TCPConn).CloseWrite()
+	msgs, err := sink.Wait(waitCtx(t), 4)
+	if err != nil {
+		t.Fatal(err, msgs)
+	}
+	var types []string
+	for _, m := range msgs {
+		types = append(types, m.Type)
+	}
+	if got := strings.Join(types, ","); got != "a,b,counter,c" {
+		t.Errorf("types %s", got)
+	}
+	if s := in.Counters().Snapshot(); s.Rejected["malformed"] != 1 || s.Received != 4 {
+		t.Errorf("counters %+v", s)
+	}
+}
+
+// The stream Heka's own client wrote, with garbage between records, yields
+// exactly the records it holds.
+func TestHekaStreamWithGarbage(t *testing.T) {
+	data, err := os.ReadFile("../../codec/heka/testdata/40-stream-with-garbage.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta struct {
+		Expected []string `json:"expected_records_in_order"`
+	}
+	b, _ := os.ReadFile("../../codec/heka/testdata/40-stream-with-garbage.json")
+	if err := json.Unmarshal(b, &meta); err != nil {
+		t.Fatal(err)
+	}
+	var want []*metlog.Message
+	for _, id := range meta.Expected {
+		rec, err := os.ReadFile("../../codec/heka/testdata/" + id + ".bin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r heka.Record
+		var m metlog.Message
+		if err := heka.SplitDatagram(rec, &r); err != nil {
+			t.Fatal(err)
+		}
+		if err := heka.Unmarshal(r.Message, &m); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, &m)
+	}
+	sink := &inputtest.Sink{}
+	in := start(t, Defaults(), sink)
+	c := dial(t, in)
+	c.Write(data)
+	c.(*net.TCPConn).CloseWrite()
+	got, err := sink.Wait(waitCtx(t), len(want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d records, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !got[i].Equal(want[i]) {
+			t.Errorf("record %d differs", i)
+		}
+	}
+	if in.Counters().Snapshot().Rejected["malformed"] == 0 {
+		t.Error("garbage not counted")
+	}
+}
+
+func record(t *testing.T, m *metlog.Message) []byte {
+	t.Helper()
+	b, err := heka.AppendRecord(nil, m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// readAck reads ack records until one covers want records.
+func readAck(t *testing.T, rd *heka.Reader, want int64) (count, rejected int64) {
+	t.Helper()
+	for count < want {
+		rec, err := rd.Next()
+		if err != nil {
+			t.Fatalf("reading acks (have %d of %d): %v", count, want, err)
+		}
+		var m metlog.Message
+		if err := heka.Unmarshal(rec.Message, &m); err != nil || m.Type != TypeAck {
+			t.Fatalf("not an ack: %+v %v", m, err)
+		}
+		count, rejected = m.Field("count").Integers[0], m.Field("rejected").Integers[0]
+	}
+	return count, rejected
+}
+
+func TestAcknowledged(t *testing.T) {
+	sink := &inputtest.Sink{}
+	cfg := Defaults()
+	cfg.Batch = 7
+	in := start(t, cfg, sink)
+	c := dial(t, in)
+	hello := &metlog.Message{Type: TypeHello, Fields: []metlog.Field{metlog.Bool("ack", true), metlog.Int("protocol", 1)}}
+	c.Write(record(t, hello))
+	const n = 100
+	var stream []byte
+	for i := range n {
+		m := &metlog.Message{UUID: metlog.NewUUID(), Type: "t", Payload: strings.Repeat("p", i)}
+		stream = append(stream, record(t, m)...)
+		if i == 50 {
+			// A record too large for the input: rejected, but settled.
+			big, _ := heka.AppendRecordBytes(nil, make([]byte, heka.MaxMessageSize), nil)
+			stream = append(stream, big...)
+		}
+	}
+	c.Write(stream)
+	count, rejected := readAck(t, heka.NewReader(c, 0), n+1)
+	if count != n+1 || rejected != 1 {
+		t.Errorf("ack count %d rejected %d, want %d and 1", count, rejected, n+1)
+	}
+	msgs := sink.Messages()
+	if len(msgs) != n {
+		t.Fatalf("%d messages, want %d (the hello is not one)", len(msgs), n)
+	}
+	for i, o := range sink.Options() {
+		if !o.Durable {
+			t.Fatalf("message %d delivered without Durable", i)
+		}
+	}
+}
+
+// A plain Heka client never reads its socket: without a hello, nothing is
+// written back.
+func TestNoAckWithoutHello(t *testing.T) {
+	sink := &inputtest.Sink{}
+	in := start(t, Defaults(), sink)
+	c := dial(t, in)
+	c.Write(record(t, &metlog.Message{Type: "t"}))
+	if _, err := sink.Wait(waitCtx(t), 1); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if n, err := c.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Errorf("read %d bytes from the router, want none", n)
+	}
+	if sink.Options()[0].Durable {
+		t.Error("delivered Durable without a hello")
+	}
+}
+
+func TestMaxConnections(t *testing.T) {
+	sink := &inputtest.Sink{}
+	cfg := Defaults()
+	cfg.MaxConnections = 1
+	in := start(t, cfg, sink)
+	first := dial(t, in)
+	first.Write([]byte(`{"type": "first"}` + "\n"))
+	if _, err := sink.Wait(waitCtx(t), 1); err != nil {
+		t.Fatal(err)
+	}
+	second := dial(t, in)
+	second.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := second.Read(make([]byte, 1)); err == nil {
+		t.Error("second connection not closed")
+	}
+}
+
+func TestRequireSignatureRejectsJSON(t *testing.T) {
+	sink := &inputtest.Sink{}
+	cfg := Defaults()
+	cfg.RequireSignature = true
+	cfg.Signers = []input.SignerKey{{Name: "app", Version: 1, Key: "k"}}
+	in := start(t, cfg, sink)
+	signer := &heka.Signer{Name: "app", Version: 1, Hash: heka.SHA256, Key: "k"}
+	c := dial(t, in)
+	c.Write([]byte(`{"type": "json"}` + "\n"))
+	c.(*net.TCPConn).CloseWrite()
+	io.Copy(io.Discard, c) // the router closes its end once it has read everything
+	c = dial(t, in)
+	signed, err := heka.AppendRecord(nil, &metlog.Message{Type: "signed"}, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write(record(t, &metlog.Message{Type: "unsigned"}))
+	c.Write(signed)
+	msgs, err := sink.Wait(waitCtx(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msgs[0].Type != "signed" {
+		t.Errorf("got %q", msgs[0].Type)
+	}
+	if r := in.Counters().Snapshot().Rejected; r["unsigned"] != 2 {
+		t.Errorf("rejected %v", r)
+	}
+}

@@ -1,0 +1,115 @@
+package router
+
+import (
+	_ "embed"
+	"log/slog"
+	"maps"
+	"slices"
+
+	"github.com/metlog/metlog/config"
+	httpin "github.com/metlog/metlog/input/http"
+	"github.com/metlog/metlog/input/tcp"
+	"github.com/metlog/metlog/input/udp"
+	"github.com/metlog/metlog/output/file"
+	"github.com/metlog/metlog/output/stdout"
+	tcpout "github.com/metlog/metlog/output/tcp"
+)
+
+// The plugins the router knows, by type name. This is the one place a new
+// plugin is added.
+var (
+	inputPlugins = map[string]plugin[Input]{
+		"http": inputOf(httpin.Defaults, httpin.New, httpin.Sample),
+		"tcp":  inputOf(tcp.Defaults, tcp.New, tcp.Sample),
+		"udp":  inputOf(udp.Defaults, udp.New, udp.Sample),
+	}
+	outputPlugins = map[string]plugin[Output]{
+		"file":   outputOf(file.Defaults, file.New, file.Sample),
+		"stdout": outputOf(stdout.Defaults, stdout.New, stdout.Sample),
+		"tcp":    outputOf(tcpout.Defaults, tcpout.New, tcpout.Sample),
+	}
+)
+
+// plugin describes one plugin type: its default Config, how to build it
+// from a decoded Config, and its sample configuration.
+type plugin[T any] struct {
+	// defaults returns a pointer to a new Config with defaults set.
+	defaults func() any
+	// build makes the plugin from what defaults returned, decoded.
+	build  func(cfg any, log *slog.Logger) (T, error)
+	sample func() string
+}
+
+func inputOf[C any, P Input](defaults func() C, build func(C, *slog.Logger) (P, error), sample func() string) plugin[Input] {
+	return pluginOf[C, P, Input](defaults, build, sample)
+}
+
+func outputOf[C any, P Output](defaults func() C, build func(C, *slog.Logger) (P, error), sample func() string) plugin[Output] {
+	return pluginOf[C, P, Output](defaults, build, sample)
+}
+
+// pluginOf adapts a plugin package's Defaults, New and Sample functions.
+func pluginOf[C any, P any, T any](defaults func() C, build func(C, *slog.Logger) (P, error), sample func() string) plugin[T] {
+	return plugin[T]{
+		defaults: func() any { c := defaults(); return &c },
+		build: func(cfg any, log *slog.Logger) (T, error) {
+			p, err := build(*cfg.(*C), log)
+			if err != nil {
+				var zero T
+				return zero, err
+			}
+			return any(p).(T), nil
+		},
+		sample: sample,
+	}
+}
+
+// Catalog is the config catalog of every plugin the router knows.
+func Catalog() config.Catalog {
+	cat := config.Catalog{
+		config.KindInput:  {},
+		config.KindOutput: {},
+	}
+	for name, p := range inputPlugins {
+		cat[config.KindInput][name] = p.defaults
+	}
+	for name, p := range outputPlugins {
+		cat[config.KindOutput][name] = p.defaults
+	}
+	return cat
+}
+
+// PluginInfo is a plugin type and its sample configuration.
+type PluginInfo struct {
+	Kind   config.Kind
+	Type   string
+	Sample string
+}
+
+// Plugins lists every plugin type with its sample configuration, sorted by
+// kind and type.
+func Plugins() []PluginInfo {
+	var out []PluginInfo
+	for _, name := range slices.Sorted(maps.Keys(inputPlugins)) {
+		out = append(out, PluginInfo{config.KindInput, name, inputPlugins[name].sample()})
+	}
+	for _, name := range slices.Sorted(maps.Keys(outputPlugins)) {
+		out = append(out, PluginInfo{config.KindOutput, name, outputPlugins[name].sample()})
+	}
+	return out
+}
+
+//go:embed default.toml
+var defaultConfig []byte
+
+// DefaultConfigText is the embedded default configuration, as TOML.
+func DefaultConfigText() string { return string(defaultConfig) }
+
+// DefaultConfig is the configuration `metlog router` runs without a file.
+func DefaultConfig() *config.Config {
+	cfg, err := config.Parse("(embedded default)", defaultConfig, Catalog(), nil)
+	if err != nil {
+		panic("router: embedded default config: " + err.Error())
+	}
+	return cfg
+}

@@ -1,0 +1,193 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/codec/heka"
+	"github.com/metlog/metlog/config"
+	"github.com/metlog/metlog/journal"
+	"github.com/metlog/metlog/match"
+	"github.com/metlog/metlog/output"
+)
+
+// Output is what an output plugin implements: deliver one batch. The router
+// calls Write from one goroutine per output, with the messages its matcher
+// accepted, in journal order; the messages are valid only during the call.
+// Write returns nil once the endpoint has accepted the whole batch — only
+// then does the output's cursor move. An error marked output.Permanent
+// skips the batch; any other error is retried with backoff until it
+// succeeds or the router stops.
+//
+// An Output may also implement io.Closer (called when it is stopped) and
+// Reopener (called on SIGHUP).
+type Output interface {
+	Write(ctx context.Context, batch []*metlog.Message) error
+}
+
+// Reopener is implemented by outputs that hold files: Reopen closes and
+// opens them again, so that logrotate can move them away.
+type Reopener interface {
+	Reopen() error
+}
+
+// outputCounters are an output's running totals.
+type outputCounters struct {
+	read      atomic.Uint64 // records read from the journal
+	matched   atomic.Uint64 // messages the matcher accepted
+	delivered atomic.Uint64 // messages Write accepted
+	retries   atomic.Uint64 // failed Write calls that were retried
+	permanent atomic.Uint64 // messages in batches dropped on permanent errors
+	corrupt   atomic.Uint64 // journal records that did not decode
+	lastErr   atomic.Pointer[string]
+}
+
+// runningOutput is one configured output and the goroutine reading the
+// journal for it.
+type runningOutput struct {
+	name, typ string
+	common    *config.OutputCommon
+	out       Output
+	matcher   *match.Matcher
+	reader    *journal.Reader
+	log       *slog.Logger
+	counters  outputCounters
+
+	// stop asks the loop to finish its current batch and return; cancel
+	// aborts a Write in progress (on shutdown timeout).
+	stop   chan struct{}
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+}
+
+// start runs the output's loop in a goroutine of its own.
+func (o *runningOutput) start(ctx context.Context) {
+	ctx, o.cancel = context.WithCancel(ctx)
+	go o.run(ctx)
+}
+
+// run reads the journal and delivers until stopped.
+func (o *runningOutput) run(ctx context.Context) {
+	defer close(o.done)
+	// Next must also return when stop is closed.
+	readCtx, cancelRead := context.WithCancel(ctx)
+	defer cancelRead()
+	go func() {
+		select {
+		case <-o.stop:
+			cancelRead()
+		case <-readCtx.Done():
+		}
+	}()
+
+	pool := make([]metlog.Message, o.common.BatchSize)
+	batch := make([]*metlog.Message, 0, o.common.BatchSize)
+	for {
+		b, err := o.reader.Next(readCtx, o.common.BatchSize)
+		if err != nil {
+			if readCtx.Err() == nil && !errors.Is(err, journal.ErrClosed) {
+				o.log.Error("reading the journal", "err", err)
+			}
+			return
+		}
+		batch = batch[:0]
+		for i, rec := range b.Records {
+			m := &pool[i]
+			if err := heka.Unmarshal(rec, m); err != nil {
+				o.counters.corrupt.Add(1)
+				continue
+			}
+			if o.matcher.Match(m) {
+				batch = append(batch, m)
+			}
+		}
+		o.counters.read.Add(uint64(len(b.Records)))
+		o.counters.matched.Add(uint64(len(batch)))
+		if len(batch) > 0 && !o.deliver(ctx, batch) {
+			return // stopped before the batch was accepted: not committed
+		}
+		if err := o.reader.Commit(b.End); err != nil {
+			o.log.Error("committing the cursor", "err", err)
+			return
+		}
+	}
+}
+
+// deliver writes batch, retrying with exponential backoff and jitter. It
+// returns false if the router stopped before the batch was accepted.
+func (o *runningOutput) deliver(ctx context.Context, batch []*metlog.Message) bool {
+	delay := o.common.RetryInitial.D()
+	for attempt := 0; ; attempt++ {
+		err := o.out.Write(ctx, batch)
+		if err == nil {
+			o.counters.delivered.Add(uint64(len(batch)))
+			if attempt > 0 {
+				o.log.Info("delivering again", "after_attempts", attempt+1)
+			}
+			return true
+		}
+		msg := err.Error()
+		o.counters.lastErr.Store(&msg)
+		if output.IsPermanent(err) {
+			o.counters.permanent.Add(uint64(len(batch)))
+			o.log.Error("batch rejected; skipped", "messages", len(batch), "err", err)
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		o.counters.retries.Add(1)
+		if attempt == 0 {
+			o.log.Warn("delivery failed; retrying with backoff", "err", err)
+		}
+		// Full jitter: a random wait up to the current delay.
+		wait := time.Duration(rand.Int64N(int64(delay))) + time.Millisecond
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-o.stop:
+			t.Stop()
+			return false
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		}
+		delay = min(delay*2, o.common.RetryMax.D())
+	}
+}
+
+// shutdown stops the loop: the batch being written may finish until
+// deadline, then the write is aborted. The cursor stays where the last
+// accepted batch left it.
+func (o *runningOutput) shutdown(deadline <-chan struct{}) {
+	o.once.Do(func() { close(o.stop) })
+	select {
+	case <-o.done:
+	case <-deadline:
+		o.cancel()
+		<-o.done
+	}
+	o.cancel()
+	o.reader.Close()
+	if c, ok := o.out.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			o.log.Warn("closing output", "err", err)
+		}
+	}
+}
+
+// closedAfter returns a channel that is closed once d has passed, for
+// deadlines that many goroutines wait on.
+func closedAfter(d time.Duration) <-chan struct{} {
+	ch := make(chan struct{})
+	time.AfterFunc(d, func() { close(ch) })
+	return ch
+}

@@ -1,0 +1,89 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/codec/heka"
+	"github.com/metlog/metlog/input"
+	"github.com/metlog/metlog/journal"
+)
+
+// sink is the input.Sink of a router: it completes messages (UUID,
+// timestamp) and appends them to the journal as Heka protobuf records.
+type sink struct {
+	j    *journal.Journal
+	now  func() time.Time
+	tail *tailHub
+	// oversize counts messages whose encoding is over heka.MaxMessageSize:
+	// they cannot be journaled and are dropped.
+	oversize atomic.Uint64
+	bufs     sync.Pool // *encodeBuf
+}
+
+type encodeBuf struct {
+	data []byte
+	recs [][]byte
+	ends []int
+}
+
+// Deliver implements input.Sink.
+func (s *sink) Deliver(ctx context.Context, msgs []*metlog.Message, opts input.DeliverOptions) error {
+	b, _ := s.bufs.Get().(*encodeBuf)
+	if b == nil {
+		b = &encodeBuf{}
+	}
+	defer s.bufs.Put(b)
+	b.data, b.recs, b.ends = b.data[:0], b.recs[:0], b.ends[:0]
+	var now int64
+	for _, m := range msgs {
+		if m.UUID.IsZero() {
+			m.UUID = metlog.NewUUID()
+		}
+		if m.Timestamp == 0 {
+			if now == 0 {
+				now = s.now().UnixNano()
+			}
+			m.Timestamp = now
+		}
+		start := len(b.data)
+		b.data = m.AppendProtobuf(b.data)
+		if len(b.data)-start > heka.MaxMessageSize {
+			b.data = b.data[:start]
+			s.oversize.Add(1)
+			continue
+		}
+		b.ends = append(b.ends, len(b.data))
+	}
+	if len(b.ends) == 0 {
+		return nil // all oversize: counted, and nothing for the input to do
+	}
+	// Slice the records only now: appending may have moved data.
+	start := 0
+	for _, end := range b.ends {
+		b.recs = append(b.recs, b.data[start:end])
+		start = end
+	}
+	var pos journal.Pos
+	var err error
+	if opts.NoWait {
+		pos, err = s.j.TryAppend(b.recs...)
+		if errors.Is(err, journal.ErrFull) {
+			return input.ErrFull
+		}
+	} else {
+		pos, err = s.j.Append(ctx, b.recs...)
+	}
+	if err != nil {
+		return err
+	}
+	s.tail.publish(msgs)
+	if opts.Durable {
+		return s.j.WaitDurable(ctx, pos)
+	}
+	return nil
+}

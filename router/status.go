@@ -1,0 +1,205 @@
+package router
+
+import (
+	"encoding/json"
+	"maps"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/metlog/metlog/input"
+	"github.com/metlog/metlog/journal"
+)
+
+// Status is what /api/status reports: the router's health at one moment.
+type Status struct {
+	Version       string                  `json:"version"`
+	UptimeSeconds float64                 `json:"uptime_seconds"`
+	Journal       JournalStatus           `json:"journal"`
+	Inputs        map[string]InputStatus  `json:"inputs"`
+	Outputs       map[string]OutputStatus `json:"outputs"`
+}
+
+// JournalStatus summarises the journal.
+type JournalStatus struct {
+	Bytes    int64  `json:"bytes"`
+	Segments int    `json:"segments"`
+	Appended uint64 `json:"appended"`
+	Full     uint64 `json:"full"`
+	Torn     uint64 `json:"torn"`
+	Corrupt  uint64 `json:"corrupt"`
+	// Oversize counts messages too large to journal, dropped.
+	Oversize uint64 `json:"oversize"`
+}
+
+// InputStatus is one input's counters.
+type InputStatus struct {
+	Type    string `json:"type"`
+	Address string `json:"address,omitempty"`
+	input.Snapshot
+}
+
+// OutputStatus is one output's counters and lag.
+type OutputStatus struct {
+	Type      string `json:"type"`
+	Match     string `json:"match"`
+	Read      uint64 `json:"read"`
+	Matched   uint64 `json:"matched"`
+	Delivered uint64 `json:"delivered"`
+	Retries   uint64 `json:"retries"`
+	Permanent uint64 `json:"permanent_errors"`
+	Corrupt   uint64 `json:"corrupt"`
+	// LagRecords and LagBytes are how far the output is behind the
+	// journal's head.
+	LagRecords uint64 `json:"lag_records"`
+	LagBytes   int64  `json:"lag_bytes"`
+	LastError  string `json:"last_error,omitempty"`
+}
+
+// Status returns the router's current status.
+func (r *Router) Status() Status {
+	js := r.journal.Stats()
+	readers := map[string]journal.ReaderStats{}
+	for _, rs := range js.Readers {
+		readers[rs.Name] = rs
+	}
+	st := Status{
+		Version:       r.opts.Version,
+		UptimeSeconds: time.Since(r.started).Seconds(),
+		Journal: JournalStatus{
+			Bytes: js.Bytes, Segments: js.Segments, Appended: js.Appended, Full: js.Full,
+			Torn: js.Torn, Corrupt: js.Corrupt, Oversize: r.sink.oversize.Load(),
+		},
+		Inputs:  map[string]InputStatus{},
+		Outputs: map[string]OutputStatus{},
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for name, in := range r.inputs {
+		is := InputStatus{Type: in.typ, Snapshot: in.in.Counters().Snapshot()}
+		if a, ok := in.in.(Addresser); ok {
+			is.Address = a.Addr().String()
+		}
+		st.Inputs[name] = is
+	}
+	for name, o := range r.outputs {
+		c := &o.counters
+		os := OutputStatus{
+			Type: o.typ, Match: o.common.Match, Read: c.read.Load(), Matched: c.matched.Load(),
+			Delivered: c.delivered.Load(), Retries: c.retries.Load(), Permanent: c.permanent.Load(),
+			Corrupt: c.corrupt.Load(),
+		}
+		if rs, ok := readers["output."+name]; ok {
+			os.LagRecords, os.LagBytes = rs.LagRecords, rs.LagBytes
+		}
+		if e := c.lastErr.Load(); e != nil {
+			os.LastError = *e
+		}
+		st.Outputs[name] = os
+	}
+	return st
+}
+
+// handler serves the router's HTTP address: /metrics, /api/status and the
+// HTTP inputs. The routes are rebuilt by rebuildMux when a reload changes
+// the inputs.
+func (r *Router) handler() http.Handler {
+	r.rebuildMux()
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mux.Load().ServeHTTP(w, req)
+	})
+}
+
+func (r *Router) rebuildMux() {
+	mux := http.NewServeMux()
+	if r.metrics == nil {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), (*collector)(r))
+		r.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	}
+	mux.Handle("GET /metrics", r.metrics)
+	mux.HandleFunc("GET /api/stream", r.serveStream)
+	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.Encode(r.Status())
+	})
+	for _, in := range r.inputs {
+		if h, ok := in.in.(HTTPInput); ok {
+			mux.Handle(h.Pattern(), h.Handler(r.sink))
+		}
+	}
+	r.mux.Store(mux)
+}
+
+// collector exports Status as Prometheus metrics at scrape time, so the hot
+// paths only bump atomic counters.
+type collector Router
+
+var (
+	descInReceived  = prometheus.NewDesc("metlog_input_received_total", "Messages an input accepted into the journal.", []string{"input", "type"}, nil)
+	descInBytes     = prometheus.NewDesc("metlog_input_received_bytes_total", "Bytes of the messages an input accepted.", []string{"input", "type"}, nil)
+	descInDropped   = prometheus.NewDesc("metlog_input_dropped_total", "Valid messages an input dropped because the journal was full.", []string{"input", "type"}, nil)
+	descInRejected  = prometheus.NewDesc("metlog_input_rejected_total", "Messages an input rejected, by reason.", []string{"input", "type", "reason"}, nil)
+	descOutRead     = prometheus.NewDesc("metlog_output_read_total", "Journal records an output read.", []string{"output", "type"}, nil)
+	descOutMatched  = prometheus.NewDesc("metlog_output_matched_total", "Messages an output's matcher accepted.", []string{"output", "type"}, nil)
+	descOutDeliv    = prometheus.NewDesc("metlog_output_delivered_total", "Messages an output delivered.", []string{"output", "type"}, nil)
+	descOutRetries  = prometheus.NewDesc("metlog_output_retries_total", "Failed deliveries that were retried.", []string{"output", "type"}, nil)
+	descOutPerm     = prometheus.NewDesc("metlog_output_permanent_errors_total", "Messages dropped because the endpoint rejected them permanently.", []string{"output", "type"}, nil)
+	descOutLag      = prometheus.NewDesc("metlog_output_lag_records", "Records an output is behind the journal head.", []string{"output", "type"}, nil)
+	descOutLagBytes = prometheus.NewDesc("metlog_output_lag_bytes", "Bytes an output is behind the journal head.", []string{"output", "type"}, nil)
+	descJBytes      = prometheus.NewDesc("metlog_journal_bytes", "Bytes the journal holds.", nil, nil)
+	descJSegments   = prometheus.NewDesc("metlog_journal_segments", "Segment files the journal holds.", nil, nil)
+	descJAppended   = prometheus.NewDesc("metlog_journal_appended_total", "Records appended to the journal.", nil, nil)
+	descJTorn       = prometheus.NewDesc("metlog_journal_torn_total", "Torn records cut off the journal's tail at recovery.", nil, nil)
+	descJCorrupt    = prometheus.NewDesc("metlog_journal_corrupt_total", "Corrupt journal records skipped.", nil, nil)
+	descJOversize   = prometheus.NewDesc("metlog_journal_oversize_total", "Messages too large for a journal record, dropped.", nil, nil)
+)
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descInReceived, descInBytes, descInDropped, descInRejected,
+		descOutRead, descOutMatched, descOutDeliv, descOutRetries, descOutPerm, descOutLag, descOutLagBytes,
+		descJBytes, descJSegments, descJAppended, descJTorn, descJCorrupt, descJOversize} {
+		ch <- d
+	}
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	st := (*Router)(c).Status()
+	counter := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	for _, name := range slices.Sorted(maps.Keys(st.Inputs)) {
+		in := st.Inputs[name]
+		counter(descInReceived, float64(in.Received), name, in.Type)
+		counter(descInBytes, float64(in.Bytes), name, in.Type)
+		counter(descInDropped, float64(in.Dropped), name, in.Type)
+		for reason, n := range in.Rejected {
+			counter(descInRejected, float64(n), name, in.Type, reason)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(st.Outputs)) {
+		o := st.Outputs[name]
+		counter(descOutRead, float64(o.Read), name, o.Type)
+		counter(descOutMatched, float64(o.Matched), name, o.Type)
+		counter(descOutDeliv, float64(o.Delivered), name, o.Type)
+		counter(descOutRetries, float64(o.Retries), name, o.Type)
+		counter(descOutPerm, float64(o.Permanent), name, o.Type)
+		gauge(descOutLag, float64(o.LagRecords), name, o.Type)
+		gauge(descOutLagBytes, float64(o.LagBytes), name, o.Type)
+	}
+	gauge(descJBytes, float64(st.Journal.Bytes))
+	gauge(descJSegments, float64(st.Journal.Segments))
+	counter(descJAppended, float64(st.Journal.Appended))
+	counter(descJTorn, float64(st.Journal.Torn))
+	counter(descJCorrupt, float64(st.Journal.Corrupt))
+	counter(descJOversize, float64(st.Journal.Oversize))
+}
