@@ -75,6 +75,8 @@ type Router struct {
 	JournalMaxBytes int64 `toml:"journal_max_bytes"`
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	// Pprof serves Go's profiler under /debug/pprof/ on the HTTP address.
+	Pprof bool `toml:"pprof"`
 }
 
 // DefaultRouter returns the [router] settings used when the file has none.

@@ -74,10 +74,20 @@ func (o *runningOutput) start(ctx context.Context) {
 	go o.run(ctx)
 }
 
-// run reads the journal and delivers until stopped.
+// prepared is a batch read from the journal, decoded and matched, waiting
+// to be written.
+type prepared struct {
+	pool  []metlog.Message // decoded messages, reused
+	batch []*metlog.Message
+	end   journal.Pos
+}
+
+// run reads the journal and delivers until stopped. It is a two-stage
+// pipeline: one goroutine reads, decodes and matches the next batch while
+// this one writes the current batch and commits it, in journal order.
 func (o *runningOutput) run(ctx context.Context) {
 	defer close(o.done)
-	// Next must also return when stop is closed.
+	// Reading also stops when stop is closed.
 	readCtx, cancelRead := context.WithCancel(ctx)
 	defer cancelRead()
 	go func() {
@@ -87,35 +97,64 @@ func (o *runningOutput) run(ctx context.Context) {
 		case <-readCtx.Done():
 		}
 	}()
+	free := make(chan *prepared, 2)
+	for range cap(free) {
+		free <- &prepared{pool: make([]metlog.Message, o.common.BatchSize)}
+	}
+	ready := make(chan *prepared, 1)
+	go o.prepare(readCtx, free, ready)
+	defer func() {
+		cancelRead()
+		for range ready { // let prepare finish
+		}
+	}()
+	for p := range ready {
+		if len(p.batch) > 0 && !o.deliver(ctx, p.batch) {
+			return // stopped before the batch was accepted: not committed
+		}
+		if err := o.reader.Commit(p.end); err != nil {
+			o.log.Error("committing the cursor", "err", err)
+			return
+		}
+		free <- p
+	}
+}
 
-	pool := make([]metlog.Message, o.common.BatchSize)
-	batch := make([]*metlog.Message, 0, o.common.BatchSize)
+// prepare reads batches into free buffers and hands them over on ready,
+// which it closes when reading stops.
+func (o *runningOutput) prepare(ctx context.Context, free <-chan *prepared, ready chan<- *prepared) {
+	defer close(ready)
 	for {
-		b, err := o.reader.Next(readCtx, o.common.BatchSize)
+		var p *prepared
+		select {
+		case p = <-free:
+		case <-ctx.Done():
+			return
+		}
+		b, err := o.reader.Next(ctx, o.common.BatchSize)
 		if err != nil {
-			if readCtx.Err() == nil && !errors.Is(err, journal.ErrClosed) {
+			if ctx.Err() == nil && !errors.Is(err, journal.ErrClosed) {
 				o.log.Error("reading the journal", "err", err)
 			}
 			return
 		}
-		batch = batch[:0]
+		p.batch = p.batch[:0]
 		for i, rec := range b.Records {
-			m := &pool[i]
+			m := &p.pool[i]
 			if err := heka.Unmarshal(rec, m); err != nil {
 				o.counters.corrupt.Add(1)
 				continue
 			}
 			if o.matcher.Match(m) {
-				batch = append(batch, m)
+				p.batch = append(p.batch, m)
 			}
 		}
+		p.end = b.End
 		o.counters.read.Add(uint64(len(b.Records)))
-		o.counters.matched.Add(uint64(len(batch)))
-		if len(batch) > 0 && !o.deliver(ctx, batch) {
-			return // stopped before the batch was accepted: not committed
-		}
-		if err := o.reader.Commit(b.End); err != nil {
-			o.log.Error("committing the cursor", "err", err)
+		o.counters.matched.Add(uint64(len(p.batch)))
+		select {
+		case ready <- p:
+		case <-ctx.Done():
 			return
 		}
 	}

@@ -158,6 +158,7 @@ func TestStuckOutputDoesNotDelayOthers(t *testing.T) {
 [router]
 data_dir = "`+dir+`"
 http = ""
+shutdown_timeout = "200ms"
 [input.tcp]
 address = "127.0.0.1:0"
 [output.fast]

@@ -26,29 +26,27 @@ type sink struct {
 }
 
 type encodeBuf struct {
-	data []byte
-	recs [][]byte
-	ends []int
+	data  []byte
+	recs  [][]byte
+	ends  []int
+	uuids *metlog.UUIDGenerator
 }
 
 // Deliver implements input.Sink.
 func (s *sink) Deliver(ctx context.Context, msgs []*metlog.Message, opts input.DeliverOptions) error {
 	b, _ := s.bufs.Get().(*encodeBuf)
 	if b == nil {
-		b = &encodeBuf{}
+		b = &encodeBuf{uuids: metlog.NewUUIDGenerator()}
 	}
 	defer s.bufs.Put(b)
 	b.data, b.recs, b.ends = b.data[:0], b.recs[:0], b.ends[:0]
-	var now int64
+	now := s.now().UnixNano()
 	for _, m := range msgs {
-		if m.UUID.IsZero() {
-			m.UUID = metlog.NewUUID()
-		}
 		if m.Timestamp == 0 {
-			if now == 0 {
-				now = s.now().UnixNano()
-			}
 			m.Timestamp = now
+		}
+		if m.UUID.IsZero() {
+			m.UUID = b.uuids.New(now)
 		}
 		start := len(b.data)
 		b.data = m.AppendProtobuf(b.data)

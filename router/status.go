@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"maps"
 	"net/http"
+	"net/http/pprof"
 	"slices"
 	"time"
 
@@ -123,6 +124,12 @@ func (r *Router) rebuildMux() {
 	}
 	mux.Handle("GET /metrics", r.metrics)
 	mux.HandleFunc("GET /api/stream", r.serveStream)
+	if r.cfg.Router.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)

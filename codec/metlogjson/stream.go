@@ -64,20 +64,36 @@ func (d *Decoder) Decode(m *metlog.Message) error {
 		d.resync = true
 		return err
 	}
+	// Fast path: most streams are one message a line. Try the line as it
+	// is; a message spread over lines (or a broken one) fails to parse and
+	// takes the framing path below, which finds where it really ends.
+	if nl := bytes.IndexByte(d.buf[d.pos:], '\n'); nl > 0 && nl <= lim.MaxSize {
+		if d.parse(m, lim, d.buf[d.pos:d.pos+nl]) == nil {
+			d.pos += d.dec.i
+			return nil
+		}
+	}
 	end, err := d.frame(lim)
 	if err != nil {
 		d.pos++ // past the '{', to look for the next message
 		d.resync = true
 		return err
 	}
-	d.dec.data = d.buf[d.pos:end]
+	err = d.parse(m, lim, d.buf[d.pos:end])
+	d.pos = end
+	return err
+}
+
+// parse decodes the message that starts data, which starts at d.pos, into
+// m; d.dec.i is where it ended.
+func (d *Decoder) parse(m *metlog.Message, lim Limits, data []byte) error {
+	d.dec.data = data
 	d.dec.i = 0
 	d.dec.base = d.InputOffset()
 	d.dec.lim = lim
 	d.dec.m = m
-	err = d.dec.message()
+	err := d.dec.message()
 	d.dec.data, d.dec.m = nil, nil
-	d.pos = end
 	return err
 }
 

@@ -57,6 +57,8 @@ type connection struct {
 	// Totals the deliverer acknowledges, cumulative per connection.
 	acked, ackedRejected int64
 	ackBuf               []byte
+	// deadlineSet is when the read deadline was last moved.
+	deadlineSet time.Time
 }
 
 func newConnection(in *Input, conn net.Conn, sink input.Sink) *connection {
@@ -289,10 +291,19 @@ func (c *connection) deliver(ctx context.Context, b *batch) error {
 	return err
 }
 
+// setReadDeadline pushes the idle deadline forward. Moving a deadline is
+// not free, so it is moved only once a sixteenth of the timeout has passed.
 func (c *connection) setReadDeadline() {
-	if d := c.in.cfg.IdleTimeout.D(); d > 0 {
-		c.conn.SetReadDeadline(time.Now().Add(d))
+	d := c.in.cfg.IdleTimeout.D()
+	if d <= 0 {
+		return
 	}
+	now := time.Now()
+	if now.Sub(c.deadlineSet) < d/16 {
+		return
+	}
+	c.deadlineSet = now
+	c.conn.SetReadDeadline(now.Add(d))
 }
 
 // flushReader reads the connection, first handing over the batch decoded

@@ -80,6 +80,10 @@ func TestJSONLinesAndIndented(t *testing.T) {
 	if got := strings.Join(types, ","); got != "a,b,counter,c" {
 		t.Errorf("types %s", got)
 	}
+	// Received is counted just after the sink returns.
+	for i := 0; in.Counters().Snapshot().Received != 4 && i < 1000; i++ {
+		time.Sleep(time.Millisecond)
+	}
 	if s := in.Counters().Snapshot(); s.Rejected["malformed"] != 1 || s.Received != 4 {
 		t.Errorf("counters %+v", s)
 	}
