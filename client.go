@@ -2,11 +2,9 @@ package metlog
 
 import (
 	"context"
-	crand "crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -112,7 +110,7 @@ type Client struct {
 	nWaiters atomic.Int32
 
 	// Sender goroutine state.
-	uuidRand *rand.ChaCha8
+	uuids    *UUIDGenerator
 	lastSync int64 // record time of the last syncClock
 	slots    []slot
 	batch    []*Message
@@ -169,9 +167,7 @@ func New(s Sender, opts ...Option) *Client {
 	c.gaugeOK = c.filter.allows(TypeGauge, c.severity)
 	c.syncClock()
 	c.sendCtx, c.abort = context.WithCancel(context.Background())
-	var seed [32]byte
-	crand.Read(seed[:]) // never returns an error (crypto/rand, Go 1.24+)
-	c.uuidRand = rand.NewChaCha8(seed)
+	c.uuids = NewUUIDGenerator()
 	c.slots = make([]slot, c.batchCap+1) // +1: room for a stats report
 	c.batch = make([]*Message, 0, c.batchCap+1)
 	go c.run()

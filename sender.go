@@ -2,7 +2,6 @@ package metlog
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -379,7 +378,7 @@ func (c *Client) build(r *record, s *slot) *Message {
 	// six fraction digits, which Python's strptime %f insists on.
 	ts -= ts % int64(time.Microsecond)
 	m.Timestamp = ts
-	m.UUID = c.newUUID(ts)
+	m.UUID = c.uuids.New(ts)
 	m.Logger = c.logger
 	if r.logger != "" {
 		m.Logger = r.logger
@@ -407,18 +406,6 @@ func (c *Client) build(r *record, s *slot) *Message {
 		m.Fields = append(m.Fields, r.fields...)
 	}
 	return m
-}
-
-// newUUID returns a version 7 UUID for ts, like NewUUIDAt, with its random
-// bits from the sender goroutine's ChaCha8 generator (seeded from
-// crypto/rand) rather than a system call per message.
-func (c *Client) newUUID(ts int64) UUID {
-	var u UUID
-	binary.BigEndian.PutUint64(u[8:], c.uuidRand.Uint64())
-	binary.BigEndian.PutUint64(u[:8], uint64(ts/int64(time.Millisecond))<<16|c.uuidRand.Uint64()&0xffff)
-	u[6] = u[6]&0x0f | 0x70 // version 7
-	u[8] = u[8]&0x3f | 0x80 // RFC 9562 variant
-	return u
 }
 
 // addNameRate adds the "name" (and "rate") fields of a metric, then the
