@@ -1,0 +1,457 @@
+package metlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// Sender delivers a Client's messages to their destination: a router over
+// UDP, TCP or a Unix socket, a file, standard output, or memory (see Dial,
+// NewMemorySender).
+//
+// A Client calls Send from its one sender goroutine, never concurrently,
+// with batches of messages. The messages and everything they reference are
+// the client's and are reused once Send returns: a Sender that keeps them
+// must copy them (Message.Clone). Send must return promptly once ctx is
+// done; the client cancels ctx when Close gives up waiting. Send returns
+// nil when every message was delivered; otherwise an error, counted as the
+// whole batch failing unless it is (or wraps) a *SendError that says how
+// many failed. Send must not panic.
+//
+// Close releases the Sender's resources. The client calls it once, after
+// the last Send has returned.
+type Sender interface {
+	Send(ctx context.Context, msgs []*Message) error
+	Close() error
+}
+
+// SendError is the error a Sender returns when only part of a batch was
+// delivered.
+type SendError struct {
+	Failed int   // messages of the batch not delivered
+	Err    error // the first cause
+}
+
+func (e *SendError) Error() string {
+	return fmt.Sprintf("%d messages not sent: %v", e.Failed, e.Err)
+}
+
+func (e *SendError) Unwrap() error { return e.Err }
+
+// TypeClientStats is the type of the report a Client emits about itself
+// when it dropped or failed to send messages; see WithStatsInterval. Its
+// payload is a one-line summary and its integer fields are "dropped",
+// "failed" and "sent" (since the previous report), "dropped_total",
+// "failed_total" and "queue_size".
+const TypeClientStats = "client_stats"
+
+type recordKind uint8
+
+const (
+	kindCounter recordKind = iota + 1
+	kindTimer
+	kindGauge
+	kindEvent // any other type, log lines and exceptions included
+)
+
+// record is what goes through the queue: a compact description of a
+// message, built into a Message on the sender goroutine.
+type record struct {
+	kind   recordKind
+	sev    Severity
+	ts     int64  // ns since the epoch; 0 stamps the time when built
+	name   string // counter, timer or gauge name; message type for kindEvent
+	text   string // payload of kindEvent
+	logger string // logger override of kindEvent
+	n      int64  // count, or timer nanoseconds
+	f      float64
+	fields []Field
+}
+
+// slot is one reusable message of a batch, with room for the name and rate
+// field values so that building a counter or timer does not allocate them.
+type slot struct {
+	m    Message
+	name [1]string
+	rate [1]float64
+}
+
+// queue is a bounded lock-free multi-producer, single-consumer ring of
+// records (after Dmitry Vyukov's bounded MPMC queue). Each cell carries a
+// sequence number: seq == pos means free for the producer claiming
+// position pos, seq == pos+1 means filled and ready for the consumer.
+//
+//	producers: claim head (CAS) → write cell → seq = pos+1 → wake consumer if asleep
+//	consumer:  seq == tail+1?  → read cell → seq = tail+len → tail++
+type queue struct {
+	head  atomic.Uint64 // next position to claim
+	_     [56]byte
+	tail  atomic.Uint64 // next position to read; written by the consumer only
+	_     [56]byte
+	mask  uint64
+	cells []cell
+}
+
+type cell struct {
+	seq atomic.Uint64
+	r   record
+}
+
+func newQueue(size int) *queue {
+	n := 2 // with one cell, a filled cell would look free to the next lap
+	for n < size {
+		n <<= 1
+	}
+	q := &queue{mask: uint64(n - 1), cells: make([]cell, n)}
+	for i := range q.cells {
+		q.cells[i].seq.Store(uint64(i))
+	}
+	return q
+}
+
+// push adds r, or reports false when the queue is full.
+func (q *queue) push(r *record) bool {
+	pos := q.head.Load()
+	for {
+		c := &q.cells[pos&q.mask]
+		seq := c.seq.Load()
+		switch dif := int64(seq - pos); {
+		case dif == 0:
+			if q.head.CompareAndSwap(pos, pos+1) {
+				c.r = *r
+				c.seq.Store(pos + 1)
+				return true
+			}
+			pos = q.head.Load()
+		case dif < 0:
+			return false
+		default:
+			pos = q.head.Load()
+		}
+	}
+}
+
+// pop removes the oldest record into r, or reports false when none is
+// ready. Only the consumer calls it.
+func (q *queue) pop(r *record) bool {
+	pos := q.tail.Load()
+	c := &q.cells[pos&q.mask]
+	if c.seq.Load() != pos+1 {
+		return false
+	}
+	*r = c.r
+	c.r = record{}
+	c.seq.Store(pos + q.mask + 1)
+	q.tail.Store(pos + 1)
+	return true
+}
+
+// len returns how many records are queued or being written.
+func (q *queue) len() int { return int(q.head.Load() - q.tail.Load()) }
+
+// flushWaiter is a Flush call waiting for the consumer to pass target.
+type flushWaiter struct {
+	target uint64
+	ch     chan struct{}
+}
+
+// monoBase anchors the client's cheap clock: time.Since of a time with a
+// monotonic reading costs one clock read, half of time.Now.
+var monoBase = time.Now()
+
+// mono returns monotonic nanoseconds since monoBase.
+func mono() int64 { return int64(time.Since(monoBase)) }
+
+// wallNow returns the wall-clock time in ns since the epoch, from the
+// monotonic clock and the offset the sender goroutine keeps in step.
+func (c *Client) wallNow() int64 { return c.wallOffset.Load() + mono() }
+
+// syncClock re-reads the wall clock, so clock steps show up in timestamps.
+func (c *Client) syncClock() {
+	t := time.Now()
+	c.wallOffset.Store(t.UnixNano() - int64(t.Sub(monoBase)))
+}
+
+// wake rouses the sender goroutine if it sleeps.
+func (c *Client) wake() {
+	if c.sleeping.Load() && c.sleeping.CompareAndSwap(true, false) {
+		select {
+		case c.wakeCh <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// run is the sender goroutine: it owns slots, batch, reported and failing.
+func (c *Client) run() {
+	defer c.exit()
+	var tick <-chan time.Time
+	if c.statsInterval > 0 {
+		t := time.NewTicker(c.statsInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		for c.takeBatch() {
+			select {
+			case <-tick:
+				c.report()
+			case <-c.stop:
+				c.drain()
+				return
+			default:
+			}
+		}
+		if c.linger() {
+			continue
+		}
+		c.sleeping.Store(true)
+		if c.q.len() > 0 {
+			// Something was queued (or is being written) meanwhile; the
+			// producer may not have seen the flag.
+			c.sleeping.Store(false)
+			runtime.Gosched()
+			continue
+		}
+		select {
+		case <-c.wakeCh:
+		case <-tick:
+			c.report()
+		case <-c.stop:
+			c.sleeping.Store(false)
+			c.drain()
+			return
+		}
+		c.sleeping.Store(false)
+	}
+}
+
+// linger yields the processor a few times before the sender goroutine goes
+// to sleep, and reports whether something was queued meanwhile. Under load
+// this saves the producers the cost of waking it for every message.
+func (c *Client) linger() bool {
+	for range 3 {
+		runtime.Gosched()
+		if c.q.len() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// takeBatch sends up to one batch of what is queued and reports whether
+// the batch was full, so more may be waiting.
+func (c *Client) takeBatch() bool {
+	var r record
+	n := 0
+	for n < c.batchCap && c.q.pop(&r) {
+		c.take(&r)
+		n++
+	}
+	c.flushBatch()
+	c.notifyFlushers(false)
+	return n == c.batchCap
+}
+
+// drain sends everything queued until the queue is empty or Close gives
+// up, then sends the last stats report.
+func (c *Client) drain() {
+	for c.sendCtx.Err() == nil && c.takeBatch() {
+	}
+	if c.sendCtx.Err() == nil {
+		c.report()
+	}
+}
+
+// exit releases every Flush still waiting, as the sender goroutine stops.
+func (c *Client) exit() {
+	c.notifyFlushers(true)
+	close(c.done)
+}
+
+// notifyFlushers releases the Flush calls whose records have been sent
+// (all of them when all is set).
+func (c *Client) notifyFlushers(all bool) {
+	if c.nWaiters.Load() == 0 {
+		return
+	}
+	done := c.q.tail.Load()
+	c.flushMu.Lock()
+	defer c.flushMu.Unlock()
+	kept := c.waiters[:0]
+	for _, w := range c.waiters {
+		if all || w.target <= done {
+			close(w.ch)
+			continue
+		}
+		kept = append(kept, w)
+	}
+	clear(c.waiters[len(kept):])
+	c.waiters = kept
+	c.nWaiters.Store(int32(len(kept)))
+}
+
+// take adds r to the batch, sending the batch when it is full.
+func (c *Client) take(r *record) {
+	if r.ts-c.lastSync > int64(time.Second) {
+		// Follow wall-clock steps at most once a second, at no cost to
+		// the callers.
+		c.syncClock()
+		c.lastSync = r.ts
+	}
+	m := c.build(r, &c.slots[len(c.batch)])
+	c.batch = append(c.batch, m)
+	if len(c.batch) >= c.batchCap {
+		c.flushBatch()
+	}
+}
+
+// flushBatch applies the message filters and hands the batch to the Sender.
+func (c *Client) flushBatch() {
+	if len(c.batch) == 0 {
+		return
+	}
+	batch := c.batch
+	if len(c.msgFilt) > 0 {
+		kept := batch[:0]
+		for _, m := range batch {
+			if c.keep(m) {
+				kept = append(kept, m)
+			}
+		}
+		batch = kept
+	}
+	if len(batch) > 0 {
+		c.send(batch)
+	}
+	clear(c.batch[:cap(c.batch)])
+	c.batch = c.batch[:0]
+}
+
+func (c *Client) keep(m *Message) bool {
+	for _, f := range c.msgFilt {
+		if !f(m) {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Client) send(batch []*Message) {
+	err := c.sender.Send(c.sendCtx, batch)
+	if err == nil {
+		c.sent.Add(uint64(len(batch)))
+		if c.failing {
+			c.failing = false
+			c.log.Info("metlog: sending again")
+		}
+		return
+	}
+	failed := len(batch)
+	var se *SendError
+	if errors.As(err, &se) && se.Failed >= 0 && se.Failed <= len(batch) {
+		failed = se.Failed
+	}
+	c.failed.Add(uint64(failed))
+	c.sent.Add(uint64(len(batch) - failed))
+	if !c.failing {
+		c.failing = true
+		c.log.Warn("metlog: send failed; counting failures until it recovers", "err", err)
+	}
+}
+
+// build fills the slot's message from r. Every message gets a version 7
+// UUID, so the router and the stores after it can deduplicate.
+func (c *Client) build(r *record, s *slot) *Message {
+	m := &s.m
+	m.Reset()
+	ts := r.ts
+	if ts == 0 {
+		ts = c.now()
+	}
+	// Microseconds, as metlog-py writes them: metlog JSON then keeps its
+	// six fraction digits, which Python's strptime %f insists on.
+	ts -= ts % int64(time.Microsecond)
+	m.Timestamp = ts
+	m.UUID = c.uuids.New(ts)
+	m.Logger = c.logger
+	if r.logger != "" {
+		m.Logger = r.logger
+	}
+	m.Severity = r.sev
+	m.EnvVersion = EnvVersion
+	m.Pid = c.pid
+	m.Hostname = c.hostname
+	switch r.kind {
+	case kindCounter:
+		m.Type = TypeCounter
+		m.Payload = strconv.FormatInt(r.n, 10)
+		addNameRate(m, s, r, true)
+	case kindTimer:
+		m.Type = TypeTimer
+		m.Payload = strconv.FormatInt(r.n/int64(time.Millisecond), 10)
+		addNameRate(m, s, r, true)
+	case kindGauge:
+		m.Type = TypeGauge
+		m.Payload = strconv.FormatFloat(r.f, 'f', -1, 64)
+		addNameRate(m, s, r, false)
+	default:
+		m.Type = r.name
+		m.Payload = r.text
+		m.Fields = append(m.Fields, r.fields...)
+	}
+	return m
+}
+
+// addNameRate adds the "name" (and "rate") fields of a metric, then the
+// caller's fields except any that would repeat those names.
+func addNameRate(m *Message, s *slot, r *record, withRate bool) {
+	s.name[0] = r.name
+	m.Fields = append(m.Fields, Field{Name: "name", Type: TypeString, Strings: s.name[:]})
+	if withRate {
+		s.rate[0] = r.f
+		m.Fields = append(m.Fields, Field{Name: "rate", Type: TypeDouble, Doubles: s.rate[:]})
+	}
+	for _, f := range r.fields {
+		if f.Name == "name" || (withRate && f.Name == "rate") {
+			continue
+		}
+		m.Fields = append(m.Fields, f)
+	}
+}
+
+// report emits a TypeClientStats message when anything was dropped or
+// failed since the previous report. The batch is empty when it is called.
+func (c *Client) report() {
+	now := c.Stats()
+	dropped := now.Dropped - c.reported.Dropped
+	failed := now.Failed - c.reported.Failed
+	if dropped == 0 && failed == 0 {
+		return
+	}
+	sent := now.Sent - c.reported.Sent
+	c.reported = now
+	r := record{
+		kind: kindEvent,
+		sev:  Warning,
+		ts:   c.now(),
+		name: TypeClientStats,
+		text: fmt.Sprintf("metlog client: %d messages dropped, %d failed, %d sent since the last report",
+			dropped, failed, sent),
+		fields: []Field{
+			Int("dropped", int64(dropped)),
+			Int("failed", int64(failed)),
+			Int("sent", int64(sent)),
+			Int("dropped_total", int64(now.Dropped)),
+			Int("failed_total", int64(now.Failed)),
+			Int("queue_size", int64(c.queueCap)),
+		},
+	}
+	c.batch = append(c.batch, c.build(&r, &c.slots[len(c.batch)]))
+	c.flushBatch()
+}
