@@ -86,7 +86,7 @@ func (c *catter) path(p string) error {
 	}
 	names := make([]string, 0, len(entries))
 	for _, e := range entries {
-		if e.Type().IsRegular() && filepath.Ext(e.Name()) == ".seg" {
+		if e.Type().IsRegular() && filepath.Ext(e.Name()) == ".heka" {
 			names = append(names, e.Name())
 		}
 	}

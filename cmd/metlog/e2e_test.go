@@ -434,4 +434,9 @@ path = "all.json"
 	if got := len(readMessages(t, filepath.Join(dir, "all.json"))); got != 1000 {
 		t.Errorf("%d messages after a restart, want 1000 (no redelivery)", got)
 	}
+	// The journal is a Heka stream that `metlog cat` reads.
+	code, out, errs := runCmd("cat", "-template", "{payload}", filepath.Join(dir, "data", "journal"))
+	if lines := strings.Count(out, "\n"); code != 0 || lines != 1000 {
+		t.Errorf("cat of the journal: exit %d, %d lines, %s", code, lines, errs)
+	}
 }

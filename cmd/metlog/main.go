@@ -33,6 +33,7 @@ func commands() []command {
 	return []command{
 		{"router", "run the router", runRouter},
 		{"validate", "check a config file, reporting every problem", runValidate},
+		{"send", "emit a message from the shell, like logger(1)", runSend},
 		{"tail", "follow the messages a router receives, filtered by a matcher", runTail},
 		{"cat", "print Heka and metlog JSON files, filtered by a matcher", runCat},
 		{"plugins", "list inputs and outputs with their sample config", runPlugins},
