@@ -46,6 +46,10 @@ var errTooLarge = errors.New("message too large")
 //	udp://host:port   metlog JSON, one message per datagram (the default
 //	                  transport, understood by every metlog router)
 //	tcp://host:port   heka stream framing, many records per write
+//	tcp+ack://host:port  reliable: the router acknowledges what is durable,
+//	                  and the client resends what it has not acknowledged
+//	                  after a reconnect (docs/protocol.md); a bounded resend
+//	                  buffer of DefaultResendBuffer messages
 //	unix:///path      heka stream framing over a Unix stream socket
 //	stdout:           metlog JSON, one message per line, on standard output
 //	file:///path      metlog JSON lines appended to a file
@@ -79,6 +83,8 @@ func NewSender(target string) (Sender, error) {
 		return newUDPSender(t.network, t.addr, t.format), nil
 	case "stream":
 		return newStreamSender(t.network, t.addr, t.format), nil
+	case "ack":
+		return newAckSender(t.network, t.addr, DefaultResendBuffer), nil
 	case "stdout":
 		return newWriterSender(os.Stdout, false, t.format), nil
 	}
@@ -92,7 +98,7 @@ func NewSender(target string) (Sender, error) {
 // target is a parsed Dial target.
 type target struct {
 	raw     string
-	kind    string // "udp", "stream", "stdout" or "file"
+	kind    string // "udp", "stream", "ack", "stdout" or "file"
 	network string // for net.Dial
 	addr    string // host:port, socket path or file path
 	format  wireFormat
@@ -133,6 +139,14 @@ func parseTarget(raw string) (target, error) {
 		if strings.HasPrefix(u.Scheme, "tcp") {
 			t.kind, t.format = "stream", or(format, formatHeka)
 		}
+	case "tcp+ack":
+		if t.addr, err = hostPort(u); err != nil {
+			return fail(err)
+		}
+		if format == formatJSON {
+			return fail(errors.New("the acknowledged protocol speaks heka framing only"))
+		}
+		t.kind, t.network, t.format = "ack", "tcp", formatHeka
 	case "unix":
 		if path == "" {
 			return fail(errors.New("no socket path (want unix:///path)"))
@@ -148,7 +162,7 @@ func parseTarget(raw string) (target, error) {
 	case "":
 		return target{}, fmt.Errorf("metlog: target %q has no scheme (want udp://, tcp://, unix://, stdout: or file://)", raw)
 	default:
-		return fail(fmt.Errorf("unknown scheme %q (want udp, tcp, unix, stdout or file)", u.Scheme))
+		return fail(fmt.Errorf("unknown scheme %q (want udp, tcp, tcp+ack, unix, stdout or file)", u.Scheme))
 	}
 	return t, nil
 }

@@ -1,0 +1,13 @@
+package metlog
+
+import (
+	"bufio"
+	"bytes"
+)
+
+// ParseAckForTest runs the reliable sender's ack parsing over b, for
+// fuzzing; it must never panic.
+func ParseAckForTest(b []byte) {
+	parseAck(b)
+	readHekaRecord(bufio.NewReader(bytes.NewReader(b)))
+}
