@@ -232,10 +232,13 @@ func (r *Reader) advance(seg *segment) {
 // readable. It returns evEnd when a sealed segment is used up.
 func (r *Reader) scan(seg *segment, limit int64, sealed bool, n int) (scanEvent, error) {
 	for len(r.recs) < n {
+		spans := len(r.sc.spans)
 		rec, ev := r.sc.scan(sealed && r.sc.next() >= limit)
 		switch ev {
 		case evRecord:
-			r.pos.Seq++
+			// A corrupt span before the record is counted as one lost
+			// record: exact when one record's bytes were damaged.
+			r.pos.Seq += 1 + uint64(len(r.sc.spans)-spans)
 			r.pos.Off = seg.base.Off + r.sc.pos
 			r.recs = append(r.recs, rec)
 			r.ends = append(r.ends, r.pos)
