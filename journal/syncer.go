@@ -16,7 +16,7 @@ func (j *Journal) syncLoop() {
 	armed := false
 	var ageTick <-chan time.Time
 	if j.opts.MaxAge > 0 {
-		t := time.NewTicker(min(j.opts.MaxAge/4, time.Minute))
+		t := time.NewTicker(max(min(j.opts.MaxAge/4, time.Minute), time.Millisecond))
 		defer t.Stop()
 		ageTick = t.C
 	}
