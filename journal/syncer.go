@@ -103,7 +103,7 @@ func (j *Journal) syncCycle() {
 	}
 	gone := j.retention()
 	j.cycleSig.broadcast()
-	compact := j.cursorSize > cursorCompactThreshold
+	compact := j.cursorSize > j.compactAt
 	var snapshot map[string]Pos
 	if compact {
 		snapshot = make(map[string]Pos, len(j.cursors))
