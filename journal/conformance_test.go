@@ -35,6 +35,8 @@ func TestConformance(t *testing.T) {
 		{"CommitAndReset", testCommitAndReset},
 		{"RecordSizes", testRecordSizes},
 		{"NextWakesOnAppend", testNextWakes},
+		{"MaxAge", testMaxAge},
+		{"CursorLogCompaction", testCursorLogCompaction},
 	}
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
@@ -695,5 +697,46 @@ func testNextWakes(t *testing.T, m mode) {
 		if err := <-got; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func testMaxAge(t *testing.T, m mode) {
+	j := m.open(t, Options{DropUnread: true, MaxAge: 20 * time.Millisecond, SegmentSize: 64 << 10})
+	r, _ := j.Reader("idle")
+	for i := 0; i < 1000; i += 100 {
+		if err := j.WaitDurable(ctxT(t), appendRange(t, j, i, i+100, 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Sealed segments age out although unread; the active one stays.
+	s := waitCycle(t, j, func(s Stats) bool { return s.Segments == 1 })
+	lost := s.Readers[0].Lost
+	if lost == 0 || s.Bytes == s.Head.Off {
+		t.Fatalf("nothing dropped: %+v", s)
+	}
+	readN(t, r, int(lost), 1000-int(lost), 1000)
+}
+
+func testCursorLogCompaction(t *testing.T, m mode) {
+	j := m.open(t, Options{})
+	j.mu.Lock()
+	j.compactAt = 4 << 10
+	j.mu.Unlock()
+	r, _ := j.Reader("out")
+	for i := range 500 {
+		appendRange(t, j, i, i+1, 1)
+		if err := r.Commit(readN(t, r, i, 1, 1)); err != nil {
+			t.Fatal(err)
+		}
+		syncNow(t, j)
+	}
+	r.Close()
+	j.Close()
+	if size := j.cursorSize; size > 4<<10 {
+		t.Fatalf("cursor log of %d bytes was not compacted", size)
+	}
+	j = m.reopen(t, j, Options{})
+	if s := j.Stats(); len(s.Readers) != 1 || s.Readers[0].Committed.Seq != 500 {
+		t.Fatalf("after compaction and reopen: %+v", s.Readers)
 	}
 }

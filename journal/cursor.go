@@ -136,7 +136,7 @@ func (j *Journal) writeCursorLog(cursors map[string]Pos) error {
 		f.Close()
 		return err
 	}
-	if j.store.durable() {
+	if j.syncs {
 		if err := f.Sync(); err != nil {
 			f.Close()
 			return err
@@ -146,9 +146,11 @@ func (j *Journal) writeCursorLog(cursors map[string]Pos) error {
 		f.Close()
 		return err
 	}
-	if err := j.store.syncDir(); err != nil {
-		f.Close()
-		return err
+	if j.syncs {
+		if err := j.store.syncDir(); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	if j.cursorFile != nil {
 		j.cursorFile.Close()

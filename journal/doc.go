@@ -28,8 +28,9 @@
 // are global and only grow: Seq counts records, Off counts framed bytes
 // since the journal was created, so a reader's lag is a subtraction in
 // either unit. Off is authoritative — it says where a record is — and Seq
-// is counted, so after a corrupt span destroys a record header the count
-// may drift until the next segment's name sets it right again.
+// is counted. A corrupt span counts as one record, which is exact when one
+// record's bytes were damaged; when corruption took several records' headers
+// the count drifts until the next segment's name sets it right again.
 //
 // # Segment format
 //

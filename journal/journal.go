@@ -57,6 +57,7 @@ type Journal struct {
 	// open and Close when it is not running.
 	cursorFile file
 	cursorSize int64
+	compactAt  int64 // cursor log size that triggers a rewrite
 
 	mu       sync.Mutex
 	closed   bool  // no more appends; goroutines stopping
@@ -156,6 +157,7 @@ func open(st storage, opts Options) (*Journal, error) {
 		dirtyKick: make(chan struct{}, 1),
 		done:      make(chan struct{}),
 		cursors:   make(map[string]*cursor),
+		compactAt: cursorCompactThreshold,
 	}
 	if err := j.recover(); err != nil {
 		j.closeFiles()

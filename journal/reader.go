@@ -112,8 +112,9 @@ func (r *Reader) Name() string { return r.c.name }
 
 // Next returns the next records, at most n of them (n < 1 means 1). It
 // waits until there is at least one, ctx ends, or the reader or the journal
-// is closed. Corrupt records are skipped and counted. The batch is valid
-// until the next call.
+// is closed. Corrupt records are skipped and counted. After a write error
+// the records written before it are still returned, then the error. The
+// batch is valid until the next call.
 func (r *Reader) Next(ctx context.Context, n int) (Batch, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -161,6 +162,11 @@ func (r *Reader) Next(ctx context.Context, n int) (Batch, error) {
 			j.mu.Unlock()
 			return Batch{}, err
 		}
+		if err := j.err; err != nil {
+			// Nothing more will be written: what was is read.
+			j.mu.Unlock()
+			return Batch{}, err
+		}
 		ch := j.dataSig.wait()
 		j.mu.Unlock()
 		select {
@@ -182,7 +188,7 @@ func (r *Reader) usable() error {
 	if r.j.closed || r.c.reader != r {
 		return ErrClosed
 	}
-	return r.j.err
+	return nil
 }
 
 // locate makes r.seg the segment holding r.pos, jumping to the oldest
@@ -232,10 +238,13 @@ func (r *Reader) advance(seg *segment) {
 // readable. It returns evEnd when a sealed segment is used up.
 func (r *Reader) scan(seg *segment, limit int64, sealed bool, n int) (scanEvent, error) {
 	for len(r.recs) < n {
+		spans := len(r.sc.spans)
 		rec, ev := r.sc.scan(sealed && r.sc.next() >= limit)
 		switch ev {
 		case evRecord:
-			r.pos.Seq++
+			// A corrupt span before the record is counted as one lost
+			// record: exact when one record's bytes were damaged.
+			r.pos.Seq += 1 + uint64(len(r.sc.spans)-spans)
 			r.pos.Off = seg.base.Off + r.sc.pos
 			r.recs = append(r.recs, rec)
 			r.ends = append(r.ends, r.pos)

@@ -125,7 +125,7 @@ func (j *Journal) recoverTail(s *segment) (Pos, error) {
 		if err := s.f.Truncate(res.end); err != nil {
 			return Pos{}, err
 		}
-		if j.store.durable() {
+		if j.syncs {
 			if err := s.f.Sync(); err != nil {
 				return Pos{}, err
 			}

@@ -194,9 +194,9 @@ func (s *segScanner) fill(limit int64) (int, error) {
 	return n, err
 }
 
-// scanResult of a whole segment.
+// segmentScan is what scanSegment found in a whole segment.
 type segmentScan struct {
-	records uint64
+	records uint64 // good records, plus one per corrupt span
 	end     int64  // offset after the last good record
 	spans   []span // corrupt spans before end
 }
@@ -219,7 +219,9 @@ func scanSegment(f file, size int64) (segmentScan, error) {
 			res.end = s.lastEnd
 			for _, sp := range s.spans {
 				if sp.off < s.lastEnd {
+					// Counted as one lost record, as readers do.
 					res.spans = append(res.spans, sp)
+					res.records++
 				}
 			}
 			return res, nil

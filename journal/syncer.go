@@ -16,7 +16,7 @@ func (j *Journal) syncLoop() {
 	armed := false
 	var ageTick <-chan time.Time
 	if j.opts.MaxAge > 0 {
-		t := time.NewTicker(min(j.opts.MaxAge/4, time.Minute))
+		t := time.NewTicker(max(min(j.opts.MaxAge/4, time.Minute), time.Millisecond))
 		defer t.Stop()
 		ageTick = t.C
 	}
@@ -103,7 +103,7 @@ func (j *Journal) syncCycle() {
 	}
 	gone := j.retention()
 	j.cycleSig.broadcast()
-	compact := j.cursorSize > cursorCompactThreshold
+	compact := j.cursorSize > j.compactAt
 	var snapshot map[string]Pos
 	if compact {
 		snapshot = make(map[string]Pos, len(j.cursors))

@@ -1,0 +1,95 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+)
+
+var errDiskFull = errors.New("no space left on device")
+
+// faultyStorage is memory storage whose writes and syncs fail on demand.
+type faultyStorage struct {
+	*memStorage
+	failWrites, failSyncs atomic.Bool
+}
+
+type faultyFile struct {
+	*memFile
+	s *faultyStorage
+}
+
+func (s *faultyStorage) create(name string, hint int64) (file, error) {
+	f, err := s.memStorage.create(name, hint)
+	return faultyFile{f.(*memFile), s}, err
+}
+
+func (s *faultyStorage) open(name string) (file, error) {
+	f, err := s.memStorage.open(name)
+	if err != nil {
+		return nil, err
+	}
+	return faultyFile{f.(*memFile), s}, nil
+}
+
+func (f faultyFile) Write(p []byte) (int, error) {
+	if f.s.failWrites.Load() {
+		return 0, errDiskFull
+	}
+	return f.memFile.Write(p)
+}
+
+func (f faultyFile) Sync() error {
+	if f.s.failSyncs.Load() {
+		return errDiskFull
+	}
+	return f.memFile.Sync()
+}
+
+// TestWriteErrors: a failed write or sync is sticky — appends, waits and
+// readers report it, and Close returns it — and nothing hangs.
+func TestWriteErrors(t *testing.T) {
+	for _, which := range []string{"write", "sync"} {
+		t.Run(which, func(t *testing.T) {
+			st := &faultyStorage{memStorage: newMemStorage(true)}
+			j, err := open(st, Options{Logger: quietLogger}.withDefaults(true))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, _ := j.Reader("out")
+			if err := j.WaitDurable(ctxT(t), appendRange(t, j, 0, 10, 10)); err != nil {
+				t.Fatal(err)
+			}
+			if which == "write" {
+				st.failWrites.Store(true)
+			} else {
+				st.failSyncs.Store(true)
+			}
+			pos, err := j.Append(ctxT(t), rec(10))
+			if err != nil {
+				t.Fatalf("Append before the failure is noticed: %v", err)
+			}
+			if err := j.WaitDurable(ctxT(t), pos); !errors.Is(err, errDiskFull) {
+				t.Fatalf("WaitDurable: %v", err)
+			}
+			if _, err := j.Append(context.Background(), rec(11)); !errors.Is(err, errDiskFull) {
+				t.Fatalf("Append after the failure: %v", err)
+			}
+			// Readers still get what was written, then the error.
+			b, err := r.Next(ctxT(t), 100)
+			if err != nil || len(b.Records) < 10 {
+				t.Fatalf("Next after the failure: %d records, %v", len(b.Records), err)
+			}
+			for err == nil {
+				_, err = r.Next(ctxT(t), 100)
+			}
+			if !errors.Is(err, errDiskFull) {
+				t.Fatalf("Next at the end: %v", err)
+			}
+			if err := j.Close(); !errors.Is(err, errDiskFull) {
+				t.Fatalf("Close: %v", err)
+			}
+		})
+	}
+}
