@@ -92,6 +92,10 @@ func TestMetlogPyCaptures(t *testing.T) {
 			t.Errorf("capture %d: got %+v\nwant %+v", i, got[i], want[i])
 		}
 	}
+	// Received is counted just after the sink returns.
+	for i := 0; in.Counters().Snapshot().Received != uint64(len(want)) && i < 1000; i++ {
+		time.Sleep(time.Millisecond)
+	}
 	if s := in.Counters().Snapshot(); s.Received != uint64(len(want)) {
 		t.Errorf("received %d, want %d", s.Received, len(want))
 	}
