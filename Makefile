@@ -9,6 +9,7 @@
 GO        ?= go
 GOBIN     ?= $(shell $(GO) env GOPATH)/bin
 FUZZTIME  ?= 30s
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 STATICCHECK_VERSION ?= v0.8.2
 
 export CGO_ENABLED ?= 0
@@ -18,7 +19,7 @@ export CGO_ENABLED ?= 0
 all: build
 
 build:
-	$(GO) build -trimpath -o bin/metlog ./cmd/metlog
+	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/metlog ./cmd/metlog
 
 ## deps: everything the test suite needs that a fresh machine lacks (idempotent)
 deps: tools apt-deps npm-deps

@@ -52,6 +52,7 @@ func sendFrom(_ context.Context, args []string, stdin io.Reader, stderr io.Write
 	typ := fs.String("type", "oldstyle", "message `type`")
 	logger := fs.String("logger", "metlog-send", "logger `name`")
 	sev := fs.String("severity", "info", "`severity`: a syslog name or 0..7")
+	payload := fs.String("payload", "", "the `payload` (default: the arguments, joined by spaces)")
 	lines := fs.Bool("lines", false, "send each line of standard input as a message, like logger(1)")
 	var fields fieldFlags
 	fs.Var(&fields, "field", "a field `name=value` (repeatable); numbers and true/false are typed, name:=value stays a string")
@@ -83,6 +84,12 @@ func sendFrom(_ context.Context, args []string, stdin io.Reader, stderr io.Write
 			c.Close()
 			return err
 		}
+	} else if *payload != "" {
+		if fs.NArg() > 0 {
+			c.Close()
+			return fmt.Errorf("give the payload with -payload or as arguments, not both")
+		}
+		send(*payload)
 	} else {
 		send(strings.Join(fs.Args(), " "))
 	}
