@@ -23,7 +23,8 @@ var (
 		"tcp":  inputOf(tcp.Defaults, tcp.New, tcp.Sample),
 		"udp":  inputOf(udp.Defaults, udp.New, udp.Sample),
 	}
-	outputPlugins = map[string]plugin[Output]{
+	aggregatePlugins = map[string]plugin[Aggregator]{}
+	outputPlugins    = map[string]plugin[Output]{
 		"file":   outputOf(file.Defaults, file.New, file.Sample),
 		"stdout": outputOf(stdout.Defaults, stdout.New, stdout.Sample),
 		"tcp":    outputOf(tcpout.Defaults, tcpout.New, tcpout.Sample),
@@ -42,6 +43,10 @@ type plugin[T any] struct {
 
 func inputOf[C any, P Input](defaults func() C, build func(C, *slog.Logger) (P, error), sample func() string) plugin[Input] {
 	return pluginOf[C, P, Input](defaults, build, sample)
+}
+
+func aggregateOf[C any, P Aggregator](defaults func() C, build func(C, *slog.Logger) (P, error), sample func() string) plugin[Aggregator] {
+	return pluginOf[C, P, Aggregator](defaults, build, sample)
 }
 
 func outputOf[C any, P Output](defaults func() C, build func(C, *slog.Logger) (P, error), sample func() string) plugin[Output] {
@@ -67,8 +72,12 @@ func pluginOf[C any, P any, T any](defaults func() C, build func(C, *slog.Logger
 // Catalog is the config catalog of every plugin the router knows.
 func Catalog() config.Catalog {
 	cat := config.Catalog{
-		config.KindInput:  {},
-		config.KindOutput: {},
+		config.KindInput:     {},
+		config.KindAggregate: {},
+		config.KindOutput:    {},
+	}
+	for name, p := range aggregatePlugins {
+		cat[config.KindAggregate][name] = p.defaults
 	}
 	for name, p := range inputPlugins {
 		cat[config.KindInput][name] = p.defaults
@@ -92,6 +101,9 @@ func Plugins() []PluginInfo {
 	var out []PluginInfo
 	for _, name := range slices.Sorted(maps.Keys(inputPlugins)) {
 		out = append(out, PluginInfo{config.KindInput, name, inputPlugins[name].sample()})
+	}
+	for _, name := range slices.Sorted(maps.Keys(aggregatePlugins)) {
+		out = append(out, PluginInfo{config.KindAggregate, name, aggregatePlugins[name].sample()})
 	}
 	for _, name := range slices.Sorted(maps.Keys(outputPlugins)) {
 		out = append(out, PluginInfo{config.KindOutput, name, outputPlugins[name].sample()})

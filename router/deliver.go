@@ -2,7 +2,6 @@ package router
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/metlog/metlog"
-	"github.com/metlog/metlog/codec/heka"
 	"github.com/metlog/metlog/config"
 	"github.com/metlog/metlog/journal"
 	"github.com/metlog/metlog/match"
@@ -102,7 +100,9 @@ func (o *runningOutput) run(ctx context.Context) {
 		free <- &prepared{pool: make([]metlog.Message, o.common.BatchSize)}
 	}
 	ready := make(chan *prepared, 1)
-	go o.prepare(readCtx, free, ready)
+	f := feed{reader: o.reader, matcher: o.matcher, batchSize: o.common.BatchSize, log: o.log,
+		read: &o.counters.read, matched: &o.counters.matched, corrupt: &o.counters.corrupt}
+	go f.run(readCtx, free, ready)
 	defer func() {
 		cancelRead()
 		for range ready { // let prepare finish
@@ -117,46 +117,6 @@ func (o *runningOutput) run(ctx context.Context) {
 			return
 		}
 		free <- p
-	}
-}
-
-// prepare reads batches into free buffers and hands them over on ready,
-// which it closes when reading stops.
-func (o *runningOutput) prepare(ctx context.Context, free <-chan *prepared, ready chan<- *prepared) {
-	defer close(ready)
-	for {
-		var p *prepared
-		select {
-		case p = <-free:
-		case <-ctx.Done():
-			return
-		}
-		b, err := o.reader.Next(ctx, o.common.BatchSize)
-		if err != nil {
-			if ctx.Err() == nil && !errors.Is(err, journal.ErrClosed) {
-				o.log.Error("reading the journal", "err", err)
-			}
-			return
-		}
-		p.batch = p.batch[:0]
-		for i, rec := range b.Records {
-			m := &p.pool[i]
-			if err := heka.Unmarshal(rec, m); err != nil {
-				o.counters.corrupt.Add(1)
-				continue
-			}
-			if o.matcher.Match(m) {
-				p.batch = append(p.batch, m)
-			}
-		}
-		p.end = b.End
-		o.counters.read.Add(uint64(len(b.Records)))
-		o.counters.matched.Add(uint64(len(p.batch)))
-		select {
-		case ready <- p:
-		case <-ctx.Done():
-			return
-		}
 	}
 }
 

@@ -59,10 +59,13 @@ func (r *Router) Reload(cfg *config.Config) error {
 			o := r.outputs[p.Name]
 			o.shutdown(deadline)
 			delete(r.outputs, p.Name)
-			if _, kept := want[key]; !kept {
-				if err := r.journal.RemoveReader("output." + p.Name); err != nil {
-					r.log.Warn("forgetting a removed output's cursor", "output", p.Name, "err", err)
-				}
+		case config.KindAggregate:
+			r.aggs[p.Name].shutdown()
+			delete(r.aggs, p.Name)
+		}
+		if _, kept := want[key]; !kept && p.Kind != config.KindInput {
+			if err := r.journal.RemoveReader(key); err != nil {
+				r.log.Warn("forgetting a removed reader's cursor", "reader", key, "err", err)
 			}
 		}
 		r.log.Info("stopped for reload", string(p.Kind), p.Name)
@@ -91,6 +94,8 @@ func (r *Router) Reload(cfg *config.Config) error {
 		switch p.Kind {
 		case config.KindInput:
 			r.startInput(r.inputs[p.Name])
+		case config.KindAggregate:
+			r.aggs[p.Name].start(context.WithoutCancel(r.ctx))
 		case config.KindOutput:
 			r.outputs[p.Name].start(context.WithoutCancel(r.ctx))
 		}

@@ -71,6 +71,7 @@ type Router struct {
 	mu      sync.Mutex
 	cfg     *config.Config
 	inputs  map[string]*runningInput
+	aggs    map[string]*runningAggregate
 	outputs map[string]*runningOutput
 	ctx     context.Context // Run's context, for plugins started by Reload
 	httpLn  net.Listener
@@ -98,6 +99,7 @@ func New(cfg *config.Config, opts Options) (_ *Router, err error) {
 		log:     opts.Logger,
 		cfg:     cfg,
 		inputs:  map[string]*runningInput{},
+		aggs:    map[string]*runningAggregate{},
 		outputs: map[string]*runningOutput{},
 		started: time.Now(),
 	}
@@ -171,8 +173,26 @@ func (r *Router) build(p config.Plugin) error {
 			name: p.Name, typ: p.Type, common: common, out: out, matcher: m, reader: rd, log: log,
 			stop: make(chan struct{}), done: make(chan struct{}),
 		}
+	case config.KindAggregate:
+		common := p.Common.(*config.AggregateCommon)
+		m, err := match.Compile(common.Match)
+		if err != nil {
+			return fmt.Errorf("[aggregate.%s] match: %w", p.Name, err)
+		}
+		agg, err := aggregatePlugins[p.Type].build(p.Config, log)
+		if err != nil {
+			return fmt.Errorf("[aggregate.%s]: %w", p.Name, err)
+		}
+		rd, err := r.journal.Reader("aggregate." + p.Name)
+		if err != nil {
+			return fmt.Errorf("[aggregate.%s]: %w", p.Name, err)
+		}
+		r.aggs[p.Name] = &runningAggregate{
+			name: p.Name, typ: p.Type, common: common, agg: agg, matcher: m, reader: rd, sink: r.sink, log: log,
+			stop: make(chan struct{}), done: make(chan struct{}),
+		}
 	default:
-		return fmt.Errorf("[%s.%s]: the router does not run %s plugins yet", p.Kind, p.Name, p.Kind)
+		return fmt.Errorf("[%s.%s]: unknown plugin kind", p.Kind, p.Name)
 	}
 	return nil
 }
@@ -185,10 +205,11 @@ func (r *Router) forgetReaders() error {
 		if i := indexDot(name); i > 0 {
 			kind, inst = name[:i], name[i+1:]
 		}
-		if kind == "output" {
-			if _, ok := r.outputs[inst]; ok {
-				continue
-			}
+		if _, ok := r.outputs[inst]; ok && kind == "output" {
+			continue
+		}
+		if _, ok := r.aggs[inst]; ok && kind == "aggregate" {
+			continue
 		}
 		if err := r.journal.RemoveReader(name); err != nil {
 			return err
@@ -238,6 +259,9 @@ func (r *Router) Run(ctx context.Context) error {
 	for _, o := range r.outputs {
 		o.start(context.WithoutCancel(ctx))
 	}
+	for _, a := range r.aggs {
+		a.start(context.WithoutCancel(ctx))
+	}
 	for _, in := range r.inputs {
 		r.startInput(in)
 	}
@@ -274,6 +298,10 @@ func (r *Router) Run(ctx context.Context) error {
 		<-httpDone
 	}
 	var wg sync.WaitGroup
+	for _, a := range r.aggs {
+		wg.Go(a.shutdown)
+	}
+	wg.Wait()
 	for _, o := range r.outputs {
 		wg.Go(func() { o.shutdown(deadline) })
 	}
@@ -320,6 +348,9 @@ func (r *Router) closePlugins() {
 	for _, o := range r.outputs {
 		o.reader.Close()
 		closeOutput(o.out)
+	}
+	for _, a := range r.aggs {
+		a.reader.Close()
 	}
 	if r.httpLn != nil {
 		r.httpLn.Close()

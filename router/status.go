@@ -18,11 +18,24 @@ import (
 
 // Status is what /api/status reports: the router's health at one moment.
 type Status struct {
-	Version       string                  `json:"version"`
-	UptimeSeconds float64                 `json:"uptime_seconds"`
-	Journal       JournalStatus           `json:"journal"`
-	Inputs        map[string]InputStatus  `json:"inputs"`
-	Outputs       map[string]OutputStatus `json:"outputs"`
+	Version       string                     `json:"version"`
+	UptimeSeconds float64                    `json:"uptime_seconds"`
+	Journal       JournalStatus              `json:"journal"`
+	Inputs        map[string]InputStatus     `json:"inputs"`
+	Aggregates    map[string]AggregateStatus `json:"aggregates"`
+	Outputs       map[string]OutputStatus    `json:"outputs"`
+}
+
+// AggregateStatus is one aggregator's counters and lag.
+type AggregateStatus struct {
+	Type       string `json:"type"`
+	Match      string `json:"match"`
+	Read       uint64 `json:"read"`
+	Matched    uint64 `json:"matched"`
+	Emitted    uint64 `json:"emitted"`
+	Flushes    uint64 `json:"flushes"`
+	LagRecords uint64 `json:"lag_records"`
+	LagBytes   int64  `json:"lag_bytes"`
 }
 
 // JournalStatus summarises the journal.
@@ -75,8 +88,9 @@ func (r *Router) Status() Status {
 			Bytes: js.Bytes, Segments: js.Segments, Appended: js.Appended, Full: js.Full,
 			Torn: js.Torn, Corrupt: js.Corrupt, Oversize: r.sink.oversize.Load(),
 		},
-		Inputs:  map[string]InputStatus{},
-		Outputs: map[string]OutputStatus{},
+		Inputs:     map[string]InputStatus{},
+		Aggregates: map[string]AggregateStatus{},
+		Outputs:    map[string]OutputStatus{},
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -86,6 +100,15 @@ func (r *Router) Status() Status {
 			is.Address = a.Addr().String()
 		}
 		st.Inputs[name] = is
+	}
+	for name, a := range r.aggs {
+		c := &a.counters
+		as := AggregateStatus{Type: a.typ, Match: a.common.Match, Read: c.read.Load(), Matched: c.matched.Load(),
+			Emitted: c.emitted.Load(), Flushes: c.flushes.Load()}
+		if rs, ok := readers["aggregate."+name]; ok {
+			as.LagRecords, as.LagBytes = rs.LagRecords, rs.LagBytes
+		}
+		st.Aggregates[name] = as
 	}
 	for name, o := range r.outputs {
 		c := &o.counters
@@ -160,6 +183,8 @@ var (
 	descOutPerm     = prometheus.NewDesc("metlog_output_permanent_errors_total", "Messages dropped because the endpoint rejected them permanently.", []string{"output", "type"}, nil)
 	descOutLag      = prometheus.NewDesc("metlog_output_lag_records", "Records an output is behind the journal head.", []string{"output", "type"}, nil)
 	descOutLagBytes = prometheus.NewDesc("metlog_output_lag_bytes", "Bytes an output is behind the journal head.", []string{"output", "type"}, nil)
+	descAggEmitted  = prometheus.NewDesc("metlog_aggregate_emitted_total", "Derived messages an aggregator journaled.", []string{"aggregate", "type"}, nil)
+	descAggLag      = prometheus.NewDesc("metlog_aggregate_lag_records", "Records an aggregator is behind the journal head (up to a flush interval's worth is normal).", []string{"aggregate", "type"}, nil)
 	descJBytes      = prometheus.NewDesc("metlog_journal_bytes", "Bytes the journal holds.", nil, nil)
 	descJSegments   = prometheus.NewDesc("metlog_journal_segments", "Segment files the journal holds.", nil, nil)
 	descJAppended   = prometheus.NewDesc("metlog_journal_appended_total", "Records appended to the journal.", nil, nil)
@@ -170,7 +195,7 @@ var (
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descInReceived, descInBytes, descInDropped, descInRejected,
-		descOutRead, descOutMatched, descOutDeliv, descOutRetries, descOutPerm, descOutLag, descOutLagBytes,
+		descAggEmitted, descAggLag, descOutRead, descOutMatched, descOutDeliv, descOutRetries, descOutPerm, descOutLag, descOutLagBytes,
 		descJBytes, descJSegments, descJAppended, descJTorn, descJCorrupt, descJOversize} {
 		ch <- d
 	}
@@ -192,6 +217,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		for reason, n := range in.Rejected {
 			counter(descInRejected, float64(n), name, in.Type, reason)
 		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(st.Aggregates)) {
+		a := st.Aggregates[name]
+		counter(descAggEmitted, float64(a.Emitted), name, a.Type)
+		gauge(descAggLag, float64(a.LagRecords), name, a.Type)
 	}
 	for _, name := range slices.Sorted(maps.Keys(st.Outputs)) {
 		o := st.Outputs[name]

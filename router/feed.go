@@ -1,0 +1,84 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/codec/heka"
+	"github.com/metlog/metlog/journal"
+	"github.com/metlog/metlog/match"
+)
+
+// DerivedField names the field the router adds to every message an
+// aggregator emits; its value is the aggregator's name. Aggregators never
+// read messages that carry it, so derived messages cannot loop.
+const DerivedField = "derived_by"
+
+// feed reads a journal reader in batches, decodes and matches them: the
+// first stage of every output's and aggregator's pipeline.
+type feed struct {
+	reader    *journal.Reader
+	matcher   *match.Matcher
+	batchSize int
+	// skipDerived drops messages an aggregator emitted (aggregators' feeds).
+	skipDerived bool
+	log         *slog.Logger
+	read        *atomic.Uint64 // records read
+	matched     *atomic.Uint64 // messages the matcher accepted
+	corrupt     *atomic.Uint64 // records that did not decode
+}
+
+// run fills free buffers with batches and hands them over on ready, which
+// it closes when reading stops.
+func (f *feed) run(ctx context.Context, free <-chan *prepared, ready chan<- *prepared) {
+	defer close(ready)
+	for {
+		var p *prepared
+		select {
+		case p = <-free:
+		case <-ctx.Done():
+			return
+		}
+		b, err := f.reader.Next(ctx, f.batchSize)
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, journal.ErrClosed) {
+				f.log.Error("reading the journal", "err", err)
+			}
+			return
+		}
+		p.batch = p.batch[:0]
+		for i, rec := range b.Records {
+			m := &p.pool[i]
+			if err := heka.Unmarshal(rec, m); err != nil {
+				f.corrupt.Add(1)
+				continue
+			}
+			if f.skipDerived && isDerived(m) {
+				continue
+			}
+			if f.matcher.Match(m) {
+				p.batch = append(p.batch, m)
+			}
+		}
+		p.end = b.End
+		f.read.Add(uint64(len(b.Records)))
+		f.matched.Add(uint64(len(p.batch)))
+		select {
+		case ready <- p:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func isDerived(m *metlog.Message) bool {
+	for i := len(m.Fields) - 1; i >= 0; i-- { // the router appends it last
+		if m.Fields[i].Name == DerivedField {
+			return true
+		}
+	}
+	return false
+}
