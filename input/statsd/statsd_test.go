@@ -19,7 +19,7 @@ import (
 // start runs an input on free loopback ports (UDP, and TCP when tcp is
 // set) until the test ends or stop is called, then checks that Run
 // returned nil and left no goroutine behind.
-func start(t *testing.T, cfg Config, sink input.Sink, tcp bool) (in *Input, stop func()) {
+func start(t testing.TB, cfg Config, sink input.Sink, tcp bool) (in *Input, stop func()) {
 	t.Helper()
 	cfg.Address = "127.0.0.1:0"
 	if tcp {
@@ -62,7 +62,7 @@ func leaked() []string {
 	return out
 }
 
-func waitCtx(t *testing.T) context.Context {
+func waitCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	return ctx
