@@ -8,6 +8,7 @@ import (
 
 	"github.com/metlog/metlog/config"
 	httpin "github.com/metlog/metlog/input/http"
+	statsdin "github.com/metlog/metlog/input/statsd"
 	"github.com/metlog/metlog/input/tcp"
 	"github.com/metlog/metlog/input/udp"
 	"github.com/metlog/metlog/output/file"
@@ -19,9 +20,10 @@ import (
 // plugin is added.
 var (
 	inputPlugins = map[string]plugin[Input]{
-		"http": inputOf(httpin.Defaults, httpin.New, httpin.Sample),
-		"tcp":  inputOf(tcp.Defaults, tcp.New, tcp.Sample),
-		"udp":  inputOf(udp.Defaults, udp.New, udp.Sample),
+		"http":   inputOf(httpin.Defaults, httpin.New, httpin.Sample),
+		"statsd": inputOf(statsdin.Defaults, statsdin.New, statsdin.Sample),
+		"tcp":    inputOf(tcp.Defaults, tcp.New, tcp.Sample),
+		"udp":    inputOf(udp.Defaults, udp.New, udp.Sample),
 	}
 	aggregatePlugins = map[string]plugin[Aggregator]{}
 	outputPlugins    = map[string]plugin[Output]{
