@@ -3,7 +3,11 @@
 #   make test    install what the tests need, lint, run every test with -race
 #   make lint    gofmt, go vet, staticcheck
 #   make fuzz    run every fuzz target for FUZZTIME each
-#   make bench   client and codec micro-benchmarks
+#   make bench   the performance harness: metlog against its peers, side by side
+#                (about 17 minutes; writes docs/performance.md)
+#   make bench-quick  the same in under two minutes, for development
+#                (writes bench/results/performance-quick.md)
+#   make bench-micro  client and codec micro-benchmarks
 #   make build   the static metlog binary in ./bin
 
 GO        ?= go
@@ -11,10 +15,15 @@ GOBIN     ?= $(shell $(GO) env GOPATH)/bin
 FUZZTIME  ?= 30s
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 STATICCHECK_VERSION ?= v0.8.2
+STATSD_EXPORTER_VERSION ?= v0.31.0
+# Extra flags for the harness, e.g. BENCHFLAGS="-workloads routing -rounds 5"
+# (go run ./cmd/perf -h in bench/ lists them).
+BENCHFLAGS ?=
+SUDO      ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test lint deps tools apt-deps npm-deps fuzz bench clean
+.PHONY: all build test lint deps tools apt-deps npm-deps fuzz bench bench-quick bench-micro bench-deps clean
 
 all: build
 
@@ -65,8 +74,35 @@ fuzz:
 	  done; \
 	done
 
-bench:
+## bench: the peer comparison in bench/ (its own module). It installs the
+## peers (Debian rsyslog and collectd-core, etsy statsd from npm,
+## statsd_exporter with go install into bench/bin), then runs every workload.
+bench: build bench-deps
+	cd bench && $(GO) run ./cmd/perf -metlog ../bin/metlog -out ../docs/performance.md $(BENCHFLAGS)
+
+bench-quick: build bench-deps
+	cd bench && $(GO) run ./cmd/perf -quick -metlog ../bin/metlog -out results/performance-quick.md $(BENCHFLAGS)
+
+bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+BENCH_APT_PACKAGES = rsyslog collectd-core
+
+bench-deps:
+	@missing=""; for p in $(BENCH_APT_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive sh -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing"; \
+	fi
+	@if [ ! -d bench/node_modules ] || [ bench/package-lock.json -nt bench/node_modules ]; then \
+	  cd bench && npm ci --no-audit --no-fund --silent && touch node_modules; \
+	fi
+	@# etsy statsd ships Go examples: a go.mod keeps them out of the bench module.
+	@printf 'module ignored.invalid/node_modules\n' > bench/node_modules/go.mod
+	@bench/bin/statsd_exporter --version 2>&1 | grep -q "version $(STATSD_EXPORTER_VERSION:v%=%)" || \
+	  GOBIN=$(CURDIR)/bench/bin $(GO) install github.com/prometheus/statsd_exporter@$(STATSD_EXPORTER_VERSION)
 
 clean:
 	rm -rf bin
