@@ -101,7 +101,7 @@ bench-deps:
 	fi
 	@# etsy statsd ships Go examples: a go.mod keeps them out of the bench module.
 	@printf 'module ignored.invalid/node_modules\n' > bench/node_modules/go.mod
-	@bench/bin/statsd_exporter --version 2>&1 | grep -q "version $(STATSD_EXPORTER_VERSION:v%=%)" || \
+	@$(GO) version -m bench/bin/statsd_exporter 2>/dev/null | grep -q "statsd_exporter[[:space:]]*$(STATSD_EXPORTER_VERSION)" || \
 	  GOBIN=$(CURDIR)/bench/bin $(GO) install github.com/prometheus/statsd_exporter@$(STATSD_EXPORTER_VERSION)
 
 clean:

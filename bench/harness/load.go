@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -38,8 +39,8 @@ type lineMaker struct {
 func newLineMaker(size int) *lineMaker {
 	m := &metlog.Message{
 		Timestamp: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).UnixNano(), Type: "oldstyle", Logger: "bench",
-		Severity: metlog.Info, EnvVersion: "0.8", Pid: 4242, Hostname: "bench-host",
-		Fields: []metlog.Field{metlog.String("path", "/api/items"), metlog.Int("status", 200)},
+		Severity: metlog.Info, EnvVersion: "0.8", Pid: 4242, Hostname: "web1",
+		Fields: []metlog.Field{metlog.Int("status", 200)},
 	}
 	m.Payload = seqMarker + strings.Repeat("0", seqDigits) + " " + timeMarker + strings.Repeat("0", timeDigits) + " "
 	pad := max(0, size-1-len(m.AppendJSON(nil)))
@@ -276,7 +277,7 @@ func isNoBuffers(err error) bool {
 
 // formatCount writes n with thousands separators.
 func formatCount(n float64) string {
-	s := strconv.FormatInt(int64(n+0.5), 10)
+	s := strconv.FormatInt(int64(math.Round(n)), 10)
 	var b strings.Builder
 	for i, c := range s {
 		if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {

@@ -109,7 +109,7 @@ type category struct {
 
 var categories = []category{
 	{"system calls (their kernel time included)", func(fn string) bool {
-		return hasAnyPrefix(fn, "syscall.", "internal/runtime/syscall.", "runtime/internal/syscall.", "golang.org/x/sys/unix.")
+		return hasAnyPrefix(fn, "syscall.", "internal/runtime/syscall", "runtime/internal/syscall", "golang.org/x/sys/unix.")
 	}},
 	{"copying (memmove)", func(fn string) bool { return fn == "runtime.memmove" }},
 	{"garbage collection and allocation", func(fn string) bool {
@@ -146,7 +146,7 @@ func shares(top string) []Share {
 	rows := false
 	for line := range strings.SplitSeq(top, "\n") {
 		f := strings.Fields(line)
-		if len(f) >= 6 && f[0] == "flat" {
+		if len(f) >= 5 && f[0] == "flat" && f[1] == "flat%" {
 			rows = true
 			continue
 		}

@@ -121,7 +121,7 @@ func versionOf(re string, argv ...string) string {
 	defer cancel()
 	out, _ := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
 	if m := regexp.MustCompile(re).Find(out); m != nil {
-		return strings.TrimSpace(string(m))
+		return strings.Join(strings.Fields(string(m)), " ")
 	}
 	return "unknown"
 }
@@ -313,7 +313,7 @@ func (t tools) statsdExporterDaemon() daemon {
 		d.missing = "statsd_exporter is missing (make bench-deps installs it into bench/bin)"
 		return d
 	}
-	d.version = versionOf(`version \S+`, t.statsdExporter, "--version")
+	d.version = versionOf(`statsd_exporter\s+v\S+`, "go", "version", "-m", t.statsdExporter)
 	d.start = func(ctx context.Context, dir string, data tmplData) (*instance, error) {
 		p, err := startProcess("statsd_exporter", dir, nil, t.statsdExporter,
 			fmt.Sprintf("--web.listen-address=127.0.0.1:%d", data.HTTPPort),
@@ -378,7 +378,7 @@ func (t tools) collectdDaemon() daemon {
 		d.missing = "collectd is not installed (apt-get install collectd-core)"
 		return d
 	}
-	d.version = versionOf(`collectd \S+`, t.collectd, "-h")
+	d.version = versionOf(`collectd \d\S*`, t.collectd, "-h")
 	d.start = func(ctx context.Context, dir string, data tmplData) (*instance, error) {
 		path, err := writeConfig("collectd.conf", dir, data)
 		if err != nil {
