@@ -53,8 +53,8 @@ func TestParseDigits(t *testing.T) {
 		ok   bool
 	}{
 		{`"payload": "#s=0000000042 x"`, 42, true},
-		{`#s=00000000`, 0, false},     // cut short
-		{`#s=00000a0042`, 0, false},   // not a digit
+		{`#s=00000000`, 0, false},      // cut short
+		{`#s=00000a0042`, 0, false},    // not a digit
 		{`no marker at all`, 0, false}, // missing
 	}
 	for _, tt := range tests {
