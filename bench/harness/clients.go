@@ -30,7 +30,7 @@ func (h *harness) clients(ctx context.Context) error {
 	for r := 1; r <= h.cfg.ClientRounds; r++ {
 		h.progress("clients", "", "round %d/%d: go test -bench . -benchmem -benchtime %s", r, h.cfg.ClientRounds, h.cfg.ClientBenchtime)
 		cmd := exec.CommandContext(ctx, bin, "-test.run", "^$", "-test.bench", ".", "-test.benchmem",
-			"-test.benchtime", h.cfg.ClientBenchtime)
+			"-test.benchtime", h.cfg.ClientBenchtime, "-test.timeout", "10m")
 		cmd.Dir = h.cfg.BenchDir
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -44,7 +44,37 @@ func (h *harness) clients(ctx context.Context) error {
 		}
 		h.res.Clients = append(h.res.Clients, bs...)
 	}
+	if h.cfg.ProfileSeconds > 0 {
+		h.profileClients(ctx, bin)
+	}
 	return nil
+}
+
+// profileClients runs metlog's client benchmarks once more under the CPU
+// profiler.
+func (h *harness) profileClients(ctx context.Context, bin string) {
+	dir := filepath.Join(h.cfg.ResultsDir, "profiles")
+	file := filepath.Join(dir, "clients.pprof")
+	h.progress("clients", "metlog", "CPU profile of metlog's client benchmarks")
+	err := os.MkdirAll(dir, 0o755)
+	if err == nil {
+		cmd := exec.CommandContext(ctx, bin, "-test.run", "^$", "-test.bench", "/metlog/", "-test.benchtime",
+			h.cfg.ClientBenchtime, "-test.cpuprofile", file, "-test.timeout", "10m")
+		cmd.Dir = h.cfg.BenchDir
+		if out, cerr := cmd.CombinedOutput(); cerr != nil {
+			err = fmt.Errorf("%v: %s", cerr, out)
+		}
+	}
+	var p Profile
+	if err == nil {
+		p, err = analyse(ctx, "clients", file)
+	}
+	if err != nil {
+		h.progress("clients", "metlog", "profile: %v", err)
+		h.res.Errors = append(h.res.Errors, "clients profile: "+err.Error())
+		return
+	}
+	h.res.Profiles = append(h.res.Profiles, p)
 }
 
 // parseBenchmarks reads go test -bench output: lines such as

@@ -326,9 +326,11 @@ func reportProfiles(w writer, r *Results) {
 	}
 	w("## 5. Where metlog spends its CPU\n\n")
 	w("A CPU profile of the router from `/debug/pprof/profile` (`[router] pprof = true`) for %ds during\n", r.Config.ProfileSeconds)
-	w("each workload (routing and statsd: an extra run, flat out, not counted above; sustained: halfway\n")
-	w("through). Shares are of the sampled CPU time, by the function the sample was in (flat); the\n")
-	w("*cumulative* lines count the time in and under a function, so they overlap the others.\n\n")
+	w("each router workload (routing and statsd: an extra run, flat out, not counted above; sustained:\n")
+	w("halfway through), and of metlog's client benchmarks (`-test.cpuprofile`, the whole process: the\n")
+	w("benchmark loop and the client's sender goroutine). Shares are of the sampled CPU time, by the\n")
+	w("function the sample was in (flat); the *cumulative* lines count the time in and under a function,\n")
+	w("so they overlap the others.\n\n")
 	for _, p := range r.Profiles {
 		w("### %s\n\n| spent on | share |\n|---|--:|\n", p.Workload)
 		for _, s := range p.Shares {
