@@ -104,7 +104,7 @@ func Full() Config {
 		Mode: "full", Workloads: Workloads, Rounds: 3,
 		ClientBenchtime: "300ms", ClientRounds: 3,
 		MessageSize: 250, RoutingLines: 3_000_000, RoutingConns: 4, RoutingTimeout: 90 * time.Second,
-		StatsdDuration: 4 * time.Second, StatsdRates: []float64{0, 200_000}, StatsdPerDatagram: 25, StatsdNames: 1000,
+		StatsdDuration: 3 * time.Second, StatsdRates: []float64{0, 200_000}, StatsdPerDatagram: 25, StatsdNames: 1000,
 		SustainedDuration: 10 * time.Minute, SustainedShare: 0.5, SustainedConns: 4,
 		SustainedSample: 30 * time.Second, SustainedRotateBytes: 512 << 20,
 		ProfileSeconds: 5,
