@@ -49,6 +49,14 @@ type HTTPInput interface {
 	Handler(sink input.Sink) http.Handler
 }
 
+// HTTPOutput is implemented by outputs that serve what they receive on the
+// router's HTTP address (the Prometheus output): the router mounts Handler
+// at Pattern.
+type HTTPOutput interface {
+	Pattern() string
+	Handler() http.Handler
+}
+
 // Options are the parts of a router that do not come from its config file.
 type Options struct {
 	// Logger receives the router's structured logs; default slog.Default().

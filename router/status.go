@@ -164,6 +164,11 @@ func (r *Router) rebuildMux() {
 			mux.Handle(h.Pattern(), h.Handler(r.sink))
 		}
 	}
+	for _, o := range r.outputs {
+		if h, ok := o.out.(HTTPOutput); ok {
+			mux.Handle(h.Pattern(), h.Handler())
+		}
+	}
 	r.mux.Store(mux)
 }
 
