@@ -145,6 +145,9 @@ func New(cfg *config.Config, opts Options) (_ *Router, err error) {
 		return nil, err
 	}
 	if cfg.Router.HTTP != "" {
+		if err := r.rebuildMux(); err != nil {
+			return nil, err
+		}
 		if r.httpLn, err = net.Listen("tcp", cfg.Router.HTTP); err != nil {
 			return nil, fmt.Errorf("router http: %w", err)
 		}

@@ -340,3 +340,22 @@ func TestLiveTailBadMatcher(t *testing.T) {
 		t.Errorf("%d %s", resp.StatusCode, body)
 	}
 }
+
+func TestHTTPPathConflict(t *testing.T) {
+	cfg, err := config.Parse("t.toml", []byte(`
+[router]
+data_dir = "`+t.TempDir()+`"
+http = "127.0.0.1:0"
+[input.a]
+type = "http"
+[input.b]
+type = "http"
+`), Catalog(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(cfg, Options{Logger: discard})
+	if err == nil || !strings.Contains(err.Error(), "router http") {
+		t.Errorf("err = %v, want a conflict", err)
+	}
+}
