@@ -196,9 +196,7 @@ type Input struct {
 	kernelDrops atomic.Int64
 	closeOnce   sync.Once
 
-	slots chan struct{} // one per allowed TCP connection
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
+	conns input.Conns // TCP connections
 }
 
 // New validates cfg and binds the sockets, so that a taken port is an
@@ -212,8 +210,7 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 		log:      log,
 		hostname: cfg.Hostname,
 		names:    newNames(cfg.InternLimit),
-		slots:    make(chan struct{}, cfg.MaxConnections),
-		conns:    map[net.Conn]struct{}{},
+		conns:    input.Conns{Max: cfg.MaxConnections, Log: log},
 	}
 	if in.hostname == "" {
 		in.hostname, _ = os.Hostname()
@@ -231,7 +228,7 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 				log.Warn("cannot set the socket receive buffer", "bytes", cfg.ReadBuffer, "err", err)
 			}
 		}
-		if err := tune(in.udp, cfg.ReadBuffer); err != nil {
+		if err := input.TuneUDP(in.udp, cfg.ReadBuffer); err != nil {
 			log.Warn("kernel drops will not be counted", "err", err)
 		}
 	}
@@ -298,14 +295,7 @@ func (in *Input) Close() error {
 func (in *Input) Run(ctx context.Context, sink input.Sink) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stop := context.AfterFunc(ctx, func() {
-		in.Close()
-		in.mu.Lock()
-		for c := range in.conns {
-			c.Close()
-		}
-		in.mu.Unlock()
-	})
+	stop := context.AfterFunc(ctx, func() { in.Close() })
 	defer stop()
 	var wg sync.WaitGroup
 	errc := make(chan error, in.cfg.Readers+1)

@@ -123,7 +123,7 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 			log.Warn("cannot set the socket receive buffer", "bytes", cfg.ReadBuffer, "err", err)
 		}
 	}
-	if err := tune(conn, cfg.ReadBuffer); err != nil {
+	if err := input.TuneUDP(conn, cfg.ReadBuffer); err != nil {
 		log.Warn("kernel drops will not be counted", "err", err)
 	}
 	return &Input{
@@ -180,7 +180,7 @@ func (in *Input) read(ctx context.Context, sink input.Sink) error {
 	batch := make([]ipv4.Message, in.cfg.Batch)
 	for i := range batch {
 		batch[i].Buffers = [][]byte{make([]byte, maxDatagram+1)}
-		batch[i].OOB = make([]byte, oobSize)
+		batch[i].OOB = make([]byte, input.UDPOOBSize)
 	}
 	pool := make([]*metlog.Message, in.cfg.Batch)
 	for i := range pool {
@@ -198,7 +198,7 @@ func (in *Input) read(ctx context.Context, sink input.Sink) error {
 		good = good[:0]
 		size := 0
 		for i := range n {
-			if d := kernelDrops(batch[i].OOB[:batch[i].NN]); d >= 0 {
+			if d := input.KernelDrops(batch[i].OOB[:batch[i].NN]); d >= 0 {
 				in.countKernelDrops(d)
 			}
 			p := batch[i].Buffers[0][:batch[i].N]
