@@ -191,9 +191,6 @@ type Input struct {
 	// lineErrors counts the malformed lines by kind, indexed by
 	// statsd.Error.
 	lineErrors [16]atomic.Uint64
-	// kernelDrops is the highest cumulative count of datagrams the kernel
-	// dropped for want of buffer space, as SO_RXQ_OVFL reported it.
-	kernelDrops atomic.Int64
 	closeOnce   sync.Once
 
 	conns input.Conns // TCP connections
@@ -362,16 +359,3 @@ func (in *Input) deliverUDP(ctx context.Context, sink input.Sink, b *builder) er
 	return nil
 }
 
-// countKernelDrops counts the drops up to cumulative total d.
-func (in *Input) countKernelDrops(d int64) {
-	for {
-		seen := in.kernelDrops.Load()
-		if d <= seen {
-			return
-		}
-		if in.kernelDrops.CompareAndSwap(seen, d) {
-			in.counters.Dropped(int(d - seen))
-			return
-		}
-	}
-}

@@ -38,7 +38,7 @@ func (in *Input) readUDP(ctx context.Context, sink input.Sink) error {
 		for i := range dgrams[:n] {
 			d := &dgrams[i]
 			if drops := input.KernelDrops(d.OOB[:d.NN]); drops >= 0 {
-				in.countKernelDrops(drops)
+				in.counters.KernelDrops(drops)
 			}
 			if d.Flags&input.UDPTruncated != 0 {
 				in.reject(nil, errTooLarge)

@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
 
 	"golang.org/x/net/ipv4"
 
@@ -95,9 +94,6 @@ type Input struct {
 	conn     *net.UDPConn
 	dec      input.Decoder
 	counters input.Counters
-	// kernelDrops is the highest cumulative count of datagrams the kernel
-	// dropped for want of buffer space, as SO_RXQ_OVFL reported it.
-	kernelDrops atomic.Int64
 }
 
 // New validates cfg and binds the socket, so that a taken port is an error
@@ -161,20 +157,6 @@ func (in *Input) Run(ctx context.Context, sink input.Sink) error {
 	return nil
 }
 
-// countKernelDrops counts the drops up to cumulative total d.
-func (in *Input) countKernelDrops(d int64) {
-	for {
-		seen := in.kernelDrops.Load()
-		if d <= seen {
-			return
-		}
-		if in.kernelDrops.CompareAndSwap(seen, d) {
-			in.counters.Dropped(int(d - seen))
-			return
-		}
-	}
-}
-
 func (in *Input) read(ctx context.Context, sink input.Sink) error {
 	pc := ipv4.NewPacketConn(in.conn)
 	batch := make([]ipv4.Message, in.cfg.Batch)
@@ -199,7 +181,7 @@ func (in *Input) read(ctx context.Context, sink input.Sink) error {
 		size := 0
 		for i := range n {
 			if d := input.KernelDrops(batch[i].OOB[:batch[i].NN]); d >= 0 {
-				in.countKernelDrops(d)
+				in.counters.KernelDrops(d)
 			}
 			p := batch[i].Buffers[0][:batch[i].N]
 			m := pool[i]
