@@ -191,7 +191,7 @@ type Input struct {
 	// lineErrors counts the malformed lines by kind, indexed by
 	// statsd.Error.
 	lineErrors [16]atomic.Uint64
-	closeOnce   sync.Once
+	closeOnce  sync.Once
 
 	conns input.Conns // TCP connections
 }
@@ -358,4 +358,3 @@ func (in *Input) deliverUDP(ctx context.Context, sink input.Sink, b *builder) er
 	}
 	return nil
 }
-
