@@ -56,7 +56,7 @@ func Defaults() Config {
 		MaxMessageSize: heka.MaxMessageSize,
 		ReadBuffer:     16 << 20,
 		Batch:          64,
-		Readers:        1,
+		Readers:        2,
 	}
 }
 
