@@ -449,3 +449,39 @@ batch_size = 1
 	conn.Close()
 	<-sent
 }
+
+func TestMemoryJournal(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := config.Parse("t.toml", []byte(`
+[router]
+data_dir = "`+filepath.Join(dir, "never-created")+`"
+http = ""
+[input.udp]
+address = "127.0.0.1:0"
+[output.f]
+type = "file"
+template = "{payload}"
+path = "`+filepath.Join(dir, "f.log")+`"
+`), Catalog(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(cfg, Options{Logger: discard, Memory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	c, _ := net.Dial("udp", r.InputAddr("udp").String())
+	c.Write([]byte(`{"payload": "in memory"}`))
+	c.Close()
+	waitFor(t, "delivery", func() bool { return r.Status().Outputs["f"].Delivered == 1 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "never-created")); !os.IsNotExist(err) {
+		t.Errorf("the memory journal touched data_dir: %v", err)
+	}
+}
