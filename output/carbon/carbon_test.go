@@ -134,11 +134,12 @@ func readMessages(t testing.TB, path string) []*metlog.Message {
 // direct formatting and the logger namespace on, and compares what carbon
 // would receive, followed by the output's stats, with want.txt.
 func TestCases(t *testing.T) {
-	dirs, err := filepath.Glob("testdata/cases/*")
-	if err != nil || len(dirs) == 0 {
+	ins, err := filepath.Glob("testdata/cases/*/in.jsonl")
+	if err != nil || len(ins) == 0 {
 		t.Fatalf("no cases: %v", err)
 	}
-	for _, dir := range dirs {
+	for _, in := range ins {
+		dir := filepath.Dir(in)
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			srv := newTCPServer(t)
 			cfg := Defaults()
@@ -147,7 +148,7 @@ func TestCases(t *testing.T) {
 			cfg.LoggerNamespace = true
 			o := newOutput(t, cfg)
 			o.now = func() time.Time { return time.Unix(1795312000, 0) }
-			if err := o.Write(context.Background(), readMessages(t, filepath.Join(dir, "in.jsonl"))); err != nil {
+			if err := o.Write(context.Background(), readMessages(t, in)); err != nil {
 				t.Fatal(err)
 			}
 			o.Close()
