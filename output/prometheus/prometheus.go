@@ -198,9 +198,14 @@ type Output struct {
 	series   map[string]*series
 	families map[string]*family // by metric name
 	stats    Stats
-	key      []byte    // scratch for series keys
-	labels   []label   // scratch for a message's labels
 	lastWarn time.Time // of the last "series dropped" warning
+
+	// Scratch space and caches for update.
+	key         []byte
+	labels      []label
+	values      []byte
+	metricNames map[nameKey]string
+	labelNames  map[string]string
 }
 
 // family is what the series of one metric name share.
@@ -215,7 +220,8 @@ func New(cfg Config, log *slog.Logger) (*Output, error) {
 		return nil, err
 	}
 	o := &Output{cfg: cfg, log: log, now: time.Now,
-		series: map[string]*series{}, families: map[string]*family{}}
+		series: map[string]*series{}, families: map[string]*family{},
+		metricNames: map[nameKey]string{}, labelNames: map[string]string{}}
 	o.registry = prometheus.NewRegistry()
 	if err := o.registry.Register(collector{o}); err != nil {
 		return nil, err

@@ -1,11 +1,13 @@
 package prometheus
 
 import (
+	"bytes"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/metlog/metlog"
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,8 +33,21 @@ var help = [...]string{
 	kindTimer:   "Durations of metlog timer messages, in seconds.",
 }
 
-// label is one label of a series.
-type label struct{ name, value string }
+// label is one label of a message: its name, and its value as
+// o.values[start:end].
+type label struct {
+	name       string
+	start, end int
+}
+
+// maxCached bounds the caches of sanitised names; past it they start over.
+const maxCached = 10000
+
+// nameKey identifies a cached metric name.
+type nameKey struct {
+	kind kind
+	raw  string
+}
 
 // series is one metric and label set, and its state.
 type series struct {
@@ -116,6 +131,9 @@ func (o *Output) update(m *metlog.Message, now time.Time) {
 // metricName is the sanitised name of a metric, with its namespace and the
 // suffix of its kind.
 func (o *Output) metricName(k kind, raw string) string {
+	if name, ok := o.metricNames[nameKey{k, raw}]; ok {
+		return name
+	}
 	var b strings.Builder
 	if o.cfg.Namespace != "" {
 		b.WriteString(o.cfg.Namespace)
@@ -132,18 +150,43 @@ func (o *Output) metricName(k kind, raw string) string {
 	if !strings.HasSuffix(b.String(), suffix) {
 		b.WriteString(suffix)
 	}
+	if len(o.metricNames) >= maxCached {
+		clear(o.metricNames)
+	}
+	o.metricNames[nameKey{k, raw}] = b.String()
 	return b.String()
 }
 
+// labelName is the label name of the field called raw.
+func (o *Output) labelName(raw string) string {
+	if name, ok := o.labelNames[raw]; ok {
+		return name
+	}
+	name := sanitizeName(raw)
+	if reservedLabel(name) || name == o.cfg.LoggerLabel || name == o.cfg.HostnameLabel {
+		name = "tag_" + name
+	}
+	if len(o.labelNames) >= maxCached {
+		clear(o.labelNames)
+	}
+	o.labelNames[raw] = name
+	return name
+}
+
 // collectLabels fills o.labels with m's labels, sorted by name, each name
-// once.
+// once, and o.values with their values, made valid UTF-8.
 func (o *Output) collectLabels(m *metlog.Message) {
-	ls := o.labels[:0]
+	ls, vs := o.labels[:0], o.values[:0]
+	add := func(name, value string) {
+		start := len(vs)
+		vs = append(vs, value...)
+		ls = append(ls, label{name, start, len(vs)})
+	}
 	if o.cfg.LoggerLabel != "" && m.Logger != "" {
-		ls = append(ls, label{o.cfg.LoggerLabel, m.Logger})
+		add(o.cfg.LoggerLabel, m.Logger)
 	}
 	if o.cfg.HostnameLabel != "" && m.Hostname != "" {
-		ls = append(ls, label{o.cfg.HostnameLabel, m.Hostname})
+		add(o.cfg.HostnameLabel, m.Hostname)
 	}
 	if o.cfg.Tags {
 		for i := range m.Fields {
@@ -155,19 +198,25 @@ func (o *Output) collectLabels(m *metlog.Message) {
 			if f.Type == metlog.TypeBytes || f.Len() == 0 {
 				continue
 			}
-			name := sanitizeName(f.Name)
-			if reservedLabel(name) || name == o.cfg.LoggerLabel || name == o.cfg.HostnameLabel {
-				name = "tag_" + name
-			}
-			ls = append(ls, label{name, fieldText(f)})
+			start := len(vs)
+			vs = appendFieldText(vs, f)
+			ls = append(ls, label{o.labelName(f.Name), start, len(vs)})
 		}
 	}
 	slices.SortStableFunc(ls, func(a, b label) int { return strings.Compare(a.name, b.name) })
 	ls = slices.CompactFunc(ls, func(a, b label) bool { return a.name == b.name }) // the first wins
-	for i := range ls {
-		ls[i].value = strings.ToValidUTF8(ls[i].value, "\uFFFD")
+	if !utf8.Valid(vs) {
+		// Replace invalid bytes before keying the series, so that values
+		// that differ only there are one series.
+		fixed := make([]byte, 0, len(vs))
+		for i, l := range ls {
+			start := len(fixed)
+			fixed = append(fixed, bytes.ToValidUTF8(vs[l.start:l.end], []byte("\uFFFD"))...)
+			ls[i].start, ls[i].end = start, len(fixed)
+		}
+		vs = fixed
 	}
-	o.labels = ls
+	o.labels, o.values = ls, vs
 }
 
 // seriesKey builds the key of the series name{o.labels} in o.key.
@@ -177,7 +226,7 @@ func (o *Output) seriesKey(name string) []byte {
 		k = append(k, 0xff)
 		k = append(k, l.name...)
 		k = append(k, 0xfe)
-		k = append(k, l.value...)
+		k = append(k, o.values[l.start:l.end]...)
 	}
 	o.key = k
 	return k
@@ -188,7 +237,7 @@ func (o *Output) newSeries(k kind, name string) *series {
 	names := make([]string, len(o.labels))
 	values := make([]string, len(o.labels))
 	for i, l := range o.labels {
-		names[i], values[i] = l.name, l.value
+		names[i], values[i] = l.name, string(o.values[l.start:l.end])
 	}
 	s := &series{kind: k, name: name, values: values}
 	switch {
@@ -325,12 +374,8 @@ func reservedLabel(name string) bool {
 	return name == "le" || name == "quantile" || strings.HasPrefix(name, "__")
 }
 
-// fieldText is a field's values as one label value, comma separated.
-func fieldText(f *metlog.Field) string {
-	if f.Type == metlog.TypeString && len(f.Strings) == 1 {
-		return f.Strings[0]
-	}
-	var b []byte
+// appendFieldText appends a field's values, comma separated.
+func appendFieldText(b []byte, f *metlog.Field) []byte {
 	for i := range f.Len() {
 		if i > 0 {
 			b = append(b, ',')
@@ -346,7 +391,7 @@ func fieldText(f *metlog.Field) string {
 			b = strconv.AppendBool(b, f.Bools[i])
 		}
 	}
-	return string(b)
+	return b
 }
 
 func parseFinite(s string) (float64, bool) {
