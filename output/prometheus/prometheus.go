@@ -17,7 +17,8 @@
 // Messages of other types ("set", "statmetric", …) are skipped and counted,
 // and so are metric messages that cannot be used: no name, a payload that
 // is not a finite number, a negative counter increment (Prometheus counters
-// never go down) or a name already used by a metric of another kind.
+// never go down), or a name already used by a metric of another kind
+// (including the _count, _sum and _bucket series of a timer's metric).
 //
 // Names are sanitised for Prometheus: every character other than ASCII
 // letters, digits and '_' (including '.', '-', ':' and spaces) becomes

@@ -265,6 +265,28 @@ func TestConcurrentScrapes(t *testing.T) {
 	}
 }
 
+// Names that would break a scrape are refused, and label values that
+// differ only in invalid UTF-8 are one series.
+func TestScrapeStaysValid(t *testing.T) {
+	o := newOutput(t, Defaults())
+	timer := &metlog.Message{Type: "timer", Payload: "1", Fields: []metlog.Field{metlog.String("name", "q")}}
+	gauge := func(name string) *metlog.Message {
+		return &metlog.Message{Type: "gauge", Payload: "1", Fields: []metlog.Field{metlog.String("name", name)}}
+	}
+	o.Write(context.Background(), []*metlog.Message{timer, gauge("q_seconds_count"), gauge("q_seconds_bucket"),
+		gauge("r_seconds_sum"), {Type: "timer", Payload: "1", Fields: []metlog.Field{metlog.String("name", "r")}},
+		counter("u", "bad\xff", "1"), counter("u", "bad\xfe", "1")})
+	if _, err := o.registry.Gather(); err != nil {
+		t.Fatal(err)
+	}
+	if st := o.Stats(); st.Invalid != 3 || st.Series != 3 {
+		t.Errorf("stats %+v", st)
+	}
+	if got := scrape(t, o); !strings.Contains(got, "u_total{logger=\"bad\uFFFD\"} 2\n") {
+		t.Errorf("got\n%s", got)
+	}
+}
+
 func TestValidate(t *testing.T) {
 	c := Config{Path: "/metrics", Namespace: "9x", LoggerLabel: "le", HostnameLabel: "a-b",
 		Timers: "histogram", Buckets: []float64{1, 0.5}, ExpireAfter: -1}

@@ -86,7 +86,7 @@ func (o *Output) update(m *metlog.Message, now time.Time) {
 		return
 	}
 	name := o.metricName(k, raw)
-	if f := o.families[name]; f != nil && f.kind != k {
+	if f := o.families[name]; f != nil && f.kind != k || f == nil && o.collides(k, name) {
 		o.stats.Invalid++
 		return
 	}
@@ -173,6 +173,22 @@ func (o *Output) labelName(raw string) string {
 	return name
 }
 
+// collides reports whether a new family would clash with the _count,
+// _sum and _bucket series of a histogram or summary, or the reverse.
+func (o *Output) collides(k kind, name string) bool {
+	for _, suffix := range []string{"_count", "_sum", "_bucket"} {
+		if base, ok := strings.CutSuffix(name, suffix); ok {
+			if f := o.families[base]; f != nil && f.kind == kindTimer {
+				return true
+			}
+		}
+		if k == kindTimer && o.families[name+suffix] != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // collectLabels fills o.labels with m's labels, sorted by name, each name
 // once, and o.values with their values, made valid UTF-8.
 func (o *Output) collectLabels(m *metlog.Message) {
@@ -205,16 +221,15 @@ func (o *Output) collectLabels(m *metlog.Message) {
 	}
 	slices.SortStableFunc(ls, func(a, b label) int { return strings.Compare(a.name, b.name) })
 	ls = slices.CompactFunc(ls, func(a, b label) bool { return a.name == b.name }) // the first wins
-	if !utf8.Valid(vs) {
-		// Replace invalid bytes before keying the series, so that values
-		// that differ only there are one series.
-		fixed := make([]byte, 0, len(vs))
-		for i, l := range ls {
-			start := len(fixed)
-			fixed = append(fixed, bytes.ToValidUTF8(vs[l.start:l.end], []byte("\uFFFD"))...)
-			ls[i].start, ls[i].end = start, len(fixed)
+	for i, l := range ls {
+		if v := vs[l.start:l.end]; !utf8.Valid(v) {
+			// Replace invalid bytes before keying the series, so that
+			// values that differ only there are one series.
+			fixed := bytes.ToValidUTF8(v, []byte("\uFFFD"))
+			ls[i].start = len(vs)
+			vs = append(vs, fixed...)
+			ls[i].end = len(vs)
 		}
-		vs = fixed
 	}
 	o.labels, o.values = ls, vs
 }
