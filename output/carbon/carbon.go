@@ -173,18 +173,17 @@ func (o *Output) Write(ctx context.Context, batch []*metlog.Message) error {
 		}
 	}
 	o.buf = buf
+	if len(buf) > 0 {
+		if err := o.send(ctx, buf); err != nil {
+			return err // counted when the retry succeeds
+		}
+	}
+	o.lines.Add(lines)
 	o.skipped.Add(skipped)
 	if invalid > 0 {
 		o.invalid.Add(invalid)
 		o.log.Warn("invalid metrics skipped", "count", invalid)
 	}
-	if len(buf) == 0 {
-		return nil
-	}
-	if err := o.send(ctx, buf); err != nil {
-		return err
-	}
-	o.lines.Add(lines)
 	for k, v := range o.pending {
 		o.gauges[k] = v
 	}

@@ -100,7 +100,9 @@ func splitLine(line string) (name, value, ts string, ok bool) {
 	return f[0], f[1], f[2], true
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f' }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'
+}
 
 func parseFinite(s string) (float64, bool) {
 	v, err := strconv.ParseFloat(s, 64)

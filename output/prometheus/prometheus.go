@@ -195,11 +195,12 @@ type Output struct {
 	registry *prometheus.Registry
 	handler  http.Handler
 
-	mu       sync.Mutex
-	series   map[string]*series
-	families map[string]*family // by metric name
-	stats    Stats
-	lastWarn time.Time // of the last "series dropped" warning
+	mu        sync.Mutex
+	series    map[string]*series
+	families  map[string]*family // by metric name
+	stats     Stats
+	lastWarn  time.Time // of the last "series dropped" warning
+	lastSweep time.Time // of the last expiry sweep
 
 	// Scratch space and caches for update.
 	key         []byte

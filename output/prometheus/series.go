@@ -93,8 +93,8 @@ func (o *Output) update(m *metlog.Message, now time.Time) {
 	o.collectLabels(m)
 	s := o.series[string(o.seriesKey(name))]
 	if s == nil {
-		if len(o.series) >= o.cfg.MaxSeries {
-			o.expire(now)
+		if len(o.series) >= o.cfg.MaxSeries && now.Sub(o.lastSweep) >= time.Second {
+			o.expire(now) // at most once a second: it visits every series
 		}
 		if len(o.series) >= o.cfg.MaxSeries {
 			o.stats.Dropped++
@@ -304,6 +304,7 @@ func (o *Output) expire(now time.Time) {
 	if o.cfg.ExpireAfter <= 0 {
 		return
 	}
+	o.lastSweep = now
 	cutoff := now.Add(-o.cfg.ExpireAfter.D())
 	for key, s := range o.series {
 		if s.updated.Before(cutoff) {
