@@ -11,7 +11,10 @@ import (
 	statsdin "github.com/metlog/metlog/input/statsd"
 	"github.com/metlog/metlog/input/tcp"
 	"github.com/metlog/metlog/input/udp"
+	carbonout "github.com/metlog/metlog/output/carbon"
 	"github.com/metlog/metlog/output/file"
+	promout "github.com/metlog/metlog/output/prometheus"
+	statsdout "github.com/metlog/metlog/output/statsd"
 	"github.com/metlog/metlog/output/stdout"
 	tcpout "github.com/metlog/metlog/output/tcp"
 )
@@ -27,9 +30,12 @@ var (
 	}
 	aggregatePlugins = map[string]plugin[Aggregator]{}
 	outputPlugins    = map[string]plugin[Output]{
-		"file":   outputOf(file.Defaults, file.New, file.Sample),
-		"stdout": outputOf(stdout.Defaults, stdout.New, stdout.Sample),
-		"tcp":    outputOf(tcpout.Defaults, tcpout.New, tcpout.Sample),
+		"carbon":     outputOf(carbonout.Defaults, carbonout.New, carbonout.Sample),
+		"file":       outputOf(file.Defaults, file.New, file.Sample),
+		"prometheus": outputOf(promout.Defaults, promout.New, promout.Sample),
+		"statsd":     outputOf(statsdout.Defaults, statsdout.New, statsdout.Sample),
+		"stdout":     outputOf(stdout.Defaults, stdout.New, stdout.Sample),
+		"tcp":        outputOf(tcpout.Defaults, tcpout.New, tcpout.Sample),
 	}
 )
 

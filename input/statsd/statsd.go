@@ -191,14 +191,9 @@ type Input struct {
 	// lineErrors counts the malformed lines by kind, indexed by
 	// statsd.Error.
 	lineErrors [16]atomic.Uint64
-	// kernelDrops is the highest cumulative count of datagrams the kernel
-	// dropped for want of buffer space, as SO_RXQ_OVFL reported it.
-	kernelDrops atomic.Int64
-	closeOnce   sync.Once
+	closeOnce  sync.Once
 
-	slots chan struct{} // one per allowed TCP connection
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
+	conns input.Conns // TCP connections
 }
 
 // New validates cfg and binds the sockets, so that a taken port is an
@@ -212,8 +207,7 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 		log:      log,
 		hostname: cfg.Hostname,
 		names:    newNames(cfg.InternLimit),
-		slots:    make(chan struct{}, cfg.MaxConnections),
-		conns:    map[net.Conn]struct{}{},
+		conns:    input.Conns{Max: cfg.MaxConnections, Log: log},
 	}
 	if in.hostname == "" {
 		in.hostname, _ = os.Hostname()
@@ -231,7 +225,7 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 				log.Warn("cannot set the socket receive buffer", "bytes", cfg.ReadBuffer, "err", err)
 			}
 		}
-		if err := tune(in.udp, cfg.ReadBuffer); err != nil {
+		if err := input.TuneUDP(in.udp, cfg.ReadBuffer); err != nil {
 			log.Warn("kernel drops will not be counted", "err", err)
 		}
 	}
@@ -298,14 +292,7 @@ func (in *Input) Close() error {
 func (in *Input) Run(ctx context.Context, sink input.Sink) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stop := context.AfterFunc(ctx, func() {
-		in.Close()
-		in.mu.Lock()
-		for c := range in.conns {
-			c.Close()
-		}
-		in.mu.Unlock()
-	})
+	stop := context.AfterFunc(ctx, func() { in.Close() })
 	defer stop()
 	var wg sync.WaitGroup
 	errc := make(chan error, in.cfg.Readers+1)
@@ -370,18 +357,4 @@ func (in *Input) deliverUDP(ctx context.Context, sink input.Sink, b *builder) er
 		return err
 	}
 	return nil
-}
-
-// countKernelDrops counts the drops up to cumulative total d.
-func (in *Input) countKernelDrops(d int64) {
-	for {
-		seen := in.kernelDrops.Load()
-		if d <= seen {
-			return
-		}
-		if in.kernelDrops.CompareAndSwap(seen, d) {
-			in.counters.Dropped(int(d - seen))
-			return
-		}
-	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/metlog/metlog/codec/statsd"
@@ -27,47 +26,7 @@ const readSize = 64 << 10
 // acceptTCP accepts connections until the listener is closed, serving each
 // in its own goroutine, and waits for them.
 func (in *Input) acceptTCP(ctx context.Context, sink input.Sink) error {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		conn, err := in.tcp.Accept()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return err
-		}
-		select {
-		case in.slots <- struct{}{}:
-		default:
-			in.log.Warn("too many connections; closing", "from", conn.RemoteAddr(), "max_connections", in.cfg.MaxConnections)
-			conn.Close()
-			continue
-		}
-		in.mu.Lock()
-		if ctx.Err() != nil {
-			in.mu.Unlock()
-			conn.Close()
-			<-in.slots
-			continue
-		}
-		in.conns[conn] = struct{}{}
-		in.mu.Unlock()
-		wg.Go(func() {
-			defer func() {
-				in.mu.Lock()
-				delete(in.conns, conn)
-				in.mu.Unlock()
-				conn.Close()
-				<-in.slots
-			}()
-			in.serveConn(ctx, conn, sink)
-		})
-	}
+	return in.conns.Serve(ctx, in.tcp, func(conn net.Conn) { in.serveConn(ctx, conn, sink) })
 }
 
 // serveConn reads newline-separated lines from conn until it ends, fails,

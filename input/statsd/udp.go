@@ -23,7 +23,7 @@ func (in *Input) readUDP(ctx context.Context, sink input.Sink) error {
 	dgrams := make([]ipv4.Message, in.cfg.ReadBatch)
 	for i := range dgrams {
 		dgrams[i].Buffers = [][]byte{make([]byte, datagramBuffer)}
-		dgrams[i].OOB = make([]byte, oobSize)
+		dgrams[i].OOB = make([]byte, input.UDPOOBSize)
 	}
 	b := in.newBuilder(in.cfg.InternLimit)
 	for {
@@ -37,10 +37,10 @@ func (in *Input) readUDP(ctx context.Context, sink input.Sink) error {
 		now := time.Now().UnixNano()
 		for i := range dgrams[:n] {
 			d := &dgrams[i]
-			if drops := kernelDrops(d.OOB[:d.NN]); drops >= 0 {
-				in.countKernelDrops(drops)
+			if drops := input.KernelDrops(d.OOB[:d.NN]); drops >= 0 {
+				in.counters.KernelDrops(drops)
 			}
-			if d.Flags&msgTrunc != 0 {
+			if d.Flags&input.UDPTruncated != 0 {
 				in.reject(nil, errTooLarge)
 				continue
 			}
