@@ -120,7 +120,7 @@ func Quick() Config {
 	c.ClientBenchtime, c.ClientRounds = "50ms", 1
 	c.RoutingLines = 500_000
 	c.StatsdDuration = 2 * time.Second
-	c.SustainedDuration, c.SustainedSample = 20*time.Second, 2*time.Second
+	c.SustainedDuration, c.SustainedSample = 15*time.Second, 3*time.Second
 	c.SustainedRotateBytes = 128 << 20
 	c.ProfileSeconds = 2
 	return c
