@@ -136,6 +136,29 @@ func readUsage(pid int) (usage, error) {
 	return u, sc.Err()
 }
 
+// machineCPU is the CPU time every process on the machine has used since
+// boot (the cpu line of /proc/stat, idle and iowait left out), in seconds.
+func machineCPU() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	var ticks uint64
+	for i, v := range f[1:9] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		n, _ := strconv.ParseUint(v, 10, 64)
+		ticks += n
+	}
+	return float64(ticks) / clockTicks
+}
+
 // selfCPU is the harness's own CPU time so far (the load generators run
 // in it), in seconds.
 func selfCPU() float64 {

@@ -23,7 +23,9 @@ func Report(r *Results, notes string) string {
 	w("loopback, one at a time, alternating round after round; every ratio is between figures of the same\n")
 	w("round, and the tables give medians over %d round(s). CPU is the system's utime + stime from\n", max(r.Config.Rounds, 1))
 	w("`/proc/PID/stat` over the measured interval, divided by its length (1.00 = one core busy); peak RSS\n")
-	w("is `VmHWM` from `/proc/PID/status`. The load generator runs in the harness on the same cores.\n\n")
+	w("is `VmHWM` from `/proc/PID/status`. The load generator runs in the harness on the same cores.\n")
+	w("*Other processes' cores* is what the rest of the machine used meanwhile (from `/proc/stat`): where\n")
+	w("it is high, the systems competed for CPU with work outside the benchmark.\n\n")
 	w("Machine: %d CPUs (%s), Linux %s, %s; load average %s when the run started (the machine is\nshared, so absolute figures drift from run to run: read the ratios).\n\n",
 		r.Host.CPUs, r.Host.Model, r.Host.Kernel, r.Host.GoVersion, r.Host.LoadAvg)
 	w("| system | version |\n|---|---|\n")
@@ -118,7 +120,7 @@ type summary struct {
 	rate, ratio, cores, eff float64
 	effRatio, lossPct, dups float64
 	lost, kernelDrops       float64
-	rss, loadCores          float64
+	rss, loadCores, other   float64
 	rounds, failed          int
 }
 
@@ -158,7 +160,7 @@ func summarise(samples []Sample, variant string) []summary {
 	}
 	var out []summary
 	for _, sys := range order {
-		var rate, ratio, cores, eff, effRatio, loss, dups, lost, kd, rss, lc []float64
+		var rate, ratio, cores, eff, effRatio, loss, dups, lost, kd, rss, lc, oc []float64
 		for _, s := range by[sys] {
 			rate = append(rate, s.Rate)
 			cores = append(cores, s.Cores)
@@ -173,6 +175,7 @@ func summarise(samples []Sample, variant string) []summary {
 			kd = append(kd, float64(s.KernelDrops))
 			rss = append(rss, float64(s.PeakRSS))
 			lc = append(lc, s.LoadCores)
+			oc = append(oc, s.OtherCores)
 			if m, ok := metlog[s.Round]; ok && m.Rate > 0 {
 				ratio = append(ratio, s.Rate/m.Rate)
 				if m.Cores > 0 && e > 0 {
@@ -182,7 +185,7 @@ func summarise(samples []Sample, variant string) []summary {
 		}
 		out = append(out, summary{system: sys, rate: median(rate), ratio: median(ratio), cores: median(cores),
 			eff: median(eff), effRatio: median(effRatio), lossPct: median(loss), dups: median(dups), lost: median(lost),
-			kernelDrops: median(kd), rss: median(rss), loadCores: median(lc), rounds: len(by[sys]), failed: failed[sys]})
+			kernelDrops: median(kd), rss: median(rss), loadCores: median(lc), other: median(oc), rounds: len(by[sys]), failed: failed[sys]})
 	}
 	return out
 }
@@ -212,13 +215,13 @@ func reportRouting(w writer, r *Results) {
 	w("nothing on disk but the output. Configs: `bench/harness/configs/`. **Lines/s** counts the lines\n")
 	w("actually in the output file, up to the moment the file held 99%% of its final size (so that a timed\n")
 	w("final flush does not count); **lost** = sent − distinct sequence numbers found in the file.\n\n")
-	w("| system | lines/s | × metlog | lost | duplicates | CPU cores | lines per CPU-second | × metlog | peak RSS | load generator cores |\n")
-	w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	w("| system | lines/s | × metlog | lost | duplicates | CPU cores | lines per CPU-second | × metlog | peak RSS | load generator cores | other processes' cores |\n")
+	w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, s := range summarise(r.Routing, "") {
-		w("| %s | %s | %.2f | %.0f | %.0f | %.2f | %s | %.2f | %s | %.2f |\n", bold(s.system), formatCount(s.rate), s.ratio,
-			s.lost, s.dups, s.cores, formatCount(s.eff), s.effRatio, mib(s.rss), s.loadCores)
+		w("| %s | %s | %.2f | %.0f | %.0f | %.2f | %s | %.2f | %s | %.2f | %.2f |\n", bold(s.system), formatCount(s.rate), s.ratio,
+			s.lost, s.dups, s.cores, formatCount(s.eff), s.effRatio, mib(s.rss), s.loadCores, s.other)
 		if s.failed > 0 {
-			w("| %s: %d round(s) failed | | | | | | | | | |\n", s.system, s.failed)
+			w("| %s: %d round(s) failed | | | | | | | | | | |\n", s.system, s.failed)
 		}
 	}
 	for _, s := range summarise(r.Routing, "") {
@@ -252,13 +255,13 @@ func reportStatsd(w writer, r *Results) {
 	}
 	for _, v := range variants {
 		w("**Offered: %s**\n\n", v)
-		w("| system | received lines/s | × metlog | lost | kernel drops (datagrams) | CPU cores | lines per CPU-second | × metlog | peak RSS |\n")
-		w("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		w("| system | received lines/s | × metlog | lost | kernel drops (datagrams) | CPU cores | lines per CPU-second | × metlog | peak RSS | other processes' cores |\n")
+		w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, s := range summarise(r.Statsd, v) {
-			w("| %s | %s | %.2f | %.1f%% | %s | %.2f | %s | %.2f | %s |\n", bold(s.system), formatCount(s.rate), s.ratio,
-				s.lossPct, formatCount(s.kernelDrops), s.cores, formatCount(s.eff), s.effRatio, mib(s.rss))
+			w("| %s | %s | %.2f | %.1f%% | %s | %.2f | %s | %.2f | %s | %.2f |\n", bold(s.system), formatCount(s.rate), s.ratio,
+				s.lossPct, formatCount(s.kernelDrops), s.cores, formatCount(s.eff), s.effRatio, mib(s.rss), s.other)
 			if s.failed > 0 {
-				w("| %s: %d round(s) failed | | | | | | | | |\n", s.system, s.failed)
+				w("| %s: %d round(s) failed | | | | | | | | | |\n", s.system, s.failed)
 			}
 		}
 		w("\n")
@@ -281,20 +284,22 @@ func reportSustained(w writer, r *Results) {
 	w("Each payload carries its send time (ns); a tail in the harness polls the output file every 2ms,\n")
 	w("follows its rotations, and takes the send time from the time it read the line: **latency** is from\n")
 	w("the sender's write to the line being readable in the output file, within 2ms.\n\n")
-	w("| sent | lost | duplicates | latency p50 | p90 | p99 | p99.9 | max | CPU cores | peak RSS | load generator cores |\n")
-	w("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	w("| sent | lost | duplicates | latency p50 | p90 | p99 | p99.9 | max | CPU cores | peak RSS | load generator cores | other processes' cores |\n")
+	w("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	d := func(ns int64) string { return fmtDuration(time.Duration(ns)) }
-	w("| %s | %d | %d | %s | %s | %s | %s | %s | %.2f | %s | %.2f |\n\n", formatCount(float64(s.Sent)), s.Lost, s.Duplicates,
-		d(s.LatencyP50), d(s.LatencyP90), d(s.LatencyP99), d(s.LatencyP999), d(s.LatencyMax), s.Cores, mib(float64(s.PeakRSS)), s.LoadCores)
+	w("| %s | %d | %d | %s | %s | %s | %s | %s | %.2f | %s | %.2f | %.2f |\n\n", formatCount(float64(s.Sent)), s.Lost, s.Duplicates,
+		d(s.LatencyP50), d(s.LatencyP90), d(s.LatencyP99), d(s.LatencyP999), d(s.LatencyMax), s.Cores, mib(float64(s.PeakRSS)),
+		s.LoadCores, s.OtherCores)
 	if len(s.Series) == 0 {
 		return
 	}
 	w("Over time (RSS is `VmRSS`; journal is the bytes under `data_dir/journal`; lag is the file output's\n")
-	w("lag behind the journal head, in records; cores over the interval before the sample):\n\n")
-	w("| seconds | sent | written | RSS | journal | lag | CPU cores |\n|--:|--:|--:|--:|--:|--:|--:|\n")
+	w("lag behind the journal head, in records; cores over the interval before the sample, metlog's and\n")
+	w("every other process's, the load generator included):\n\n")
+	w("| seconds | sent | written | RSS | journal | lag | CPU cores | others' cores |\n|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, p := range s.Series {
-		w("| %.0f | %s | %s | %s | %s | %s | %.2f |\n", p.Seconds, formatCount(float64(p.Sent)), formatCount(float64(p.Written)),
-			mib(float64(p.RSS)), mib(float64(p.Journal)), formatCount(float64(p.Lag)), p.Cores)
+		w("| %.0f | %s | %s | %s | %s | %s | %.2f | %.2f |\n", p.Seconds, formatCount(float64(p.Sent)), formatCount(float64(p.Written)),
+			mib(float64(p.RSS)), mib(float64(p.Journal)), formatCount(float64(p.Lag)), p.Cores, p.OtherCores)
 	}
 	var rss, jr []float64
 	for _, p := range s.Series {
@@ -358,8 +363,8 @@ func reportRaw(w writer, r *Results) {
 	if len(all) == 0 {
 		return
 	}
-	w("| workload | offered | round | system | sent | received | lost | seconds | lines/s | CPU cores | peak RSS | error |\n")
-	w("|---|---|--:|---|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	w("| workload | offered | round | system | sent | received | lost | seconds | lines/s | CPU cores | peak RSS | others' cores | error |\n")
+	w("|---|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 	for i, s := range all {
 		wl := "routing"
 		if i >= len(r.Routing) {
@@ -369,9 +374,9 @@ func reportRaw(w writer, r *Results) {
 		if s.Round == 0 {
 			round = "profile"
 		}
-		w("| %s | %s | %s | %s | %s | %s | %d | %.2f | %s | %.2f | %s | %s |\n", wl, s.Variant, round, s.System,
+		w("| %s | %s | %s | %s | %s | %s | %d | %.2f | %s | %.2f | %s | %.2f | %s |\n", wl, s.Variant, round, s.System,
 			formatCount(float64(s.Sent)), formatCount(float64(s.Received)), s.Lost, s.Seconds, formatCount(s.Rate),
-			s.Cores, mib(float64(s.PeakRSS)), s.Error)
+			s.Cores, mib(float64(s.PeakRSS)), s.OtherCores, s.Error)
 	}
 	w("\n")
 }

@@ -67,6 +67,9 @@ type Sample struct {
 	// LoadCores the same for the load generator (the harness).
 	Cores     float64 `json:"cores"`
 	LoadCores float64 `json:"load_cores"`
+	// OtherCores is what every other process on the machine used over the
+	// interval, per second: work that competed for the same cores.
+	OtherCores float64 `json:"other_cores"`
 	// PeakRSS is VmHWM at the end of the run, in bytes.
 	PeakRSS int64  `json:"peak_rss"`
 	Error   string `json:"error,omitempty"`
@@ -92,6 +95,7 @@ type Sustained struct {
 	LatencyMax  int64   `json:"latency_max_ns"`
 	Cores       float64 `json:"cores"`
 	LoadCores   float64 `json:"load_cores"`
+	OtherCores  float64 `json:"other_cores"`
 	PeakRSS     int64   `json:"peak_rss"`
 	// Series samples the run at a fixed interval.
 	Series []Point `json:"series"`
@@ -107,9 +111,12 @@ type Point struct {
 	RSS     int64  `json:"rss"`
 	// Journal is the bytes under the journal directory; Lag the output's
 	// lag in records, from /api/status.
-	Journal int64   `json:"journal_bytes"`
-	Lag     uint64  `json:"lag_records"`
-	Cores   float64 `json:"cores"` // over the interval since the last point
+	Journal int64  `json:"journal_bytes"`
+	Lag     uint64 `json:"lag_records"`
+	// Cores metlog used and OtherCores the rest of the machine (the load
+	// generator included), over the interval since the last point.
+	Cores      float64 `json:"cores"`
+	OtherCores float64 `json:"other_cores"`
 }
 
 // Profile is a CPU profile of metlog during a workload.

@@ -77,7 +77,7 @@ func (h *harness) routingRun(ctx context.Context, d daemon, round int, during fu
 	if err != nil {
 		return fail(err)
 	}
-	self0 := selfCPU()
+	self0, all0 := selfCPU(), machineCPU()
 	sendErr := make(chan error, 1)
 	go func() { sendErr <- load.run(ctx) }()
 	if during != nil {
@@ -90,9 +90,9 @@ func (h *harness) routingRun(ctx context.Context, d daemon, round int, during fu
 	// the file held 99% of its final size, so that a system's last timed
 	// flush (rsyslog's flushInterval) does not count as throughput.
 	type point struct {
-		size int64
-		u    usage
-		self float64
+		size      int64
+		u         usage
+		self, all float64
 	}
 	var points []point
 	var sent error
@@ -117,7 +117,7 @@ func (h *harness) routingRun(ctx context.Context, d daemon, round int, during fu
 			if err != nil {
 				return fail(fmt.Errorf("%w (did %s exit? its log: %s)", err, d.name, tail(in.log, 400)))
 			}
-			points = append(points, point{size, u, selfCPU()})
+			points = append(points, point{size, u, selfCPU(), machineCPU()})
 			lastGrowth = time.Now()
 		}
 		if !sending && time.Since(lastGrowth) > settle {
@@ -159,6 +159,7 @@ func (h *harness) routingRun(ctx context.Context, d daemon, round int, during fu
 		s.Rate = float64(s.Received) * float64(cut.size) / float64(final) / s.Seconds
 		s.Cores = (cut.u.cpu - u0.cpu) / s.Seconds
 		s.LoadCores = (cut.self - self0) / s.Seconds
+		s.OtherCores = max(0, (cut.all-all0)/s.Seconds-s.Cores-s.LoadCores)
 	}
 	h.progress("routing", d.name, "%s lines/s, %.2f cores, peak RSS %.0f MiB, lost %d of %s",
 		formatCount(s.Rate), s.Cores, float64(s.PeakRSS)/(1<<20), s.Lost, formatCount(float64(s.Sent)))

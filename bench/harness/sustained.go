@@ -87,7 +87,7 @@ func (h *harness) sustained(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	self0 := selfCPU()
+	self0, all0 := selfCPU(), machineCPU()
 	sendErr := make(chan error, 1)
 	go func() { sendErr <- load.run(ctx) }()
 
@@ -98,12 +98,13 @@ func (h *harness) sustained(ctx context.Context) error {
 	}
 	sample := time.NewTicker(h.cfg.SustainedSample)
 	defer sample.Stop()
-	prev := u0
+	prev, prevAll := u0, all0
 	point := func() {
 		u, err := readUsage(in.pid())
 		if err != nil {
 			return
 		}
+		all := machineCPU()
 		p := Point{Seconds: time.Since(start).Seconds(), Sent: load.sent.Load(), Written: written.Load(),
 			RSS: u.rss, Journal: dirSize(filepath.Join(dir, "data", "journal"))}
 		if st, err := metlogStatus(ctx, in.status); err == nil {
@@ -113,12 +114,13 @@ func (h *harness) sustained(ctx context.Context) error {
 		}
 		if dt := u.at.Sub(prev.at).Seconds(); dt > 0 {
 			p.Cores = (u.cpu - prev.cpu) / dt
+			p.OtherCores = max(0, (all-prevAll)/dt-p.Cores)
 		}
-		prev = u
+		prev, prevAll = u, all
 		res.Series = append(res.Series, p)
-		h.progress("sustained", "metlog", "%4.0fs: sent %s, written %s, RSS %.0f MiB, journal %.0f MiB, lag %d, %.2f cores",
+		h.progress("sustained", "metlog", "%4.0fs: sent %s, written %s, RSS %.0f MiB, journal %.0f MiB, lag %d, %.2f cores (others %.2f)",
 			p.Seconds, formatCount(float64(p.Sent)), formatCount(float64(p.Written)), float64(p.RSS)/(1<<20),
-			float64(p.Journal)/(1<<20), p.Lag, p.Cores)
+			float64(p.Journal)/(1<<20), p.Lag, p.Cores, p.OtherCores)
 	}
 	var sent error
 sending:
@@ -160,6 +162,7 @@ sending:
 	if err != nil {
 		return err
 	}
+	self1, all1 := selfCPU(), machineCPU()
 	point()
 	stop()
 	if tailErr != nil {
@@ -170,6 +173,7 @@ sending:
 	res.Lost = int64(res.Sent) - int64(res.Distinct)
 	res.Cores = (end.cpu - u0.cpu) / end.at.Sub(u0.at).Seconds()
 	res.LoadCores = (selfEnd - self0) / res.Seconds
+	res.OtherCores = max(0, (all1-all0-(self1-self0))/end.at.Sub(u0.at).Seconds()-res.Cores)
 	res.PeakRSS = end.peakRSS
 	l := out.latency
 	res.LatencyP50, res.LatencyP90, res.LatencyP99 = l.quantile(0.5), l.quantile(0.9), l.quantile(0.99)
