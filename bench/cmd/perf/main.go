@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -51,6 +52,7 @@ func main() {
 	flag.Int64Var(&cfg.SustainedRotateBytes, "sustained-rotate", cfg.SustainedRotateBytes, "rotate the sustained run's output file at this many `bytes` (0: never)")
 	flag.IntVar(&cfg.SustainedConns, "sustained-conns", cfg.SustainedConns, "TCP connections of the sustained load")
 	flag.DurationVar(&cfg.SustainedSample, "sustained-sample", cfg.SustainedSample, "how often the sustained run samples memory and journal size")
+	cpuProfile := flag.String("cpuprofile", "", "write the harness's own CPU profile (load generators and tail) to this `file`")
 	flag.IntVar(&cfg.ProfileSeconds, "profile", cfg.ProfileSeconds, "`seconds` of CPU profile per metlog workload (0: none)")
 	flag.Parse()
 
@@ -64,10 +66,23 @@ func main() {
 		os.Exit(2)
 	}
 	cfg.Progress = os.Stderr
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "perf: -cpuprofile:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	if err := harness.Run(ctx, cfg); err != nil {
+	err = harness.Run(ctx, cfg)
+	pprof.StopCPUProfile()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "perf:", err)
 		os.Exit(1)
 	}
