@@ -210,9 +210,10 @@ func reportRouting(w writer, r *Results) {
 	w("%s lines of %d bytes (metlog JSON, newline included) over %d TCP connections into one file, flat out.\n",
 		formatCount(float64(c.RoutingLines)), c.MessageSize, c.RoutingConns)
 	w("metlog: `[input.tcp]` → journal (`sync = \"batch\"`) → `[output.file]` writing metlog JSON (the line\n")
-	w("re-encoded, with the UUID the router gave it); rsyslog: imptcp → FixedArray main queue of 1,000,000,\n")
-	w("dequeue batches of 4,096 → asynchronous omfile (1 MiB buffer) writing each line as received (`%%rawmsg%%`),\n")
-	w("nothing on disk but the output. Configs: `bench/harness/configs/`. **Lines/s** counts the lines\n")
+	w("re-encoded, with the UUID the router gave it). rsyslog: imptcp (3 threads) → FixedArray main queue\n")
+	w("of 1,000,000, dequeue batches of 4,096, 4 workers → asynchronous omfile writing each line as received\n")
+	w("(`%%rawmsg%%`): the settings of rsyslog's own high-performance example with a larger queue; nothing on\n")
+	w("disk but the output. Configs: `bench/harness/configs/`. **Lines/s** counts the lines\n")
 	w("actually in the output file, up to the moment the file held 99%% of its final size (so that a timed\n")
 	w("final flush does not count); **lost** = sent − distinct sequence numbers found in the file.\n\n")
 	w("| system | lines/s | × metlog | lost | duplicates | CPU cores | lines per CPU-second | × metlog | peak RSS | load generator cores | other processes' cores |\n")
