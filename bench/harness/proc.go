@@ -159,6 +159,23 @@ func machineCPU() float64 {
 	return float64(ticks) / clockTicks
 }
 
+// ioStalled is the time, in seconds since boot, during which some task on
+// the machine waited for I/O (/proc/pressure/io, "some"); 0 when the
+// kernel does not report pressure.
+func ioStalled() float64 {
+	b, err := os.ReadFile("/proc/pressure/io")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	_, total, ok := strings.Cut(line, "total=")
+	if !ok {
+		return 0
+	}
+	us, _ := strconv.ParseUint(strings.TrimSpace(total), 10, 64)
+	return float64(us) / 1e6
+}
+
 // selfCPU is the harness's own CPU time so far (the load generators run
 // in it), in seconds.
 func selfCPU() float64 {

@@ -296,11 +296,12 @@ func reportSustained(w writer, r *Results) {
 	}
 	w("Over time (RSS is `VmRSS`; journal is the bytes under `data_dir/journal`; lag is the file output's\n")
 	w("lag behind the journal head, in records; cores over the interval before the sample, metlog's and\n")
-	w("every other process's, the load generator included):\n\n")
-	w("| seconds | sent | written | RSS | journal | lag | CPU cores | others' cores |\n|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	w("every other process's, the load generator included; I/O stall, the share of the interval during\n")
+	w("which some task on the machine waited for I/O, from `/proc/pressure/io`):\n\n")
+	w("| seconds | sent | written | RSS | journal | lag | CPU cores | others' cores | I/O stall |\n|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, p := range s.Series {
-		w("| %.0f | %s | %s | %s | %s | %s | %.2f | %.2f |\n", p.Seconds, formatCount(float64(p.Sent)), formatCount(float64(p.Written)),
-			mib(float64(p.RSS)), mib(float64(p.Journal)), formatCount(float64(p.Lag)), p.Cores, p.OtherCores)
+		w("| %.0f | %s | %s | %s | %s | %s | %.2f | %.2f | %.0f%% |\n", p.Seconds, formatCount(float64(p.Sent)), formatCount(float64(p.Written)),
+			mib(float64(p.RSS)), mib(float64(p.Journal)), formatCount(float64(p.Lag)), p.Cores, p.OtherCores, 100*p.IOStall)
 	}
 	var rss, jr []float64
 	for _, p := range s.Series {
@@ -364,8 +365,10 @@ func reportRaw(w writer, r *Results) {
 	if len(all) == 0 {
 		return
 	}
-	w("| workload | offered | round | system | sent | received | lost | seconds | lines/s | CPU cores | peak RSS | others' cores | error |\n")
-	w("|---|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	w("*I/O stall*: the share of the interval during which some task on the machine waited for I/O\n")
+	w("(`/proc/pressure/io`).\n\n")
+	w("| workload | offered | round | system | sent | received | lost | seconds | lines/s | CPU cores | peak RSS | others' cores | I/O stall | error |\n")
+	w("|---|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 	for i, s := range all {
 		wl := "routing"
 		if i >= len(r.Routing) {
@@ -375,9 +378,9 @@ func reportRaw(w writer, r *Results) {
 		if s.Round == 0 {
 			round = "profile"
 		}
-		w("| %s | %s | %s | %s | %s | %s | %d | %.2f | %s | %.2f | %s | %.2f | %s |\n", wl, s.Variant, round, s.System,
+		w("| %s | %s | %s | %s | %s | %s | %d | %.2f | %s | %.2f | %s | %.2f | %.0f%% | %s |\n", wl, s.Variant, round, s.System,
 			formatCount(float64(s.Sent)), formatCount(float64(s.Received)), s.Lost, s.Seconds, formatCount(s.Rate),
-			s.Cores, mib(float64(s.PeakRSS)), s.OtherCores, s.Error)
+			s.Cores, mib(float64(s.PeakRSS)), s.OtherCores, 100*s.IOStall, s.Error)
 	}
 	w("\n")
 }

@@ -70,6 +70,9 @@ type Sample struct {
 	// OtherCores is what every other process on the machine used over the
 	// interval, per second: work that competed for the same cores.
 	OtherCores float64 `json:"other_cores"`
+	// IOStall is the share of the interval during which some task on the
+	// machine waited for I/O (/proc/pressure/io).
+	IOStall float64 `json:"io_stall"`
 	// PeakRSS is VmHWM at the end of the run, in bytes.
 	PeakRSS int64  `json:"peak_rss"`
 	Error   string `json:"error,omitempty"`
@@ -117,6 +120,8 @@ type Point struct {
 	// generator included), over the interval since the last point.
 	Cores      float64 `json:"cores"`
 	OtherCores float64 `json:"other_cores"`
+	// IOStall is the share of the interval some task waited for I/O.
+	IOStall float64 `json:"io_stall"`
 }
 
 // Profile is a CPU profile of metlog during a workload.

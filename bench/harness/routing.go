@@ -77,7 +77,7 @@ func (h *harness) routingRun(ctx context.Context, d daemon, round int, during fu
 	if err != nil {
 		return fail(err)
 	}
-	self0, all0 := selfCPU(), machineCPU()
+	self0, all0, io0 := selfCPU(), machineCPU(), ioStalled()
 	sendErr := make(chan error, 1)
 	go func() { sendErr <- load.run(ctx) }()
 	if during != nil {
@@ -90,9 +90,9 @@ func (h *harness) routingRun(ctx context.Context, d daemon, round int, during fu
 	// the file held 99% of its final size, so that a system's last timed
 	// flush (rsyslog's flushInterval) does not count as throughput.
 	type point struct {
-		size      int64
-		u         usage
-		self, all float64
+		size          int64
+		u             usage
+		self, all, io float64
 	}
 	var points []point
 	var sent error
@@ -117,7 +117,7 @@ func (h *harness) routingRun(ctx context.Context, d daemon, round int, during fu
 			if err != nil {
 				return fail(fmt.Errorf("%w (did %s exit? its log: %s)", err, d.name, tail(in.log, 400)))
 			}
-			points = append(points, point{size, u, selfCPU(), machineCPU()})
+			points = append(points, point{size, u, selfCPU(), machineCPU(), ioStalled()})
 			lastGrowth = time.Now()
 		}
 		if !sending && time.Since(lastGrowth) > settle {
@@ -160,8 +160,9 @@ func (h *harness) routingRun(ctx context.Context, d daemon, round int, during fu
 		s.Cores = (cut.u.cpu - u0.cpu) / s.Seconds
 		s.LoadCores = (cut.self - self0) / s.Seconds
 		s.OtherCores = max(0, (cut.all-all0)/s.Seconds-s.Cores-s.LoadCores)
+		s.IOStall = (cut.io - io0) / s.Seconds
 	}
-	h.progress("routing", d.name, "%s lines/s, %.2f cores, peak RSS %.0f MiB, lost %d of %s",
-		formatCount(s.Rate), s.Cores, float64(s.PeakRSS)/(1<<20), s.Lost, formatCount(float64(s.Sent)))
+	h.progress("routing", d.name, "%s lines/s, %.2f cores, peak RSS %.0f MiB, lost %d of %s (others %.2f cores, I/O stall %.0f%%)",
+		formatCount(s.Rate), s.Cores, float64(s.PeakRSS)/(1<<20), s.Lost, formatCount(float64(s.Sent)), s.OtherCores, 100*s.IOStall)
 	return s
 }

@@ -119,7 +119,7 @@ func (h *harness) statsdRun(ctx context.Context, d daemon, rate float64, round i
 	if err != nil {
 		return fail(err)
 	}
-	self0, all0 := selfCPU(), machineCPU()
+	self0, all0, io0 := selfCPU(), machineCPU(), ioStalled()
 	sendErr := make(chan error, 1)
 	go func() { sendErr <- load.run(ctx) }()
 	if during != nil {
@@ -164,7 +164,7 @@ func (h *harness) statsdRun(ctx context.Context, d daemon, rate float64, round i
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	self1, all1 := selfCPU(), machineCPU()
+	self1, all1, io1 := selfCPU(), machineCPU(), ioStalled()
 	s.PeakRSS = end.peakRSS
 	s.Sent = load.sent.Load()
 	if in.counts != nil {
@@ -181,8 +181,9 @@ func (h *harness) statsdRun(ctx context.Context, d daemon, rate float64, round i
 		s.Cores = (end.cpu - u0.cpu) / s.Seconds
 		s.LoadCores = (selfEnd - self0) / sendEnd.Sub(u0.at).Seconds()
 		s.OtherCores = max(0, (all1-all0-(self1-self0))/s.Seconds-s.Cores)
+		s.IOStall = (io1 - io0) / s.Seconds
 	}
-	h.progress("statsd", d.name, "%s lines/s received, lost %.1f%% (kernel drops %d datagrams), %.2f cores, peak RSS %.0f MiB",
-		formatCount(s.Rate), 100*float64(s.Lost)/float64(max(s.Sent, 1)), s.KernelDrops, s.Cores, float64(s.PeakRSS)/(1<<20))
+	h.progress("statsd", d.name, "%s lines/s received, lost %.1f%% (kernel drops %d datagrams), %.2f cores, peak RSS %.0f MiB (others %.2f cores)",
+		formatCount(s.Rate), 100*float64(s.Lost)/float64(max(s.Sent, 1)), s.KernelDrops, s.Cores, float64(s.PeakRSS)/(1<<20), s.OtherCores)
 	return s
 }

@@ -98,13 +98,13 @@ func (h *harness) sustained(ctx context.Context) error {
 	}
 	sample := time.NewTicker(h.cfg.SustainedSample)
 	defer sample.Stop()
-	prev, prevAll := u0, all0
+	prev, prevAll, prevIO := u0, all0, ioStalled()
 	point := func() {
 		u, err := readUsage(in.pid())
 		if err != nil {
 			return
 		}
-		all := machineCPU()
+		all, io := machineCPU(), ioStalled()
 		p := Point{Seconds: time.Since(start).Seconds(), Sent: load.sent.Load(), Written: written.Load(),
 			RSS: u.rss, Journal: dirSize(filepath.Join(dir, "data", "journal"))}
 		if st, err := metlogStatus(ctx, in.status); err == nil {
@@ -115,8 +115,9 @@ func (h *harness) sustained(ctx context.Context) error {
 		if dt := u.at.Sub(prev.at).Seconds(); dt > 0 {
 			p.Cores = (u.cpu - prev.cpu) / dt
 			p.OtherCores = max(0, (all-prevAll)/dt-p.Cores)
+			p.IOStall = (io - prevIO) / dt
 		}
-		prev, prevAll = u, all
+		prev, prevAll, prevIO = u, all, io
 		res.Series = append(res.Series, p)
 		h.progress("sustained", "metlog", "%4.0fs: sent %s, written %s, RSS %.0f MiB, journal %.0f MiB, lag %d, %.2f cores (others %.2f)",
 			p.Seconds, formatCount(float64(p.Sent)), formatCount(float64(p.Written)), float64(p.RSS)/(1<<20),
