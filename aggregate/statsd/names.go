@@ -18,7 +18,7 @@ type namespaces struct {
 	gauge        string
 	set          string
 	suffix       string // the global suffix, with its dot
-	numStats     string // the accumulator's own metrics, whole
+	numStats     string // the accumulator's own metrics, but for the suffix
 	procTime     string
 }
 
@@ -30,8 +30,8 @@ func newNamespaces(c *Config) namespaces {
 	if c.LegacyNamespace {
 		n.counterRate, n.counterCount = "stats.", "stats_counts."
 		n.timer, n.gauge, n.set = "stats.timers.", "stats.gauges.", "stats.sets."
-		n.numStats = c.PrefixStats + ".numStats" + n.suffix
-		n.procTime = "stats." + c.PrefixStats + ".processing_time" + n.suffix
+		n.numStats = c.PrefixStats + ".numStats"
+		n.procTime = "stats." + c.PrefixStats + ".processing_time"
 		return n
 	}
 	var global []string
@@ -52,8 +52,8 @@ func newNamespaces(c *Config) namespaces {
 	n.counterCount = n.counterRate
 	n.rateExtra, n.countExtra = "rate", "count"
 	n.timer, n.gauge, n.set = prefix(c.PrefixTimer), prefix(c.PrefixGauge), prefix(c.PrefixSet)
-	n.numStats = prefix("") + c.PrefixStats + ".numStats" + n.suffix
-	n.procTime = prefix("") + c.PrefixStats + ".processing_time" + n.suffix
+	n.numStats = prefix("") + c.PrefixStats + ".numStats"
+	n.procTime = prefix("") + c.PrefixStats + ".processing_time"
 	return n
 }
 

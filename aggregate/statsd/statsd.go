@@ -301,7 +301,7 @@ func (a *Accumulator) scan(m *metlog.Message) (name string, rate float64, ok boo
 
 // buildKey writes the name and its tags into a.keyBuf as graphite tags,
 // ";key=value" (";key" when the value is empty), with ";" inside keys and
-// values made "_".
+// values made "_" and the values of a multi-valued field joined by "_".
 func (a *Accumulator) buildKey(m *metlog.Message, name string) {
 	b := append(a.keyBuf[:0], name...)
 	for _, i := range a.tagIdx {
@@ -312,7 +312,7 @@ func (a *Accumulator) buildKey(m *metlog.Message, name string) {
 		b = append(b, '=')
 		for j := range f.Len() {
 			if j > 0 {
-				b = append(b, ',')
+				b = append(b, '_')
 			}
 			switch f.Type {
 			case metlog.TypeString:
