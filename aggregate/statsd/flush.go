@@ -20,11 +20,18 @@ func (a *Accumulator) Flush(now time.Time, emit func(*metlog.Message)) {
 	w.start(a, now, emit)
 	ns := &a.ns
 
-	for _, c := range a.counters.items {
-		w.add(ns.counterRate, &c.key, ns.rateExtra, "", c.v.value/a.seconds)
+	counter := func(k *key, v float64) {
+		w.add(ns.counterRate, k, ns.rateExtra, "", v/a.seconds)
 		if a.cfg.FlushCounts {
-			w.add(ns.counterCount, &c.key, ns.countExtra, "", c.v.value)
+			w.add(ns.counterCount, k, ns.countExtra, "", v)
 		}
+	}
+	// statsd's own counters, which it keeps among the others and never
+	// deletes: lines received, and those that were malformed.
+	counter(&a.ownKeys[0], float64(a.periodBad))
+	counter(&a.ownKeys[1], float64(a.periodReceived))
+	for _, c := range a.counters.items {
+		counter(&c.key, c.v.value)
 	}
 	for _, t := range a.timers.items {
 		a.flushTimer(w, t)
@@ -35,7 +42,7 @@ func (a *Accumulator) Flush(now time.Time, emit func(*metlog.Message)) {
 	for _, s := range a.sets.items {
 		w.add(ns.set, &s.key, "count", "", float64(len(s.v.members)))
 	}
-	numStats := len(a.counters.items) + len(a.timers.items) + len(a.gauges.items) + len(a.sets.items)
+	numStats := len(a.ownKeys) + len(a.counters.items) + len(a.timers.items) + len(a.gauges.items) + len(a.sets.items)
 	w.add("", &key{name: ns.numStats, split: len(ns.numStats)}, "", "", float64(numStats))
 	ms := float64(time.Since(start)) / float64(time.Millisecond)
 	w.add("", &key{name: ns.procTime, split: len(ns.procTime)}, "", "", ms)
@@ -49,7 +56,7 @@ func (a *Accumulator) Flush(now time.Time, emit func(*metlog.Message)) {
 	if a.periodBad > 0 {
 		a.log.Warn("malformed metric messages skipped", "bad", a.periodBad)
 	}
-	a.periodBad, a.periodDropped = 0, 0
+	a.periodReceived, a.periodBad, a.periodDropped = 0, 0, 0
 }
 
 // reset clears or deletes every metric after a flush.

@@ -220,11 +220,19 @@ func TestNumStats(t *testing.T) {
 		if legacy {
 			num = "agg.numStats"
 		}
-		if got[num] != 4 {
+		// Four metrics and the two counters of its own.
+		if got[num] != 6 {
 			t.Errorf("legacy %v: %s = %v in %v", legacy, num, got[num], got)
 		}
 		if v, ok := got[proc]; !ok || v < 0 {
 			t.Errorf("legacy %v: %s = %v, %v", legacy, proc, v, ok)
+		}
+		received, bad := "stats.counters.agg.metrics_received.count", "stats.counters.agg.bad_lines_seen.count"
+		if legacy {
+			received, bad = "stats_counts.agg.metrics_received", "stats_counts.agg.bad_lines_seen"
+		}
+		if got[received] != 4 || got[bad] != 0 {
+			t.Errorf("legacy %v: %s = %v, %s = %v", legacy, received, got[received], bad, got[bad])
 		}
 	}
 }

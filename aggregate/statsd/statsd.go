@@ -88,8 +88,10 @@ type Accumulator struct {
 	tagIdx      []int
 	freeSamples [][]float64
 
-	// Since the last flush, for its log line.
-	periodBad, periodDropped uint64
+	// Since the last flush: metric messages received, malformed and
+	// dropped; the first two are emitted as statsd's own counters.
+	periodReceived, periodBad, periodDropped uint64
+	ownKeys                                  [2]key // bad_lines_seen, metrics_received
 
 	stats struct {
 		added, ignored, bad, dropped, names atomic.Uint64
@@ -134,6 +136,7 @@ func New(cfg Config, log *slog.Logger) (*Accumulator, error) {
 		pid:      int32(os.Getpid()),
 	}
 	a.deleteCounters, a.deleteTimers, a.deleteGauges, a.deleteSets = cfg.deletes()
+	a.ownKeys = [2]key{newKey(cfg.PrefixStats + ".bad_lines_seen"), newKey(cfg.PrefixStats + ".metrics_received")}
 	a.hostname, _ = os.Hostname()
 	for _, p := range cfg.Percentiles {
 		a.percentiles = append(a.percentiles, newPercentile(p))
@@ -191,6 +194,7 @@ func (a *Accumulator) Add(m *metlog.Message) {
 		a.stats.ignored.Add(1)
 		return
 	}
+	a.periodReceived++
 	name, rate, ok := a.scan(m)
 	if !ok {
 		a.bad()

@@ -44,7 +44,7 @@ func TestIdle(t *testing.T) {
 			flush(t, a, flushTime)
 			same(t, users(flush(t, a, flushTime)), tc.want)
 			if tc.name == "delete_gauges, ttl 2" {
-				if got := flush(t, a, flushTime); got["stats.gauges.g"] != 0 || got["stats.statsd.numStats"] != 3 {
+				if got := flush(t, a, flushTime); got["stats.gauges.g"] != 0 || got["stats.statsd.numStats"] != 5 {
 					t.Errorf("third flush: %v", got)
 				}
 				if _, ok := flush(t, a, flushTime)["stats.gauges.g"]; ok {
@@ -197,24 +197,23 @@ func TestNamesAndTags(t *testing.T) {
 
 func TestOwnMetricNames(t *testing.T) {
 	for _, tc := range []struct {
-		edit           func(*Config)
-		numStats, proc string
+		edit                 func(*Config)
+		numStats, proc, recv string
 	}{
-		{nil, "stats.statsd.numStats", "stats.statsd.processing_time"},
-		{func(c *Config) { c.GlobalPrefix = "" }, "statsd.numStats", "statsd.processing_time"},
-		{func(c *Config) { c.GlobalSuffix = "h" }, "stats.statsd.numStats.h", "stats.statsd.processing_time.h"},
-		{func(c *Config) { c.LegacyNamespace = true }, "statsd.numStats", "stats.statsd.processing_time"},
-		{func(c *Config) { c.LegacyNamespace, c.PrefixStats = true, "me" }, "me.numStats", "stats.me.processing_time"},
+		{nil, "stats.statsd.numStats", "stats.statsd.processing_time", "stats.counters.statsd.metrics_received.rate"},
+		{func(c *Config) { c.GlobalPrefix = "" }, "statsd.numStats", "statsd.processing_time", "counters.statsd.metrics_received.rate"},
+		{func(c *Config) { c.GlobalSuffix = "h" }, "stats.statsd.numStats.h", "stats.statsd.processing_time.h", "stats.counters.statsd.metrics_received.rate.h"},
+		{func(c *Config) { c.LegacyNamespace = true }, "statsd.numStats", "stats.statsd.processing_time", "stats.statsd.metrics_received"},
+		{func(c *Config) { c.LegacyNamespace, c.PrefixStats = true, "me" }, "me.numStats", "stats.me.processing_time", "stats.me.metrics_received"},
 	} {
 		got := flush(t, newAcc(t, tc.edit), flushTime)
-		if len(got) != 2 {
+		if len(got) != 6 {
 			t.Errorf("%s: %v", tc.numStats, got)
 		}
-		if _, ok := got[tc.numStats]; !ok {
-			t.Errorf("no %s in %v", tc.numStats, got)
-		}
-		if _, ok := got[tc.proc]; !ok {
-			t.Errorf("no %s in %v", tc.proc, got)
+		for _, name := range []string{tc.numStats, tc.proc, tc.recv} {
+			if _, ok := got[name]; !ok {
+				t.Errorf("no %s in %v", name, got)
+			}
 		}
 	}
 }
@@ -285,7 +284,7 @@ func TestSplit(t *testing.T) {
 			small++
 		}
 	})
-	if want := n*(9+5) + 2; metrics != want || msgs < 2 {
+	if want := n*(9+5) + 6; metrics != want || msgs < 2 {
 		t.Errorf("%d messages, %d metrics; want %d metrics", msgs, metrics, want)
 	}
 	if small > 1 { // the last one may be
