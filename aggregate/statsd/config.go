@@ -91,11 +91,6 @@ type Config struct {
 	// set of tags its own metric, as etsy statsd does with DogStatsD tags;
 	// "ignore" aggregates by name alone.
 	Tags string `toml:"tags"`
-	// SanitizeNames rewrites names as statsd does before graphite sees
-	// them: runs of white space become "_", "/" becomes "-", and anything
-	// but letters, digits and _-.;= is removed. Names that differ only
-	// there are the same metric.
-	SanitizeNames bool `toml:"sanitize_names"`
 	// MaxNames bounds the distinct names (per type, with their tags) kept
 	// between flushes; messages for new names beyond it are counted and
 	// dropped until idle names are deleted.
@@ -133,7 +128,6 @@ func Defaults() Config {
 		FlushCounts:    true,
 		GaugesMaxTTL:   1,
 		Tags:           TagsGraphite,
-		SanitizeNames:  true,
 		MaxNames:       100_000,
 		MaxMessageSize: 60_000,
 		Logger:         "statsd",

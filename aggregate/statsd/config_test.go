@@ -34,7 +34,7 @@ func TestSampleIsDefaults(t *testing.T) {
 	for _, f := range []string{
 		"flush_interval", "percentiles", "timer_metrics", "histogram", "legacy_namespace", "global_prefix",
 		"prefix_counter", "prefix_timer", "prefix_gauge", "prefix_set", "global_suffix", "prefix_stats",
-		"flush_counts", "delete_idle_stats", "gauges_max_ttl", "tags", "sanitize_names", "max_names",
+		"flush_counts", "delete_idle_stats", "gauges_max_ttl", "tags", "max_names",
 		"max_message_size", "logger",
 	} {
 		if !strings.Contains(Sample(), f+" = ") && !strings.Contains(Sample(), "."+f+"]]") {
@@ -52,7 +52,7 @@ func equalConfig(a, b *Config) bool {
 		a.FlushCounts == b.FlushCounts && a.DeleteIdleStats == b.DeleteIdleStats &&
 		a.DeleteCounters == b.DeleteCounters && a.DeleteTimers == b.DeleteTimers &&
 		a.DeleteGauges == b.DeleteGauges && a.DeleteSets == b.DeleteSets && a.GaugesMaxTTL == b.GaugesMaxTTL &&
-		a.Tags == b.Tags && a.SanitizeNames == b.SanitizeNames && a.MaxNames == b.MaxNames &&
+		a.Tags == b.Tags && a.MaxNames == b.MaxNames &&
 		a.MaxMessageSize == b.MaxMessageSize && a.Logger == b.Logger
 }
 

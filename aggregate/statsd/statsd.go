@@ -68,7 +68,6 @@ type Accumulator struct {
 	seconds  float64 // the interval, for rates
 	ns       namespaces
 	tags     bool // tags become part of the key
-	sanitize bool
 
 	deleteCounters, deleteTimers, deleteGauges, deleteSets bool
 
@@ -132,7 +131,6 @@ func New(cfg Config, log *slog.Logger) (*Accumulator, error) {
 		seconds:  float64(cfg.FlushInterval.D()) / float64(time.Second),
 		ns:       newNamespaces(&cfg),
 		tags:     cfg.Tags == TagsGraphite,
-		sanitize: cfg.SanitizeNames,
 		pid:      int32(os.Getpid()),
 	}
 	a.deleteCounters, a.deleteTimers, a.deleteGauges, a.deleteSets = cfg.deletes()
@@ -391,7 +389,8 @@ type item[T any] struct {
 func (t *table[T]) init() { t.byKey = map[string]*item[T]{} }
 
 // get returns the item of the raw key (buf when useBuf, else name),
-// creating it when there is room; nil means the name limit dropped it.
+// creating it when there is room; nil means the message was counted as
+// dropped (no room) or bad (no name left once sanitized) and is skipped.
 // init, when not nil, sets up a new item's state.
 func (t *table[T]) get(a *Accumulator, name string, buf []byte, useBuf bool, init func(*key, *T)) *item[T] {
 	var it *item[T]
@@ -414,9 +413,10 @@ func (t *table[T]) get(a *Accumulator, name string, buf []byte, useBuf bool, ini
 	} else {
 		raw = strings.Clone(name)
 	}
-	k := raw
-	if a.sanitize {
-		k = sanitize(raw)
+	k := sanitize(raw)
+	if len(k) == 0 || k[0] == ';' {
+		a.bad() // nothing left of the name
+		return nil
 	}
 	it = t.byKey[k]
 	if it == nil {

@@ -111,6 +111,8 @@ func TestBadAndIgnored(t *testing.T) {
 		metric("gauge", "g", "+", -1),
 		metric("counter", strings.Repeat("n", MaxNameLen+1), "1", 1),
 		metric("counter", "c", "1", 1, "k", strings.Repeat("v", MaxNameLen)),
+		metric("counter", "€@!", "1", 1),
+		metric("counter", "@", "1", 1, "k", "v"),
 	} {
 		a.Add(m)
 	}
@@ -118,7 +120,7 @@ func TestBadAndIgnored(t *testing.T) {
 	a.Add(&metlog.Message{Type: "counter", Payload: "1", Fields: []metlog.Field{metlog.String("name", "c"), metlog.String("rate", "fast")}})
 	a.Add(&metlog.Message{Type: "oldstyle", Payload: "hello"})
 	st := a.Stats()
-	if st.Bad != 15 || st.Ignored != 1 || st.Added != 1 {
+	if st.Bad != 17 || st.Ignored != 1 || st.Added != 1 {
 		t.Errorf("stats %+v", st)
 	}
 }
@@ -163,9 +165,6 @@ func TestNamesAndTags(t *testing.T) {
 			"stats.timers.caf.count": 1, "stats.timers.caf.count_ps": 0.5, "stats.timers.caf.sum": 1,
 			"stats.gauges.a_b;k=v_w": 1,
 		}},
-		{"not sanitized", func(c *Config) { c.SanitizeNames = false }, []*metlog.Message{
-			metric("counter", "a@b", "1", 1),
-		}, map[string]float64{"stats.counters.a@b.rate": 0.5, "stats.counters.a@b.count": 1}},
 		{"prefixes and suffix", func(c *Config) {
 			c.GlobalPrefix, c.PrefixCounter, c.PrefixGauge, c.GlobalSuffix, c.FlushCounts = "", "", "g", "host1", false
 		}, []*metlog.Message{
