@@ -2,6 +2,7 @@ package statsd
 
 import (
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -114,5 +115,16 @@ bins = [10, 5]
 	}
 	if _, err := New(Config{}, nil); err == nil {
 		t.Error("New accepted a zero Config")
+	}
+}
+
+// The README shows the sample `metlog plugins` prints, verbatim.
+func TestReadmeHasSample(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "```toml\n"+Sample()+"```") {
+		t.Error("README.md does not show sample.toml as it is")
 	}
 }

@@ -32,8 +32,10 @@
 // and optionally histogram bins; gauges keep their last value across
 // flushes; sets report the number of distinct members. Idle metrics are
 // emitted as 0 (gauges as their last value) unless the delete_* settings
-// say otherwise. Differences from statsd are deliberate and few: see the
-// package README.
+// say otherwise. Names are sanitized as statsd sanitizes them. Besides
+// numStats and processing_time, the accumulator emits statsd's own
+// metrics_received and bad_lines_seen counters. The few deliberate
+// differences from statsd are listed in the package README.
 //
 // # Concurrency and memory
 //
