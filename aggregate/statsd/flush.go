@@ -355,4 +355,7 @@ func (w *flushState) finish() {
 	if cap(w.buf) > 4*w.a.cfg.MaxMessageSize {
 		w.buf = nil
 	}
+	if cap(w.cum) > maxPooledSamples { // a burst is over: let its memory go
+		w.cum, w.cumSq = nil, nil
+	}
 }

@@ -110,7 +110,7 @@ type Stats struct {
 	Ignored uint64
 	// Bad counts metric messages that were malformed and skipped.
 	Bad uint64
-	// Dropped counts metric messages for new names beyond MaxNames.
+	// Dropped counts metric messages for new names beyond Config.MaxNames.
 	Dropped uint64
 	// Names is how many names are kept now.
 	Names uint64
