@@ -28,6 +28,7 @@ package config
 
 import (
 	"bytes"
+	_ "embed"
 	"errors"
 	"fmt"
 	"os"
@@ -78,6 +79,13 @@ type Router struct {
 	// Pprof serves Go's profiler under /debug/pprof/ on the HTTP address.
 	Pprof bool `toml:"pprof"`
 }
+
+//go:embed router.toml
+var routerSample string
+
+// RouterSample is the [router] table with every key at its default,
+// documented.
+func RouterSample() string { return routerSample }
 
 // DefaultRouter returns the [router] settings used when the file has none.
 func DefaultRouter() Router {

@@ -182,3 +182,13 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestRouterSampleIsTheDefault(t *testing.T) {
+	cfg, err := Parse("router.toml", []byte(RouterSample()), Catalog{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Router != DefaultRouter() {
+		t.Errorf("sample %+v\ndefault %+v", cfg.Router, DefaultRouter())
+	}
+}

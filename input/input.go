@@ -80,6 +80,9 @@ type Counters struct {
 	bytes    atomic.Uint64
 	dropped  atomic.Uint64
 	rejected [numReasons]atomic.Uint64
+	// kernel is the highest cumulative count of datagrams the kernel
+	// reported dropping (KernelDrops).
+	kernel atomic.Int64
 }
 
 // Received counts n messages of size bytes accepted into the journal.
@@ -90,6 +93,22 @@ func (c *Counters) Received(n, size int) {
 
 // Dropped counts n valid messages lost because the journal was full.
 func (c *Counters) Dropped(n int) { c.dropped.Add(uint64(n)) }
+
+// KernelDrops takes a socket's cumulative count of datagrams the kernel
+// dropped (see input.KernelDrops) and counts the new ones as dropped. Safe
+// to call from several readers of one socket.
+func (c *Counters) KernelDrops(total int64) {
+	for {
+		seen := c.kernel.Load()
+		if total <= seen {
+			return
+		}
+		if c.kernel.CompareAndSwap(seen, total) {
+			c.dropped.Add(uint64(total - seen))
+			return
+		}
+	}
+}
 
 // Rejected counts one message rejected for r.
 func (c *Counters) Rejected(r Reason) {

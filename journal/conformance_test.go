@@ -222,7 +222,7 @@ func testSegmentsDeleted(t *testing.T, m mode) {
 	j := m.open(t, Options{SegmentSize: 64 << 10, MaxBytes: 16 << 20})
 	a, _ := j.Reader("a")
 	b, _ := j.Reader("b")
-	appendRange(t, j, 0, 2000, 100) // ~520 KiB: up to 8 segments
+	appendSmallWrites(t, j, 0, 2000) // ~520 KiB: about 8 segments
 	if err := a.Commit(readN(t, a, 0, 2000, 500)); err != nil {
 		t.Fatal(err)
 	}
@@ -248,12 +248,7 @@ func testSegmentsDeleted(t *testing.T, m mode) {
 
 func testNoReaders(t *testing.T, m mode) {
 	j := m.open(t, Options{SegmentSize: 64 << 10})
-	for i := 0; i < 2000; i += 100 {
-		// One write per batch, so that segments roll.
-		if err := j.WaitDurable(ctxT(t), appendRange(t, j, i, i+100, 100)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendSmallWrites(t, j, 0, 2000)
 	waitCycle(t, j, func(s Stats) bool { return s.Segments == 1 && s.Bytes < s.Head.Off })
 	r, _ := j.Reader("late")
 	appendRange(t, j, 2000, 2010, 100)
@@ -703,11 +698,7 @@ func testNextWakes(t *testing.T, m mode) {
 func testMaxAge(t *testing.T, m mode) {
 	j := m.open(t, Options{DropUnread: true, MaxAge: 20 * time.Millisecond, SegmentSize: 64 << 10})
 	r, _ := j.Reader("idle")
-	for i := 0; i < 1000; i += 100 {
-		if err := j.WaitDurable(ctxT(t), appendRange(t, j, i, i+100, 100)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendSmallWrites(t, j, 0, 1000)
 	// Sealed segments age out although unread; the active one stays.
 	s := waitCycle(t, j, func(s Stats) bool { return s.Segments == 1 })
 	lost := s.Readers[0].Lost
@@ -738,5 +729,17 @@ func testCursorLogCompaction(t *testing.T, m mode) {
 	j = m.reopen(t, j, Options{})
 	if s := j.Stats(); len(s.Readers) != 1 || s.Readers[0].Committed.Seq != 500 {
 		t.Fatalf("after compaction and reopen: %+v", s.Readers)
+	}
+}
+
+// appendSmallWrites appends records from to to-1, waiting for each 100 to
+// be written, so that segments roll near SegmentSize however fast the
+// writer is.
+func appendSmallWrites(t *testing.T, j *Journal, from, to int) {
+	t.Helper()
+	for i := from; i < to; i += 100 {
+		if err := j.WaitDurable(ctxT(t), appendRange(t, j, i, min(i+100, to), 100)); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

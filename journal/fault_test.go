@@ -3,8 +3,10 @@ package journal
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 var errDiskFull = errors.New("no space left on device")
@@ -91,5 +93,31 @@ func TestWriteErrors(t *testing.T) {
 				t.Fatalf("Close: %v", err)
 			}
 		})
+	}
+}
+
+// TestNoGoroutinesAfterClose closes journals with waiters of every kind
+// blocked, and checks that none of the journal's goroutines survive.
+func TestNoGoroutinesAfterClose(t *testing.T) {
+	for _, m := range modes {
+		j := m.open(t, Options{MaxBytes: 1 << 20, DropUnread: true, MaxAge: time.Hour})
+		r, _ := j.Reader("r")
+		appendRange(t, j, 0, 100, 10)
+		readN(t, r, 0, 100, 100)
+		done := make(chan error, 1)
+		go func() {
+			_, err := r.Next(context.Background(), 1)
+			done <- err
+		}()
+		waitBlocked(t, j, 1)
+		if err := j.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; !errors.Is(err, ErrClosed) {
+			t.Fatalf("%s: Next: %v", m.name, err)
+		}
+	}
+	if g := leaked(); len(g) > 0 {
+		t.Fatalf("goroutines left after Close:\n%s", strings.Join(g, "\n\n"))
 	}
 }

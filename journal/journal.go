@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 )
@@ -71,12 +72,16 @@ type Journal struct {
 	want     Pos // the furthest position someone waits to be durable
 	segs     []*segment
 	cursors  map[string]*cursor
-	removed  []string // readers removed but not yet persisted as removed
-	dataSig  signal   // written advanced or a segment was sealed
-	spaceSig signal   // room freed for appends
-	durSig   signal   // durable advanced
-	cycleSig signal   // a sync cycle finished (cursors persisted, retention applied)
-	stats    counters
+	// lowCommit caches the lowest committed offset of any reader;
+	// lowStale says a cursor changed since it was computed.
+	lowCommit int64
+	lowStale  bool
+	removed   []string // readers removed but not yet persisted as removed
+	dataSig   signal   // written advanced or a segment was sealed
+	spaceSig  signal   // room freed for appends
+	durSig    signal   // durable advanced
+	cycleSig  signal   // a sync cycle finished (cursors persisted, retention applied)
+	stats     counters
 }
 
 // counters are the journal-wide statistics, guarded by Journal.mu.
@@ -172,8 +177,10 @@ func open(st storage, opts Options) (*Journal, error) {
 // Append adds records to the journal in order and returns the position
 // after the last of them. It waits while the slowest reader lags by more
 // than MaxBytes (backpressure), until ctx ends. Under SyncAlways it also
-// waits until the records are durable. The journal copies the records; the
-// caller may reuse them when Append returns.
+// waits until the records are durable; if ctx ends during that wait, the
+// records are in the journal and the error says only that their durability
+// is unconfirmed. The journal copies the records; the caller may reuse them
+// when Append returns.
 func (j *Journal) Append(ctx context.Context, records ...[]byte) (Pos, error) {
 	return j.append(ctx, records, true)
 }
@@ -252,18 +259,25 @@ func (j *Journal) fits(size int) bool {
 	if j.opts.DropUnread {
 		return true
 	}
-	lag := j.head.Off - j.minCommitted()
+	if len(j.cursors) == 0 {
+		return true
+	}
+	if j.lowStale {
+		j.lowStale = false
+		j.lowCommit = j.head.Off
+		for _, c := range j.cursors {
+			j.lowCommit = min(j.lowCommit, c.committed.Off)
+		}
+	}
+	lag := j.head.Off - j.lowCommit
 	return lag <= 0 || lag+int64(size) <= j.opts.MaxBytes
 }
 
-// minCommitted returns the lowest committed offset of any reader, or the
-// head when there are no readers. j.mu is held.
-func (j *Journal) minCommitted() int64 {
-	low := j.head.Off
-	for _, c := range j.cursors {
-		low = min(low, c.committed.Off)
-	}
-	return low
+// cursorsChanged notes that a reader's cursor moved, appeared or went:
+// appenders waiting for room look again. j.mu is held.
+func (j *Journal) cursorsChanged() {
+	j.lowStale = true
+	j.spaceSig.broadcast()
 }
 
 // WaitDurable waits until every record before pos is durable: fsynced under
@@ -345,10 +359,16 @@ func (j *Journal) Close() error {
 	return err
 }
 
-// closeFiles closes every segment and the cursor log.
+// closeFiles closes every segment, including dropped ones open readers
+// still hold, and the cursor log.
 func (j *Journal) closeFiles() {
 	j.mu.Lock()
-	segs := j.segs
+	segs := slices.Clone(j.segs)
+	for _, c := range j.cursors {
+		if r := c.reader; r != nil && r.seg != nil && r.seg.removed {
+			segs = append(segs, r.seg)
+		}
+	}
 	j.mu.Unlock()
 	for _, s := range segs {
 		if s.f != nil {

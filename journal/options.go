@@ -59,15 +59,19 @@ func (p SyncPolicy) MarshalText() ([]byte, error) { return []byte(p.String()), n
 
 // Defaults for zero Options fields.
 const (
-	DefaultSyncInterval    = 50 * time.Millisecond
-	DefaultSegmentSize     = 64 << 20
-	DefaultMaxBytes        = 1 << 30
-	DefaultMemoryMaxBytes  = 64 << 20
-	DefaultMemorySegSize   = 4 << 20
+	DefaultSyncInterval      = 50 * time.Millisecond
+	DefaultSegmentSize       = 64 << 20
+	DefaultMaxBytes          = 1 << 30
+	DefaultMemorySegmentSize = 4 << 20
+	DefaultMemoryMaxBytes    = 64 << 20
+)
+
+// Internal limits.
+const (
 	minMaxBytes            = 1 << 20
 	minSegmentSize         = 64 << 10
 	pendingLimit           = 4 << 20 // bytes accepted but not yet written
-	cursorCompactThreshold = 1 << 20
+	cursorCompactThreshold = 1 << 20 // cursor log size that triggers a rewrite
 )
 
 // Options configure a journal. The zero value is ready to use.
@@ -120,7 +124,7 @@ func (o Options) withDefaults(memory bool) Options {
 	if o.SegmentSize == 0 {
 		o.SegmentSize = DefaultSegmentSize
 		if memory {
-			o.SegmentSize = DefaultMemorySegSize
+			o.SegmentSize = DefaultMemorySegmentSize
 		}
 	}
 	o.SegmentSize = min(o.SegmentSize, o.MaxBytes/4)

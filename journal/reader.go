@@ -61,6 +61,7 @@ func (j *Journal) Reader(name string) (*Reader, error) {
 		start := j.segs[0].base
 		c = &cursor{name: name, committed: start, persisted: start, read: start, dirty: true}
 		j.cursors[name] = c
+		j.cursorsChanged()
 		kick(j.dirtyKick)
 	}
 	if c.reader != nil {
@@ -102,7 +103,7 @@ func (j *Journal) RemoveReader(name string) error {
 	}
 	delete(j.cursors, name)
 	j.removed = append(j.removed, name)
-	j.spaceSig.broadcast()
+	j.cursorsChanged()
 	kick(j.dirtyKick)
 	return nil
 }
@@ -313,7 +314,7 @@ func (r *Reader) Commit(pos Pos) error {
 		return fmt.Errorf("%w: commit %v, read %v", ErrPosition, pos, c.read)
 	}
 	c.committed, c.dirty = pos, true
-	j.spaceSig.broadcast()
+	j.cursorsChanged()
 	kick(j.dirtyKick)
 	return nil
 }

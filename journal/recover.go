@@ -84,6 +84,7 @@ func (j *Journal) recover() error {
 		j.segs = append(j.segs, s)
 	}
 	j.head, j.written, j.durable = head, head, head
+	j.lowStale = true
 
 	first := j.segs[0].base
 	for name, p := range cursors {

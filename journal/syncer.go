@@ -212,7 +212,7 @@ func (j *Journal) drop(next Pos) {
 			c.read = next
 		}
 	}
-	j.spaceSig.broadcast()
+	j.cursorsChanged()
 }
 
 // unref drops a reference to s and closes its file with the last one.

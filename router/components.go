@@ -8,9 +8,13 @@ import (
 
 	"github.com/metlog/metlog/config"
 	httpin "github.com/metlog/metlog/input/http"
+	statsdin "github.com/metlog/metlog/input/statsd"
 	"github.com/metlog/metlog/input/tcp"
 	"github.com/metlog/metlog/input/udp"
+	carbonout "github.com/metlog/metlog/output/carbon"
 	"github.com/metlog/metlog/output/file"
+	promout "github.com/metlog/metlog/output/prometheus"
+	statsdout "github.com/metlog/metlog/output/statsd"
 	"github.com/metlog/metlog/output/stdout"
 	tcpout "github.com/metlog/metlog/output/tcp"
 )
@@ -19,15 +23,19 @@ import (
 // plugin is added.
 var (
 	inputPlugins = map[string]plugin[Input]{
-		"http": inputOf(httpin.Defaults, httpin.New, httpin.Sample),
-		"tcp":  inputOf(tcp.Defaults, tcp.New, tcp.Sample),
-		"udp":  inputOf(udp.Defaults, udp.New, udp.Sample),
+		"http":   inputOf(httpin.Defaults, httpin.New, httpin.Sample),
+		"statsd": inputOf(statsdin.Defaults, statsdin.New, statsdin.Sample),
+		"tcp":    inputOf(tcp.Defaults, tcp.New, tcp.Sample),
+		"udp":    inputOf(udp.Defaults, udp.New, udp.Sample),
 	}
 	aggregatePlugins = map[string]plugin[Aggregator]{}
 	outputPlugins    = map[string]plugin[Output]{
-		"file":   outputOf(file.Defaults, file.New, file.Sample),
-		"stdout": outputOf(stdout.Defaults, stdout.New, stdout.Sample),
-		"tcp":    outputOf(tcpout.Defaults, tcpout.New, tcpout.Sample),
+		"carbon":     outputOf(carbonout.Defaults, carbonout.New, carbonout.Sample),
+		"file":       outputOf(file.Defaults, file.New, file.Sample),
+		"prometheus": outputOf(promout.Defaults, promout.New, promout.Sample),
+		"statsd":     outputOf(statsdout.Defaults, statsdout.New, statsdout.Sample),
+		"stdout":     outputOf(stdout.Defaults, stdout.New, stdout.Sample),
+		"tcp":        outputOf(tcpout.Defaults, tcpout.New, tcpout.Sample),
 	}
 )
 

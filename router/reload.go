@@ -104,7 +104,9 @@ func (r *Router) Reload(cfg *config.Config) error {
 	cfg.Plugins = kept
 	r.cfg = cfg
 	if r.httpLn != nil {
-		r.rebuildMux()
+		if err := r.rebuildMux(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -49,6 +49,14 @@ type HTTPInput interface {
 	Handler(sink input.Sink) http.Handler
 }
 
+// HTTPOutput is implemented by outputs that serve what they receive on the
+// router's HTTP address (the Prometheus output): the router mounts Handler
+// at Pattern.
+type HTTPOutput interface {
+	Pattern() string
+	Handler() http.Handler
+}
+
 // Options are the parts of a router that do not come from its config file.
 type Options struct {
 	// Logger receives the router's structured logs; default slog.Default().
@@ -137,6 +145,9 @@ func New(cfg *config.Config, opts Options) (_ *Router, err error) {
 		return nil, err
 	}
 	if cfg.Router.HTTP != "" {
+		if err := r.rebuildMux(); err != nil {
+			return nil, err
+		}
 		if r.httpLn, err = net.Listen("tcp", cfg.Router.HTTP); err != nil {
 			return nil, fmt.Errorf("router http: %w", err)
 		}

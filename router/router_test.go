@@ -340,3 +340,148 @@ func TestLiveTailBadMatcher(t *testing.T) {
 		t.Errorf("%d %s", resp.StatusCode, body)
 	}
 }
+
+func TestHTTPPathConflict(t *testing.T) {
+	cfg, err := config.Parse("t.toml", []byte(`
+[router]
+data_dir = "`+t.TempDir()+`"
+http = "127.0.0.1:0"
+[input.a]
+type = "http"
+[input.b]
+type = "http"
+`), Catalog(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(cfg, Options{Logger: discard})
+	if err == nil || !strings.Contains(err.Error(), "router http") {
+		t.Errorf("err = %v, want a conflict", err)
+	}
+}
+
+// When the slowest output lags by journal_max_bytes, TCP stops reading (the
+// sender blocks), UDP drops and counts, and HTTP answers 503.
+func TestBackpressure(t *testing.T) {
+	dir := t.TempDir()
+	stuck, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.Close()
+	go func() {
+		var held []net.Conn
+		for {
+			c, err := stuck.Accept()
+			if err != nil {
+				for _, c := range held {
+					c.Close()
+				}
+				return
+			}
+			held = append(held, c) // never acknowledges
+		}
+	}()
+	r := startRouter(t, `
+[router]
+data_dir = "`+dir+`"
+http = "127.0.0.1:0"
+journal_max_bytes = 1048576
+shutdown_timeout = "200ms"
+[input.udp]
+address = "127.0.0.1:0"
+[input.tcp]
+address = "127.0.0.1:0"
+[input.http]
+full_timeout = "200ms"
+[output.slow]
+type = "tcp"
+address = "`+stuck.Addr().String()+`"
+timeout = "1h"
+batch_size = 1
+`)
+	// A TCP sender writes 32 MiB; the router stops reading after about 1
+	// (socket buffers hold a few more).
+	conn, err := net.Dial("tcp", r.InputAddr("tcp").String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := `{"type": "t", "payload": "` + strings.Repeat("x", 1000) + `"}` + "\n"
+	sent := make(chan int, 1)
+	go func() {
+		n := 0
+		for range 32768 {
+			if _, err := io.WriteString(conn, line); err != nil {
+				break
+			}
+			n++
+		}
+		sent <- n
+	}()
+	waitFor(t, "the journal to fill", func() bool {
+		st := r.Status()
+		return st.Outputs["slow"].LagBytes >= 1<<20-4096
+	})
+	select {
+	case n := <-sent:
+		t.Fatalf("the TCP sender wrote all %d lines: no backpressure", n)
+	default: // blocked, as it should be
+	}
+	udp, _ := net.Dial("udp", r.InputAddr("udp").String())
+	defer udp.Close()
+	// Larger than the room left: what is left is less than one of the TCP
+	// sender's batches.
+	big := strings.Repeat("y", 60000)
+	udp.Write([]byte(`{"type": "u", "payload": "` + big + `"}`))
+	waitFor(t, "the UDP drop", func() bool { return r.Status().Inputs["udp"].Dropped == 1 })
+	resp, err := http.Post("http://"+r.HTTPAddr().String()+"/v1/messages", "application/x-ndjson",
+		strings.NewReader(`{"type": "h", "payload": "`+big+`"}`+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("HTTP with a full journal: %d, want 503 with Retry-After", resp.StatusCode)
+	}
+	if st := r.Status(); st.Journal.Bytes > 3<<20 {
+		t.Errorf("journal holds %d bytes, limit 1 MiB plus a segment", st.Journal.Bytes)
+	}
+	conn.Close()
+	<-sent
+}
+
+func TestMemoryJournal(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := config.Parse("t.toml", []byte(`
+[router]
+data_dir = "`+filepath.Join(dir, "never-created")+`"
+http = ""
+[input.udp]
+address = "127.0.0.1:0"
+[output.f]
+type = "file"
+template = "{payload}"
+path = "`+filepath.Join(dir, "f.log")+`"
+`), Catalog(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(cfg, Options{Logger: discard, Memory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	c, _ := net.Dial("udp", r.InputAddr("udp").String())
+	c.Write([]byte(`{"payload": "in memory"}`))
+	c.Close()
+	waitFor(t, "delivery", func() bool { return r.Status().Outputs["f"].Delivered == 1 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "never-created")); !os.IsNotExist(err) {
+		t.Errorf("the memory journal touched data_dir: %v", err)
+	}
+}

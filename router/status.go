@@ -2,6 +2,7 @@ package router
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/http/pprof"
@@ -132,14 +133,20 @@ func (r *Router) Status() Status {
 // HTTP inputs. The routes are rebuilt by rebuildMux when a reload changes
 // the inputs.
 func (r *Router) handler() http.Handler {
-	r.rebuildMux()
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.mux.Load().ServeHTTP(w, req)
 	})
 }
 
-func (r *Router) rebuildMux() {
+// rebuildMux makes the routes of the HTTP address. Two plugins claiming
+// the same path is an error, and the previous routes stay.
+func (r *Router) rebuildMux() (err error) {
 	mux := http.NewServeMux()
+	defer func() {
+		if p := recover(); p != nil { // ServeMux panics on conflicting patterns
+			err = fmt.Errorf("router http: %v", p)
+		}
+	}()
 	if r.metrics == nil {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), (*collector)(r))
@@ -164,7 +171,13 @@ func (r *Router) rebuildMux() {
 			mux.Handle(h.Pattern(), h.Handler(r.sink))
 		}
 	}
+	for _, o := range r.outputs {
+		if h, ok := o.out.(HTTPOutput); ok {
+			mux.Handle(h.Pattern(), h.Handler())
+		}
+	}
 	r.mux.Store(mux)
+	return nil
 }
 
 // collector exports Status as Prometheus metrics at scrape time, so the hot

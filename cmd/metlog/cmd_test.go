@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"net"
 	"os"
 	"path/filepath"
@@ -108,5 +109,22 @@ func TestCat(t *testing.T) {
 	code, _, errs = runCmd("cat", "-match", "Type ==", f)
 	if code != 1 || !strings.Contains(errs, "column") {
 		t.Errorf("bad matcher: %d %q", code, errs)
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// docs/plugins.md is generated from the samples the binary embeds.
+func TestPluginsDocInStep(t *testing.T) {
+	path := filepath.Join("..", "..", "docs", "plugins.md")
+	if *update {
+		os.WriteFile(path, []byte(pluginsMarkdown()), 0o644)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != pluginsMarkdown() {
+		t.Error("docs/plugins.md is stale: go test ./cmd/metlog -run PluginsDoc -update")
 	}
 }

@@ -527,3 +527,133 @@ path = "all.heka"
 	}
 	t.Logf("%d messages through 3 kill -9 restarts: %d delivered, %d duplicates (same UUID)", n, total, total-n)
 }
+
+// SIGHUP reloads the config without losing a message: a new output starts
+// from the oldest record the journal holds, and a file output that
+// logrotate moved away writes to a new file.
+func TestE2EReloadOnSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	base := fmt.Sprintf(`
+[router]
+data_dir = "data"
+http = "%s"
+[input.tcp]
+address = "%s"
+[output.a]
+type = "file"
+template = "{payload}"
+path = "a.log"
+`, freePort(t, "tcp"), freePort(t, "tcp"))
+	p := startProc(t, dir, base)
+	send := func(from, to int) {
+		conn, err := net.Dial("tcp", p.addrs["input tcp"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := from; i < to; i++ {
+			fmt.Fprintf(conn, `{"type": "t", "payload": "%d"}`+"\n", i)
+		}
+		conn.Close()
+	}
+	send(0, 100)
+	p.waitCounter(100, "outputs", "a", "delivered")
+	if err := os.Rename(filepath.Join(dir, "a.log"), filepath.Join(dir, "a.log.1")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "metlog.toml"), []byte(base+`
+[output.b]
+type = "file"
+template = "{payload}"
+path = "b.log"
+`), 0o600)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitCounter(100, "outputs", "b", "delivered")
+	send(100, 200)
+	p.waitCounter(200, "outputs", "b", "delivered")
+	p.waitCounter(200, "outputs", "a", "delivered") // a kept running through the reload
+	read := func(name string) []string {
+		b, _ := os.ReadFile(filepath.Join(dir, name))
+		return strings.Fields(string(b))
+	}
+	if got := read("b.log"); len(got) != 200 || got[0] != "0" || got[199] != "199" {
+		t.Errorf("b.log has %d lines", len(got))
+	}
+	if old, cur := read("a.log.1"), read("a.log"); len(old) != 100 || len(cur) != 100 || cur[0] != "100" {
+		t.Errorf("a.log.1 has %d lines, a.log %d", len(old), len(cur))
+	}
+}
+
+// One output is stuck for a minute (its endpoint accepts connections and
+// never acknowledges) while another keeps delivering at full rate: the
+// other's lag stays near zero throughout.
+func TestE2EStuckOutputForAMinute(t *testing.T) {
+	period := time.Minute
+	if testing.Short() {
+		period = 5 * time.Second
+	}
+	stuck, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.Close()
+	go func() {
+		var held []net.Conn
+		for {
+			c, err := stuck.Accept()
+			if err != nil {
+				for _, c := range held {
+					c.Close()
+				}
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	dir := t.TempDir()
+	p := startProc(t, dir, fmt.Sprintf(`
+[router]
+data_dir = "data"
+http = "%s"
+shutdown_timeout = "1s"
+[input.tcp]
+address = "%s"
+[output.fast]
+type = "file"
+template = "{payload}"
+path = "fast.log"
+[output.stuck]
+type = "tcp"
+address = "%s"
+timeout = "10m"
+`, freePort(t, "tcp"), freePort(t, "tcp"), stuck.Addr().String()))
+	conn, err := net.Dial("tcp", p.addrs["input tcp"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	w := bufio.NewWriter(conn)
+	const perTick = 2000 // every 100 ms: 20,000 messages/s
+	sent := 0
+	worst := 0.0
+	start := time.Now()
+	for tick := time.NewTicker(100 * time.Millisecond); time.Since(start) < period; <-tick.C {
+		for range perTick {
+			fmt.Fprintf(w, `{"type": "t", "payload": "%d"}`+"\n", sent)
+			sent++
+		}
+		w.Flush()
+		worst = max(worst, float64(sent)-p.counter("outputs", "fast", "delivered"))
+	}
+	p.waitCounter(float64(sent), "outputs", "fast", "delivered")
+	if d := p.counter("outputs", "stuck", "delivered"); d != 0 {
+		t.Errorf("the stuck output delivered %v", d)
+	}
+	if lag := p.counter("outputs", "stuck", "lag_records"); lag != float64(sent) {
+		t.Errorf("the stuck output's lag is %v, want %d", lag, sent)
+	}
+	// The fast output never fell more than a second of traffic behind.
+	if worst > perTick*10 {
+		t.Errorf("the fast output fell %v messages behind", worst)
+	}
+	t.Logf("%d messages in %v; the fast output was at most %v behind; the stuck one delivered none", sent, period, worst)
+}

@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/metlog/metlog/codec/heka"
@@ -96,10 +95,7 @@ type Input struct {
 	ln       net.Listener
 	dec      input.Decoder
 	counters input.Counters
-	slots    chan struct{} // one per allowed connection
-
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
+	conns    input.Conns
 }
 
 // New validates cfg and binds the listener.
@@ -127,8 +123,7 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 		log:   log,
 		ln:    ln,
 		dec:   input.Decoder{MaxSize: cfg.MaxMessageSize, Keys: keys, RequireSignature: cfg.RequireSignature},
-		slots: make(chan struct{}, cfg.MaxConnections),
-		conns: map[net.Conn]struct{}{},
+		conns: input.Conns{Max: cfg.MaxConnections, Log: log},
 	}, nil
 }
 
@@ -142,54 +137,7 @@ func (in *Input) Counters() *input.Counters { return &in.counters }
 // every connection and waits for their handlers, which deliver what they
 // had already read.
 func (in *Input) Run(ctx context.Context, sink input.Sink) error {
-	stop := context.AfterFunc(ctx, func() {
-		in.ln.Close()
-		in.mu.Lock()
-		for c := range in.conns {
-			c.Close()
-		}
-		in.mu.Unlock()
+	return in.conns.Serve(ctx, in.ln, func(conn net.Conn) {
+		newConnection(in, conn, sink).serve(ctx)
 	})
-	defer stop()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		conn, err := in.ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return err
-		}
-		select {
-		case in.slots <- struct{}{}:
-		default:
-			in.log.Warn("too many connections; closing", "from", conn.RemoteAddr(), "max_connections", in.cfg.MaxConnections)
-			conn.Close()
-			continue
-		}
-		in.mu.Lock()
-		if ctx.Err() != nil {
-			in.mu.Unlock()
-			conn.Close()
-			<-in.slots
-			continue
-		}
-		in.conns[conn] = struct{}{}
-		in.mu.Unlock()
-		wg.Go(func() {
-			defer func() {
-				in.mu.Lock()
-				delete(in.conns, conn)
-				in.mu.Unlock()
-				conn.Close()
-				<-in.slots
-			}()
-			newConnection(in, conn, sink).serve(ctx)
-		})
-	}
 }

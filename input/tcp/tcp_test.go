@@ -3,11 +3,14 @@ package tcp
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -265,5 +268,40 @@ func TestRequireSignatureRejectsJSON(t *testing.T) {
 	}
 	if r := in.Counters().Snapshot().Rejected; r["unsigned"] != 2 {
 		t.Errorf("rejected %v", r)
+	}
+}
+
+func TestManyConnections(t *testing.T) {
+	sink := &inputtest.Sink{}
+	in := start(t, Defaults(), sink)
+	const conns, each = 200, 50
+	var wg sync.WaitGroup
+	for c := range conns {
+		wg.Go(func() {
+			conn, err := net.Dial("tcp", in.Addr().String())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer conn.Close()
+			var b strings.Builder
+			for i := range each {
+				fmt.Fprintf(&b, `{"type": "c%d", "payload": "%d"}`+"\n", c, i)
+			}
+			io.WriteString(conn, b.String())
+		})
+	}
+	wg.Wait()
+	msgs, err := sink.Wait(waitCtx(t), conns*each)
+	if err != nil {
+		t.Fatalf("%v: got %d of %d", err, len(msgs), conns*each)
+	}
+	// Per connection, order is kept.
+	next := map[string]int{}
+	for _, m := range msgs {
+		if want := strconv.Itoa(next[m.Type]); m.Payload != want {
+			t.Fatalf("connection %s: payload %s, want %s", m.Type, m.Payload, want)
+		}
+		next[m.Type]++
 	}
 }

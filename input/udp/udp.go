@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
 
 	"golang.org/x/net/ipv4"
 
@@ -57,7 +56,7 @@ func Defaults() Config {
 		MaxMessageSize: heka.MaxMessageSize,
 		ReadBuffer:     16 << 20,
 		Batch:          64,
-		Readers:        1,
+		Readers:        2,
 	}
 }
 
@@ -95,9 +94,6 @@ type Input struct {
 	conn     *net.UDPConn
 	dec      input.Decoder
 	counters input.Counters
-	// kernelDrops is the highest cumulative count of datagrams the kernel
-	// dropped for want of buffer space, as SO_RXQ_OVFL reported it.
-	kernelDrops atomic.Int64
 }
 
 // New validates cfg and binds the socket, so that a taken port is an error
@@ -123,7 +119,7 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 			log.Warn("cannot set the socket receive buffer", "bytes", cfg.ReadBuffer, "err", err)
 		}
 	}
-	if err := tune(conn, cfg.ReadBuffer); err != nil {
+	if err := input.TuneUDP(conn, cfg.ReadBuffer); err != nil {
 		log.Warn("kernel drops will not be counted", "err", err)
 	}
 	return &Input{
@@ -161,26 +157,12 @@ func (in *Input) Run(ctx context.Context, sink input.Sink) error {
 	return nil
 }
 
-// countKernelDrops counts the drops up to cumulative total d.
-func (in *Input) countKernelDrops(d int64) {
-	for {
-		seen := in.kernelDrops.Load()
-		if d <= seen {
-			return
-		}
-		if in.kernelDrops.CompareAndSwap(seen, d) {
-			in.counters.Dropped(int(d - seen))
-			return
-		}
-	}
-}
-
 func (in *Input) read(ctx context.Context, sink input.Sink) error {
 	pc := ipv4.NewPacketConn(in.conn)
 	batch := make([]ipv4.Message, in.cfg.Batch)
 	for i := range batch {
 		batch[i].Buffers = [][]byte{make([]byte, maxDatagram+1)}
-		batch[i].OOB = make([]byte, oobSize)
+		batch[i].OOB = make([]byte, input.UDPOOBSize)
 	}
 	pool := make([]*metlog.Message, in.cfg.Batch)
 	for i := range pool {
@@ -198,8 +180,8 @@ func (in *Input) read(ctx context.Context, sink input.Sink) error {
 		good = good[:0]
 		size := 0
 		for i := range n {
-			if d := kernelDrops(batch[i].OOB[:batch[i].NN]); d >= 0 {
-				in.countKernelDrops(d)
+			if d := input.KernelDrops(batch[i].OOB[:batch[i].NN]); d >= 0 {
+				in.counters.KernelDrops(d)
 			}
 			p := batch[i].Buffers[0][:batch[i].N]
 			m := pool[i]

@@ -1,4 +1,4 @@
-package udp
+package input
 
 import (
 	"encoding/binary"
@@ -6,14 +6,17 @@ import (
 	"syscall"
 )
 
-// oobSize is room for the SO_RXQ_OVFL control message of one datagram.
-const oobSize = 32
+// UDPOOBSize is room for the SO_RXQ_OVFL control message of one datagram.
+const UDPOOBSize = 32
 
-// tune asks for a receive buffer of size bytes even beyond
+// UDPTruncated is the recvmsg flag of a datagram longer than its buffer.
+const UDPTruncated = syscall.MSG_TRUNC
+
+// TuneUDP asks for a receive buffer of size bytes even beyond
 // net.core.rmem_max when the process may (SO_RCVBUFFORCE, CAP_NET_ADMIN),
 // and turns on SO_RXQ_OVFL, with which the kernel reports on each datagram
 // how many it dropped for want of buffer space, so drops are counted.
-func tune(conn *net.UDPConn, size int) error {
+func TuneUDP(conn *net.UDPConn, size int) error {
 	rc, err := conn.SyscallConn()
 	if err != nil {
 		return err
@@ -33,9 +36,9 @@ func tune(conn *net.UDPConn, size int) error {
 	return serr
 }
 
-// kernelDrops returns the socket's cumulative drop count from the control
+// KernelDrops returns the socket's cumulative drop count from the control
 // messages of one datagram, or -1 when they carry none.
-func kernelDrops(oob []byte) int64 {
+func KernelDrops(oob []byte) int64 {
 	const hdr = 16 // cmsghdr: len uint64, level int32, type int32
 	for len(oob) >= hdr {
 		l := int(binary.NativeEndian.Uint64(oob))

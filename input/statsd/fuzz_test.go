@@ -1,0 +1,76 @@
+package statsd
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/metlog/metlog/codec/statsd"
+	"github.com/metlog/metlog/input/inputtest"
+)
+
+// FuzzTCPFraming checks that a TCP stream, however it is cut into reads,
+// gives the messages and rejections of its lines taken one by one: lines
+// over max_line_size rejected as too_large, the others parsed.
+func FuzzTCPFraming(f *testing.F) {
+	f.Add([]byte(tcpStream), uint8(1))
+	f.Add([]byte(tcpStream), uint8(7))
+	f.Add([]byte("a:1|c\r\n"+strings.Repeat("x", 40)+"\nb:2|c"), uint8(5))
+	f.Add([]byte("a:1|c\r"), uint8(3))
+	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
+		const maxLine = 16
+		cfg := Defaults()
+		cfg.MaxLineSize = maxLine
+		cfg.Batch = 4
+
+		// The lines taken one by one.
+		var want []string
+		var tooLarge, malformed uint64
+		var m statsd.Metric
+		for line := range statsd.Lines(data) {
+			switch {
+			case len(line) > maxLine:
+				tooLarge++
+			case statsd.Parse(line, &m) != nil:
+				malformed++
+			default:
+				want = append(want, string(m.Name)+" "+string(m.Value))
+			}
+		}
+
+		in := testInput(cfg)
+		sink := &inputtest.Sink{}
+		server, client := net.Pipe()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer server.Close()
+			in.serveConn(context.Background(), server, sink)
+		}()
+		step := int(chunk%32) + 1
+		for p := data; len(p) > 0; {
+			n := min(step, len(p))
+			if _, err := client.Write(p[:n]); err != nil {
+				t.Fatal(err)
+			}
+			p = p[n:]
+		}
+		client.Close()
+		<-done
+
+		got := sink.Messages()
+		if len(got) != len(want) {
+			t.Fatalf("%d messages, want %d", len(got), len(want))
+		}
+		for i, m := range got {
+			if s := m.Fields[0].Strings[0] + " " + m.Payload; s != want[i] {
+				t.Fatalf("message %d: %q, want %q", i, s, want[i])
+			}
+		}
+		s := in.counters.Snapshot()
+		if s.Rejected["too_large"] != tooLarge || s.Rejected["malformed"] != malformed {
+			t.Fatalf("rejected %v, want too_large %d, malformed %d", s.Rejected, tooLarge, malformed)
+		}
+	})
+}

@@ -1,0 +1,447 @@
+package prometheus
+
+import (
+	"bytes"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/metlog/metlog"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// kind is the Prometheus type a message type maps to.
+type kind uint8
+
+const (
+	kindCounter kind = iota + 1
+	kindGauge
+	kindTimer
+)
+
+// maxWeight caps how many times one sampled timer observation counts.
+const maxWeight = 1000
+
+// Every series of a kind shares its help text, so that metrics whose
+// original names sanitise to the same name still form one family.
+var help = [...]string{
+	kindCounter: "Sum of metlog counter messages.",
+	kindGauge:   "Last value of metlog gauge messages.",
+	kindTimer:   "Durations of metlog timer messages, in seconds.",
+}
+
+// label is one label of a message: its name, and its value as
+// o.values[start:end].
+type label struct {
+	name       string
+	start, end int
+}
+
+// maxCached bounds the caches of sanitised names; past it they start over.
+const maxCached = 10000
+
+// nameKey identifies a cached metric name.
+type nameKey struct {
+	kind kind
+	raw  string
+}
+
+// series is one metric and label set, and its state.
+type series struct {
+	kind    kind
+	name    string
+	desc    *prometheus.Desc
+	values  []string // label values, in desc's order
+	updated time.Time
+
+	value   float64            // counter, gauge
+	buckets []uint64           // histogram: observations at or below each bound (not cumulative)
+	count   uint64             // histogram
+	sum     float64            // histogram
+	summary prometheus.Summary // summary
+}
+
+// update folds m into its series.
+func (o *Output) update(m *metlog.Message, now time.Time) {
+	var k kind
+	switch m.Type {
+	case "counter":
+		k = kindCounter
+	case "gauge":
+		k = kindGauge
+	case "timer":
+		k = kindTimer
+	default:
+		o.stats.Skipped++
+		return
+	}
+	raw := stringField(m, "name")
+	payload := strings.TrimSpace(m.Payload)
+	v, ok := parseFinite(payload)
+	if raw == "" || !ok || k == kindCounter && v < 0 {
+		o.stats.Invalid++
+		return
+	}
+	name := o.metricName(k, raw)
+	if f := o.families[name]; f != nil && f.kind != k || f == nil && o.collides(k, name) {
+		o.stats.Invalid++
+		return
+	}
+	o.collectLabels(m)
+	s := o.series[string(o.seriesKey(name))]
+	if s == nil {
+		if len(o.series) >= o.cfg.MaxSeries && now.Sub(o.lastSweep) >= time.Second {
+			o.expire(now) // at most once a second: it visits every series
+		}
+		if len(o.series) >= o.cfg.MaxSeries {
+			o.stats.Dropped++
+			return
+		}
+		s = o.newSeries(k, name)
+		o.series[string(o.key)] = s
+	}
+	s.updated = now
+	o.stats.Updates++
+	rate, hasRate := floatField(m, "rate")
+	sampled := hasRate && rate > 0 && rate < 1
+	switch k {
+	case kindCounter:
+		if sampled {
+			v /= rate
+		}
+		s.value += v
+	case kindGauge:
+		if payload[0] == '+' || payload[0] == '-' {
+			s.value += v
+		} else {
+			s.value = v
+		}
+	case kindTimer:
+		weight := uint64(1)
+		if sampled {
+			weight = uint64(min(math.Round(1/rate), maxWeight))
+		}
+		s.observe(v/1000, weight, o.cfg.Buckets)
+	}
+}
+
+// metricName is the sanitised name of a metric, with its namespace and the
+// suffix of its kind.
+func (o *Output) metricName(k kind, raw string) string {
+	if name, ok := o.metricNames[nameKey{k, raw}]; ok {
+		return name
+	}
+	var b strings.Builder
+	if o.cfg.Namespace != "" {
+		b.WriteString(o.cfg.Namespace)
+		b.WriteByte('_')
+	}
+	b.WriteString(sanitizeName(raw))
+	suffix := ""
+	switch k {
+	case kindCounter:
+		suffix = "_total"
+	case kindTimer:
+		suffix = "_seconds"
+	}
+	if !strings.HasSuffix(b.String(), suffix) {
+		b.WriteString(suffix)
+	}
+	if len(o.metricNames) >= maxCached {
+		clear(o.metricNames)
+	}
+	o.metricNames[nameKey{k, raw}] = b.String()
+	return b.String()
+}
+
+// labelName is the label name of the field called raw.
+func (o *Output) labelName(raw string) string {
+	if name, ok := o.labelNames[raw]; ok {
+		return name
+	}
+	name := sanitizeName(raw)
+	if reservedLabel(name) || name == o.cfg.LoggerLabel || name == o.cfg.HostnameLabel {
+		name = "tag_" + name
+	}
+	if len(o.labelNames) >= maxCached {
+		clear(o.labelNames)
+	}
+	o.labelNames[raw] = name
+	return name
+}
+
+// collides reports whether a new family would clash with the _count,
+// _sum and _bucket series of a histogram or summary, or the reverse.
+func (o *Output) collides(k kind, name string) bool {
+	for _, suffix := range []string{"_count", "_sum", "_bucket"} {
+		if base, ok := strings.CutSuffix(name, suffix); ok {
+			if f := o.families[base]; f != nil && f.kind == kindTimer {
+				return true
+			}
+		}
+		if k == kindTimer && o.families[name+suffix] != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// collectLabels fills o.labels with m's labels, sorted by name, each name
+// once, and o.values with their values, made valid UTF-8.
+func (o *Output) collectLabels(m *metlog.Message) {
+	ls, vs := o.labels[:0], o.values[:0]
+	add := func(name, value string) {
+		start := len(vs)
+		vs = append(vs, value...)
+		ls = append(ls, label{name, start, len(vs)})
+	}
+	if o.cfg.LoggerLabel != "" && m.Logger != "" {
+		add(o.cfg.LoggerLabel, m.Logger)
+	}
+	if o.cfg.HostnameLabel != "" && m.Hostname != "" {
+		add(o.cfg.HostnameLabel, m.Hostname)
+	}
+	if o.cfg.Tags {
+		for i := range m.Fields {
+			f := &m.Fields[i]
+			switch f.Name {
+			case "", "name", "rate", metlog.PayloadTypeField:
+				continue
+			}
+			if f.Type == metlog.TypeBytes || f.Len() == 0 {
+				continue
+			}
+			start := len(vs)
+			vs = appendFieldText(vs, f)
+			ls = append(ls, label{o.labelName(f.Name), start, len(vs)})
+		}
+	}
+	slices.SortStableFunc(ls, func(a, b label) int { return strings.Compare(a.name, b.name) })
+	ls = slices.CompactFunc(ls, func(a, b label) bool { return a.name == b.name }) // the first wins
+	for i, l := range ls {
+		if v := vs[l.start:l.end]; !utf8.Valid(v) {
+			// Replace invalid bytes before keying the series, so that
+			// values that differ only there are one series.
+			fixed := bytes.ToValidUTF8(v, []byte("\uFFFD"))
+			ls[i].start = len(vs)
+			vs = append(vs, fixed...)
+			ls[i].end = len(vs)
+		}
+	}
+	o.labels, o.values = ls, vs
+}
+
+// seriesKey builds the key of the series name{o.labels} in o.key.
+func (o *Output) seriesKey(name string) []byte {
+	k := append(o.key[:0], name...)
+	for _, l := range o.labels {
+		k = append(k, 0xff)
+		k = append(k, l.name...)
+		k = append(k, 0xfe)
+		k = append(k, o.values[l.start:l.end]...)
+	}
+	o.key = k
+	return k
+}
+
+// newSeries makes the series name{o.labels} and counts it in its family.
+func (o *Output) newSeries(k kind, name string) *series {
+	names := make([]string, len(o.labels))
+	values := make([]string, len(o.labels))
+	for i, l := range o.labels {
+		names[i], values[i] = l.name, string(o.values[l.start:l.end])
+	}
+	s := &series{kind: k, name: name, values: values}
+	switch {
+	case k == kindTimer && o.cfg.Timers == "summary":
+		constLabels := prometheus.Labels{}
+		for i, n := range names {
+			constLabels[n] = values[i]
+		}
+		objectives := make(map[float64]float64, len(o.cfg.Quantiles))
+		for _, q := range o.cfg.Quantiles {
+			objectives[q] = min(q, 1-q) / 10
+		}
+		s.summary = prometheus.NewSummary(prometheus.SummaryOpts{
+			Name: name, Help: help[k], ConstLabels: constLabels,
+			Objectives: objectives, MaxAge: o.cfg.SummaryMaxAge.D(),
+		})
+	default:
+		s.desc = prometheus.NewDesc(name, help[k], names, nil)
+		if k == kindTimer {
+			s.buckets = make([]uint64, len(o.cfg.Buckets))
+		}
+	}
+	f := o.families[name]
+	if f == nil {
+		f = &family{kind: k}
+		o.families[name] = f
+	}
+	f.series++
+	return s
+}
+
+// observe records a duration in seconds, weight times.
+func (s *series) observe(v float64, weight uint64, bounds []float64) {
+	if s.summary != nil {
+		for range weight {
+			s.summary.Observe(v)
+		}
+		return
+	}
+	if i, _ := slices.BinarySearch(bounds, v); i < len(bounds) {
+		s.buckets[i] += weight
+	}
+	s.count += weight
+	s.sum += v * float64(weight)
+}
+
+// expire removes the series not updated within ExpireAfter of now.
+func (o *Output) expire(now time.Time) {
+	if o.cfg.ExpireAfter <= 0 {
+		return
+	}
+	o.lastSweep = now
+	cutoff := now.Add(-o.cfg.ExpireAfter.D())
+	for key, s := range o.series {
+		if s.updated.Before(cutoff) {
+			delete(o.series, key)
+			o.stats.Expired++
+			if f := o.families[s.name]; f != nil {
+				if f.series--; f.series == 0 {
+					delete(o.families, s.name)
+				}
+			}
+		}
+	}
+}
+
+// collector exposes the output's series to its registry. It is unchecked:
+// Describe sends nothing, since the series are not known in advance.
+type collector struct{ o *Output }
+
+func (collector) Describe(chan<- *prometheus.Desc) {}
+
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	o := c.o
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.expire(o.now())
+	for _, s := range o.series {
+		switch {
+		case s.summary != nil:
+			s.summary.Collect(ch)
+		case s.kind == kindCounter:
+			ch <- constMetric(prometheus.NewConstMetric(s.desc, prometheus.CounterValue, s.value, s.values...))
+		case s.kind == kindGauge:
+			ch <- constMetric(prometheus.NewConstMetric(s.desc, prometheus.GaugeValue, s.value, s.values...))
+		default:
+			cumulative := make(map[float64]uint64, len(s.buckets))
+			var n uint64
+			for i, b := range o.cfg.Buckets {
+				n += s.buckets[i]
+				cumulative[b] = n
+			}
+			ch <- constMetric(prometheus.NewConstHistogram(s.desc, s.count, s.sum, cumulative, s.values...))
+		}
+	}
+}
+
+// constMetric passes on a metric, or the error that made it invalid.
+func constMetric(m prometheus.Metric, err error) prometheus.Metric {
+	if err != nil {
+		return prometheus.NewInvalidMetric(prometheus.NewDesc("metlog_invalid_metric", "", nil, nil), err)
+	}
+	return m
+}
+
+// sanitizeName makes s a valid Prometheus metric or label name: characters
+// other than ASCII letters, digits and '_' become '_', and a leading digit
+// gets a '_' before it. Each invalid UTF-8 byte or non-ASCII character
+// becomes one '_'.
+func sanitizeName(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 1)
+	for i, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r == '_':
+			b.WriteRune(r)
+		case r >= '0' && r <= '9':
+			if i == 0 {
+				b.WriteByte('_')
+			}
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	if b.Len() == 0 {
+		return "_"
+	}
+	return b.String()
+}
+
+// reservedLabel reports whether name is a label Prometheus reserves, or one
+// that histograms and summaries use.
+func reservedLabel(name string) bool {
+	return name == "le" || name == "quantile" || strings.HasPrefix(name, "__")
+}
+
+// appendFieldText appends a field's values, comma separated.
+func appendFieldText(b []byte, f *metlog.Field) []byte {
+	for i := range f.Len() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		switch f.Type {
+		case metlog.TypeString:
+			b = append(b, f.Strings[i]...)
+		case metlog.TypeInteger:
+			b = strconv.AppendInt(b, f.Integers[i], 10)
+		case metlog.TypeDouble:
+			b = strconv.AppendFloat(b, f.Doubles[i], 'g', -1, 64)
+		case metlog.TypeBool:
+			b = strconv.AppendBool(b, f.Bools[i])
+		}
+	}
+	return b
+}
+
+func parseFinite(s string) (float64, bool) {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0, false
+	}
+	return v, true
+}
+
+// stringField returns the first value of the string field called name.
+func stringField(m *metlog.Message, name string) string {
+	f := m.Field(name)
+	if f == nil || f.Type != metlog.TypeString || len(f.Strings) == 0 {
+		return ""
+	}
+	return f.Strings[0]
+}
+
+// floatField returns the first value of the field called name as a number,
+// whether it was sent as a double, an integer or a numeric string (as some
+// metlog-py plugins send "rate").
+func floatField(m *metlog.Message, name string) (float64, bool) {
+	f := m.Field(name)
+	if f == nil {
+		return 0, false
+	}
+	switch {
+	case f.Type == metlog.TypeDouble && len(f.Doubles) > 0:
+		return f.Doubles[0], true
+	case f.Type == metlog.TypeInteger && len(f.Integers) > 0:
+		return float64(f.Integers[0]), true
+	case f.Type == metlog.TypeString && len(f.Strings) > 0:
+		return parseFinite(strings.TrimSpace(f.Strings[0]))
+	}
+	return 0, false
+}

@@ -1,0 +1,278 @@
+// Package statsd is the output that forwards metric messages to a statsd
+// server as statsd lines, over UDP or TCP — what logstash-metlog's
+// metlog_statsd output did for metlog-py's counters and timers, so that
+// apps keep their existing statsd and Graphite setup behind a router.
+//
+// Each message becomes one line:
+//
+//	counter  KEY:COUNT|c[|@RATE]
+//	timer    KEY:MILLISECONDS|ms[|@RATE]
+//	gauge    KEY:VALUE|g     (a leading + or - is kept: statsd applies it as a delta)
+//	set      KEY:MEMBER|s
+//
+// KEY is the message's "name" field, after Prefix and, with
+// LoggerNamespace, the message's logger: PREFIX.LOGGER.NAME. |@RATE is
+// added when the "rate" field is below 1, so that statsd scales the sampled
+// counts back up. With Tags = "dogstatsd", the other fields follow as
+// |#field:value,… . Messages of other types, and metric messages without a
+// name or with a payload that is not a number, are skipped and counted.
+//
+// Keys are made safe for the line protocol: "::" becomes "." (as
+// logstash-metlog did for Ruby- and Perl-style names), and ':', '|', '@',
+// '#', ',', whitespace and control characters become '_'. Other characters
+// pass through; the statsd server may sanitise further (etsy's statsd
+// turns '/' into '-' and drops anything outside [A-Za-z0-9_.;=-]).
+//
+// On UDP, the lines of a batch are packed into as few datagrams of at most
+// MaxDatagram bytes as they fit; on TCP, the batch is one write of
+// newline-terminated lines. A network error drops the connection and is
+// returned, so the router retries the batch with backoff.
+package statsd
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/config"
+)
+
+//go:embed sample.toml
+var sample string
+
+// Sample returns the sample configuration, as `metlog plugins` prints it.
+func Sample() string { return sample }
+
+// Config is the [output.NAME] table of a statsd output.
+type Config struct {
+	// Address of the statsd server, host:port.
+	Address string `toml:"address"`
+	// Protocol is "udp" or "tcp".
+	Protocol string `toml:"protocol"`
+	// Timeout bounds connecting and writing one batch.
+	Timeout config.Duration `toml:"timeout"`
+	// MaxDatagram is the largest UDP datagram sent, in bytes; lines are
+	// never split. 1432 fits an Ethernet frame; 512 is safe on any path.
+	MaxDatagram int `toml:"max_datagram"`
+	// Prefix is prepended to every key, with a dot; empty for none.
+	Prefix string `toml:"prefix"`
+	// LoggerNamespace prepends each message's logger to its key, with a
+	// dot, so that apps sharing one statsd keep apart.
+	LoggerNamespace bool `toml:"logger_namespace"`
+	// Tags is "none" (plain statsd) or "dogstatsd": every field but name
+	// and rate is sent as a DogStatsD tag, field:value (etsy's statsd turns
+	// them into ";field=value" key suffixes).
+	Tags string `toml:"tags"`
+}
+
+// Defaults returns a Config with every default set.
+func Defaults() Config {
+	return Config{
+		Address:     "127.0.0.1:8125",
+		Protocol:    "udp",
+		Timeout:     config.Duration(10 * time.Second),
+		MaxDatagram: 1432,
+		Tags:        "none",
+	}
+}
+
+// Validate reports every problem with c.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Address); err != nil {
+		errs = append(errs, fmt.Errorf("address %q: %v", c.Address, err))
+	}
+	if !slices.Contains([]string{"udp", "tcp"}, c.Protocol) {
+		errs = append(errs, fmt.Errorf("protocol %q: want \"udp\" or \"tcp\"", c.Protocol))
+	}
+	if c.Timeout <= 0 {
+		errs = append(errs, errors.New("timeout must be positive"))
+	}
+	if c.MaxDatagram < 64 || c.MaxDatagram > 65507 {
+		errs = append(errs, fmt.Errorf("max_datagram %d: want 64 to 65507 bytes", c.MaxDatagram))
+	}
+	if c.Prefix != string(appendKey(nil, c.Prefix)) {
+		errs = append(errs, fmt.Errorf("prefix %q: ':', '|', '@', '#', ',', whitespace and control characters cannot be part of a key", c.Prefix))
+	}
+	if !slices.Contains([]string{"none", "dogstatsd"}, c.Tags) {
+		errs = append(errs, fmt.Errorf("tags %q: want \"none\" or \"dogstatsd\"", c.Tags))
+	}
+	return errors.Join(errs...)
+}
+
+// Stats are an output's running totals.
+type Stats struct {
+	// Sent is the number of statsd lines written.
+	Sent uint64
+	// Skipped counts messages of a type this output does not send.
+	Skipped uint64
+	// Invalid counts metric messages that could not be sent: no name, or a
+	// payload that is not a number (or a negative time).
+	Invalid uint64
+}
+
+// Output sends batches to statsd over one socket, reconnecting as needed.
+// It is safe for concurrent use, though the router calls Write from one
+// goroutine.
+type Output struct {
+	cfg Config
+	log *slog.Logger
+
+	sent, skipped, invalid atomic.Uint64
+
+	mu   sync.Mutex
+	conn net.Conn
+	buf  []byte
+}
+
+// New prepares the output; it connects on the first Write.
+func New(cfg Config, log *slog.Logger) (*Output, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Output{cfg: cfg, log: log}, nil
+}
+
+// Stats returns the output's running totals.
+func (o *Output) Stats() Stats {
+	return Stats{Sent: o.sent.Load(), Skipped: o.skipped.Load(), Invalid: o.invalid.Load()}
+}
+
+// Write sends the batch's metrics. It returns once they are written to the
+// socket: statsd sends no acknowledgements.
+func (o *Output) Write(ctx context.Context, batch []*metlog.Message) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	buf := o.buf[:0]
+	var lines, skipped, invalid uint64
+	for _, m := range batch {
+		var ok bool
+		switch m.Type {
+		case typeCounter, typeTimer, typeGauge, typeSet:
+			if buf, ok = o.appendLine(buf, m); ok {
+				lines++
+			} else {
+				invalid++
+			}
+		default:
+			skipped++
+		}
+	}
+	o.buf = buf
+	if len(buf) > 0 {
+		if err := o.send(ctx, buf); err != nil {
+			return err // counted when the retry succeeds
+		}
+	}
+	o.sent.Add(lines)
+	o.skipped.Add(skipped)
+	if invalid > 0 {
+		o.invalid.Add(invalid)
+		o.log.Warn("invalid metric messages skipped", "count", invalid)
+	}
+	return nil
+}
+
+// send writes buf with a deadline, connecting first when needed.
+func (o *Output) send(ctx context.Context, buf []byte) error {
+	if err := o.connect(ctx); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(o.cfg.Timeout.D())
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	o.conn.SetWriteDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { o.conn.SetWriteDeadline(time.Now()) })
+	defer stop()
+	if o.cfg.Protocol == "tcp" {
+		if _, err := o.conn.Write(buf); err != nil {
+			return o.fail(err)
+		}
+		return nil
+	}
+	for len(buf) > 0 {
+		n := datagramEnd(buf, o.cfg.MaxDatagram)
+		if _, err := o.conn.Write(buf[:n]); err != nil {
+			return o.fail(err)
+		}
+		buf = buf[n:]
+	}
+	return nil
+}
+
+// datagramEnd returns the length of the longest run of whole lines at the
+// start of buf that fits max bytes, or the first line when even that does
+// not fit.
+func datagramEnd(buf []byte, max int) int {
+	if len(buf) <= max {
+		return len(buf)
+	}
+	end := 0
+	for end < len(buf) {
+		next := len(buf)
+		if i := bytes.IndexByte(buf[end:], '\n'); i >= 0 {
+			next = end + i + 1
+		}
+		if next > max && end > 0 {
+			break
+		}
+		end = next
+		if end >= max {
+			break
+		}
+	}
+	return end
+}
+
+// connect dials when there is no connection. On TCP it first checks that
+// an idle connection is still open: writing into one that a restarted
+// statsd closed would seem to succeed and lose the batch.
+func (o *Output) connect(ctx context.Context) error {
+	if o.conn != nil && o.cfg.Protocol == "tcp" && peerClosed(o.conn) {
+		o.log.Info("statsd closed the connection; reconnecting", "address", o.cfg.Address)
+		o.conn.Close()
+		o.conn = nil
+	}
+	if o.conn != nil {
+		return nil
+	}
+	d := net.Dialer{Timeout: o.cfg.Timeout.D()}
+	conn, err := d.DialContext(ctx, o.cfg.Protocol, o.cfg.Address)
+	if err != nil {
+		return err
+	}
+	o.conn = conn
+	return nil
+}
+
+func (o *Output) fail(err error) error {
+	o.conn.Close()
+	o.conn = nil
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("writing to statsd at %s: %w", o.cfg.Address, err)
+	}
+	return err
+}
+
+// Close closes the socket.
+func (o *Output) Close() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.conn == nil {
+		return nil
+	}
+	err := o.conn.Close()
+	o.conn = nil
+	return err
+}

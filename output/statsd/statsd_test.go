@@ -1,0 +1,325 @@
+package statsd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/codec/metlogjson"
+	"github.com/metlog/metlog/config"
+)
+
+var update = flag.Bool("update", false, "rewrite the want.txt files of testdata/cases")
+
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func newOutput(t testing.TB, cfg Config) *Output {
+	t.Helper()
+	o, err := New(cfg, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.Close() })
+	return o
+}
+
+func readMessages(t testing.TB, path string) []*metlog.Message {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []*metlog.Message
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		m, err := metlogjson.Unmarshal(sc.Bytes())
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// captureTCP accepts one connection and returns what it sent once it
+// closes.
+func captureTCP(t *testing.T) (addr string, received <-chan string) {
+	t.Helper()
+	return captureTCPAt(t, "127.0.0.1:0")
+}
+
+// captureTCPAt is captureTCP on a given address, retrying while the port
+// is still held by a socket that just closed.
+func captureTCPAt(t *testing.T, addr string) (string, <-chan string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil {
+			t.Cleanup(func() { ln.Close() })
+			ch := make(chan string, 1)
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				b, _ := io.ReadAll(c)
+				c.Close()
+				ch <- string(b)
+			}()
+			return ln.Addr().String(), ch
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func receive(t *testing.T, ch <-chan string) string {
+	t.Helper()
+	select {
+	case s := <-ch:
+		return s
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing received within 10s")
+		return ""
+	}
+}
+
+// TestCases sends each testdata/cases/NAME/in.jsonl as one batch over TCP,
+// with the logger namespace and DogStatsD tags on, and compares what statsd
+// would receive, followed by the output's stats, with want.txt.
+func TestCases(t *testing.T) {
+	ins, err := filepath.Glob("testdata/cases/*/in.jsonl")
+	if err != nil || len(ins) == 0 {
+		t.Fatalf("no cases: %v", err)
+	}
+	for _, in := range ins {
+		dir := filepath.Dir(in)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			addr, received := captureTCP(t)
+			cfg := Defaults()
+			cfg.Address, cfg.Protocol = addr, "tcp"
+			cfg.LoggerNamespace = true
+			cfg.Tags = "dogstatsd"
+			o := newOutput(t, cfg)
+			if err := o.Write(context.Background(), readMessages(t, in)); err != nil {
+				t.Fatal(err)
+			}
+			o.Close()
+			st := o.Stats()
+			var got string
+			if st.Sent > 0 {
+				got = receive(t, received)
+			}
+			got += fmt.Sprintf("# sent=%d skipped=%d invalid=%d\n", st.Sent, st.Skipped, st.Invalid)
+			wantFile := filepath.Join(dir, "want.txt")
+			if *update {
+				if err := os.WriteFile(wantFile, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(wantFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != string(want) {
+				t.Errorf("got:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
+
+func TestKeys(t *testing.T) {
+	m := &metlog.Message{Type: "counter", Logger: "web app", Payload: "2",
+		Fields: []metlog.Field{metlog.String("name", "Foo::Bar"), metlog.Float("rate", 0.5), metlog.String("region", "eu")}}
+	for _, tc := range []struct {
+		prefix string
+		ns     bool
+		tags   string
+		want   string
+	}{
+		{"", false, "none", "Foo.Bar:2|c|@0.5\n"},
+		{"metlog", false, "none", "metlog.Foo.Bar:2|c|@0.5\n"},
+		{"metlog.eu", true, "none", "metlog.eu.web_app.Foo.Bar:2|c|@0.5\n"},
+		{"", true, "dogstatsd", "web_app.Foo.Bar:2|c|@0.5|#region:eu\n"},
+	} {
+		cfg := Defaults()
+		cfg.Prefix, cfg.LoggerNamespace, cfg.Tags = tc.prefix, tc.ns, tc.tags
+		o := newOutput(t, cfg)
+		got, ok := o.appendLine(nil, m)
+		if !ok || string(got) != tc.want {
+			t.Errorf("%+v: got %q %v, want %q", tc, got, ok, tc.want)
+		}
+	}
+}
+
+func TestUDPDatagrams(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	cfg := Defaults()
+	cfg.Address, cfg.MaxDatagram = pc.LocalAddr().String(), 100
+	o := newOutput(t, cfg)
+	var batch []*metlog.Message
+	var want strings.Builder
+	for i := range 30 {
+		batch = append(batch, &metlog.Message{Type: "counter", Payload: "1",
+			Fields: []metlog.Field{metlog.String("name", fmt.Sprintf("requests.%02d", i))}})
+		fmt.Fprintf(&want, "requests.%02d:1|c\n", i)
+	}
+	if err := o.Write(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	var got strings.Builder
+	buf := make([]byte, 65536)
+	pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	datagrams := 0
+	for got.Len() < want.Len() {
+		n, _, err := pc.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("after %q: %v", got.String(), err)
+		}
+		if n > 100 || buf[n-1] != '\n' {
+			t.Errorf("datagram %q", buf[:n])
+		}
+		got.Write(buf[:n])
+		datagrams++
+	}
+	if got.String() != want.String() {
+		t.Errorf("got %q\nwant %q", got.String(), want.String())
+	}
+	if datagrams != 5 { // 16 bytes a line, 6 lines a datagram
+		t.Errorf("%d datagrams, want 5", datagrams)
+	}
+	if st := o.Stats(); st.Sent != 30 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestDatagramEnd(t *testing.T) {
+	for _, tc := range []struct {
+		buf  string
+		max  int
+		want int
+	}{
+		{"a:1|c\n", 100, 6},
+		{"a:1|c\nb:2|c\n", 6, 6},
+		{"a:1|c\nb:2|c\n", 11, 6},
+		{"a:1|c\nb:2|c\n", 12, 12},
+		{"aaaaaaaaaa:1|c\nb:2|c\n", 6, 15},
+	} {
+		if got := datagramEnd([]byte(tc.buf), tc.max); got != tc.want {
+			t.Errorf("datagramEnd(%q, %d) = %d, want %d", tc.buf, tc.max, got, tc.want)
+		}
+	}
+}
+
+// With TCP, a server that went away makes Write fail, and the next Write
+// after it is back connects again.
+func TestTCPReconnect(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	got := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		got <- line
+	}()
+	cfg := Defaults()
+	cfg.Address, cfg.Protocol, cfg.Timeout = addr, "tcp", config.Duration(time.Second)
+	o := newOutput(t, cfg)
+	counter := []*metlog.Message{{Type: "counter", Payload: "1", Fields: []metlog.Field{metlog.String("name", "c")}}}
+	if err := o.Write(context.Background(), counter); err != nil {
+		t.Fatal(err)
+	}
+	if line := receive(t, got); line != "c:1|c\n" {
+		t.Errorf("got %q", line)
+	}
+	ln.Close() // the server is gone, and its connection closed
+	if err := o.Write(context.Background(), counter); err == nil {
+		t.Fatal("write with the server gone succeeded")
+	}
+	_, received := captureTCPAt(t, addr)
+	if err := o.Write(context.Background(), counter); err != nil {
+		t.Fatal(err)
+	}
+	o.Close()
+	if s := receive(t, received); s != "c:1|c\n" {
+		t.Errorf("after reconnecting, got %q", s)
+	}
+}
+
+func TestWriteContextDone(t *testing.T) {
+	cfg := Defaults()
+	o := newOutput(t, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	cfg.Protocol = "tcp"
+	o2 := newOutput(t, cfg)
+	counter := []*metlog.Message{{Type: "counter", Payload: "1", Fields: []metlog.Field{metlog.String("name", "c")}}}
+	for _, out := range []*Output{o, o2} {
+		if err := out.Write(ctx, counter); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: err = %v, want context.Canceled", out.cfg.Protocol, err)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	c := Config{Address: "nohost", Protocol: "sctp", MaxDatagram: 10, Prefix: "a|b", Tags: "influx"}
+	err := c.Validate()
+	for _, want := range []string{`address "nohost"`, `protocol "sctp"`, "timeout must be positive",
+		"max_datagram 10", `prefix "a|b"`, `tags "influx"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in %v", want, err)
+		}
+	}
+	d := Defaults()
+	if err := d.Validate(); err != nil {
+		t.Errorf("defaults: %v", err)
+	}
+}
+
+// The sample configuration parses strictly and sets the defaults.
+func TestSample(t *testing.T) {
+	cat := config.Catalog{config.KindOutput: {"statsd": func() any { c := Defaults(); return &c }}}
+	cfg, err := config.Parse("sample.toml", []byte(Sample()), cat, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs := cfg.Of(config.KindOutput)
+	if len(outs) != 1 || outs[0].Type != "statsd" {
+		t.Fatalf("plugins %+v", outs)
+	}
+	got := outs[0].Config.(*Config)
+	if want := Defaults(); !reflect.DeepEqual(*got, want) {
+		t.Errorf("sample config\n%+v\nwant the defaults\n%+v", *got, want)
+	}
+}
