@@ -7,15 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/metlog/metlog"
-	"github.com/metlog/metlog/codec/metlogjson"
 	"github.com/metlog/metlog/config"
 	"github.com/metlog/metlog/router"
 )
@@ -27,9 +24,9 @@ func registered(k config.Kind, typ string) bool {
 }
 
 // TestEquivalenceThroughRouter runs the equivalence stream through a real
-// in-process router, its statsd input (or, without one, metlog JSON over
-// its TCP input) and a file output, and compares each flush with the
-// accumulator driven directly, which TestEquivalence compares with etsy
+// in-process router — its statsd input, the aggregator, its carbon output
+// writing to a carbon listener of the test — and compares each flush with
+// the accumulator driven directly, which TestEquivalence compares with etsy
 // statsd.
 //
 // Flush boundaries: the router flushes on its own ticker. As with statsd,
@@ -83,28 +80,24 @@ func compareOurs(t *testing.T, sc scenario, k int, got, want flushResult) {
 }
 
 func runRouter(t *testing.T, sc scenario, intervals [][]string) (flushes []flushResult, segments [][]string, err error) {
-	dir := t.TempDir()
-	out := filepath.Join(dir, "stats.json")
-	statsdIn := registered(config.KindInput, "statsd")
-	in := "[input.tcp]\naddress = \"127.0.0.1:0\"\n"
-	if statsdIn {
-		in = "[input.statsd]\naddress = \"127.0.0.1:0\"\n"
-	}
+	carbon := newLineCollector(t)
 	doc := fmt.Sprintf(`[router]
 data_dir = %q
 http = ""
-%s
+
+[input.statsd]
+address = "127.0.0.1:0"
+
 [aggregate.statsd]
 match = "Type == 'counter' || Type == 'timer' || Type == 'gauge' || Type == 'set'"
 flush_interval = %q
 %s
 
-[output.stats]
-type = "file"
-format = "metlog-json"
+[output.graphite]
+type = "carbon"
 match = "Type == 'statmetric'"
-path = %q
-`, dir, in, equivalenceInterval, sc.toml, out)
+address = %q
+`, t.TempDir(), equivalenceInterval, sc.toml, carbon.ln.Addr().String())
 	cfg, err := config.Parse("router.toml", []byte(doc), router.Catalog(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -122,34 +115,12 @@ path = %q
 			t.Errorf("router: %v", err)
 		}
 	}()
-
-	var send func([]string) error
-	if statsdIn {
-		conn, err := net.Dial("udp", r.InputAddr("statsd").String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		send = (&statsdProcess{conn: conn}).send
-	} else {
-		conn, err := net.Dial("tcp", r.InputAddr("tcp").String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		send = func(lines []string) error {
-			var buf []byte
-			for _, l := range lines {
-				m, err := parseLine(l)
-				if err != nil {
-					return err
-				}
-				buf = append(m.AppendJSON(buf), '\n')
-			}
-			_, err := conn.Write(buf)
-			return err
-		}
+	conn, err := net.Dial("udp", r.InputAddr("statsd").String())
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer conn.Close()
+	statsdIn := &statsdProcess{conn: conn}
 
 	agg := func() router.AggregateStatus { return r.Status().Aggregates["statsd"] }
 	wait := func(what string, cond func() bool) error {
@@ -168,24 +139,27 @@ path = %q
 		if err := wait("a flush", func() bool { return agg().Flushes > flushed }); err != nil {
 			return nil, nil, err
 		}
-		if err := send(lines); err != nil {
+		if err := statsdIn.send(lines); err != nil {
 			return nil, nil, err
 		}
 		all = append(all, lines...)
 	}
-	// Every line counted by a flush, and that flush in the file.
+	// Every line counted by a flush that reached carbon.
 	var groups []flushResult
+	var bad error
 	err = wait("every line flushed", func() bool {
-		if groups, err = readFlushes(out); err != nil || len(groups) == 0 {
-			return false
+		if groups, bad = carbon.flushes(sc.prefixStats + ".processing_time"); bad != nil {
+			return true
 		}
 		n := 0.0
 		for _, g := range groups {
 			n += g[sc.received]
 		}
-		_, complete := groups[len(groups)-1][sc.numStats]
-		return complete && n == float64(len(all))
+		return n == float64(len(all))
 	})
+	if bad != nil {
+		t.Fatal(bad)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w (%d lines sent; matched %d)", err, len(all), agg().Matched)
 	}
@@ -198,30 +172,75 @@ path = %q
 	return groups, segments, nil
 }
 
-// readFlushes reads the statmetric messages of a metlog JSON file, one
-// flushResult per flush (per timestamp), in order.
-func readFlushes(path string) ([]flushResult, error) {
-	f, err := os.Open(path)
+// lineCollector is a carbon plaintext listener that keeps every line, in
+// order, from however many connections.
+type lineCollector struct {
+	ln    net.Listener
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	lines []string
+}
+
+func newLineCollector(t *testing.T) *lineCollector {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	defer f.Close()
+	c := &lineCollector{ln: ln}
+	var conns []net.Conn
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.mu.Lock()
+			conns = append(conns, conn)
+			c.mu.Unlock()
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				sc := bufio.NewScanner(conn)
+				sc.Buffer(nil, 1<<20)
+				for sc.Scan() {
+					c.mu.Lock()
+					c.lines = append(c.lines, sc.Text())
+					c.mu.Unlock()
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		c.mu.Lock()
+		for _, conn := range conns {
+			conn.Close()
+		}
+		c.mu.Unlock()
+		c.wg.Wait()
+	})
+	return c
+}
+
+// flushes splits the lines received into flushes, each ending with the
+// line whose name contains last (the accumulator writes processing_time
+// last); the lines of a flush still arriving are left out.
+func (c *lineCollector) flushes(last string) ([]flushResult, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var out []flushResult
-	var last int64
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var m metlog.Message
-		if err := metlogjson.Decode(sc.Bytes(), &m); err != nil {
+	cur := flushResult{}
+	for _, l := range c.lines {
+		if err := cur.addLine(l); err != nil {
 			return nil, err
 		}
-		if len(out) == 0 || m.Timestamp != last {
-			out = append(out, flushResult{})
-			last = m.Timestamp
-		}
-		if err := out[len(out)-1].addPayload(&m); err != nil {
-			return nil, err
+		if name, _, _ := strings.Cut(l, " "); strings.Contains(name, last) {
+			out = append(out, cur)
+			cur = flushResult{}
 		}
 	}
-	return out, sc.Err()
+	return out, nil
 }
