@@ -140,14 +140,14 @@ func setDefault(ev map[string]any, key string, v any) {
 
 // Legacy interface names of raven 3.x and the keys they are today.
 var legacyKeys = map[string]string{
-	"sentry.interfaces.Exception":  "exception",
-	"sentry.interfaces.Stacktrace": "stacktrace",
-	"sentry.interfaces.Message":    "logentry",
-	"sentry.interfaces.Http":       "request",
-	"sentry.interfaces.User":       "user",
-	"sentry.interfaces.Threads":    "threads",
+	"sentry.interfaces.Exception":   "exception",
+	"sentry.interfaces.Stacktrace":  "stacktrace",
+	"sentry.interfaces.Message":     "logentry",
+	"sentry.interfaces.Http":        "request",
+	"sentry.interfaces.User":        "user",
+	"sentry.interfaces.Threads":     "threads",
 	"sentry.interfaces.Breadcrumbs": "breadcrumbs",
-	"sentry.interfaces.Contexts":   "contexts",
+	"sentry.interfaces.Contexts":    "contexts",
 }
 
 // normalizeEvent returns a copy of in that validates against Sentry's
