@@ -6,12 +6,14 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/metlog/metlog/aggregate/exceptions"
 	"github.com/metlog/metlog/config"
 	httpin "github.com/metlog/metlog/input/http"
 	statsdin "github.com/metlog/metlog/input/statsd"
 	"github.com/metlog/metlog/input/tcp"
 	"github.com/metlog/metlog/input/udp"
 	"github.com/metlog/metlog/output/file"
+	"github.com/metlog/metlog/output/sentry"
 	"github.com/metlog/metlog/output/stdout"
 	tcpout "github.com/metlog/metlog/output/tcp"
 )
@@ -25,9 +27,12 @@ var (
 		"tcp":    inputOf(tcp.Defaults, tcp.New, tcp.Sample),
 		"udp":    inputOf(udp.Defaults, udp.New, udp.Sample),
 	}
-	aggregatePlugins = map[string]plugin[Aggregator]{}
-	outputPlugins    = map[string]plugin[Output]{
+	aggregatePlugins = map[string]plugin[Aggregator]{
+		"exceptions": aggregateOf(exceptions.Defaults, exceptions.New, exceptions.Sample),
+	}
+	outputPlugins = map[string]plugin[Output]{
 		"file":   outputOf(file.Defaults, file.New, file.Sample),
+		"sentry": outputOf(sentry.Defaults, sentry.New, sentry.Sample),
 		"stdout": outputOf(stdout.Defaults, stdout.New, stdout.Sample),
 		"tcp":    outputOf(tcpout.Defaults, tcpout.New, tcpout.Sample),
 	}
