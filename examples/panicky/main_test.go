@@ -95,6 +95,18 @@ func readGroups(t *testing.T, path string) []*metlog.Message {
 // are grouped; metlog-raven's captures are forwarded too.
 func TestExceptionsReachSentry(t *testing.T) {
 	sentry := sentrytest.NewServer(t)
+	// Sentry is unwell at first: a 503, then a rate limit of a second.
+	// The router retries; nothing is lost or sent twice.
+	sentry.SetReply(func(n int) sentrytest.Reply {
+		switch n {
+		case 0:
+			return sentrytest.Reply{Status: http.StatusServiceUnavailable}
+		case 1:
+			return sentrytest.Reply{Status: http.StatusTooManyRequests,
+				Header: http.Header{"X-Sentry-Rate-Limits": {"1:error:project"}}}
+		}
+		return sentrytest.Reply{}
+	})
 	dir := t.TempDir()
 	r := startRouter(t, dir, sentry.DSN("42"))
 
@@ -158,7 +170,12 @@ func TestExceptionsReachSentry(t *testing.T) {
 	// The server checked the framing, the auth header and the schema of
 	// every event; look at what they say.
 	var goEvents, pyEvents []sentrytest.Event
+	ids := map[string]bool{}
 	for _, e := range events {
+		if ids[e.ID] {
+			t.Errorf("event %s sent twice", e.ID)
+		}
+		ids[e.ID] = true
 		if e.Project != "42" {
 			t.Errorf("event for project %s", e.Project)
 		}
@@ -171,6 +188,9 @@ func TestExceptionsReachSentry(t *testing.T) {
 		case "python":
 			pyEvents = append(pyEvents, e)
 		}
+	}
+	if st := r.Status().Outputs["sentry"]; st.Retries < 2 {
+		t.Errorf("sentry output status %+v: the 503 and the 429 were not retried", st)
 	}
 	if len(goEvents) != exceptionsSent || len(pyEvents) != 2 {
 		t.Fatalf("%d Go events and %d Python ones", len(goEvents), len(pyEvents))

@@ -62,7 +62,9 @@ type Config struct {
 	Environment string `toml:"environment"`
 	Release     string `toml:"release"`
 	// UseMessageDSN sends metlog-raven messages to the DSN in their "dsn"
-	// field, when it is an http or https DSN, instead of DSN.
+	// field, when it is an http or https DSN, instead of DSN. Only set it
+	// when every sender is trusted: it lets a message choose where the
+	// router posts.
 	UseMessageDSN bool `toml:"use_message_dsn"`
 	// Timeout bounds each request to Sentry.
 	Timeout config.Duration `toml:"timeout"`
