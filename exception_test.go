@@ -368,3 +368,24 @@ func TestMiddlewarePanicRequest(t *testing.T) {
 		t.Error("no goroutine")
 	}
 }
+
+//go:noinline
+func atDepth(n int, fn func()) {
+	if n == 0 {
+		fn()
+		return
+	}
+	atDepth(n-1, fn)
+}
+
+// BenchmarkExceptionWrapped reports a three-error chain from ten frames
+// down, as an application handler would.
+func BenchmarkExceptionWrapped(b *testing.B) {
+	c := benchClient(b)
+	err := fmt.Errorf("load settings: %w", &fs.PathError{Op: "open", Path: "/etc/app", Err: fs.ErrNotExist})
+	atDepth(10, func() {
+		for b.Loop() {
+			c.Exception(err, String("user", "bob"))
+		}
+	})
+}

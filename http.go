@@ -15,17 +15,18 @@ type HTTPOptions struct {
 	Name func(r *http.Request) string
 	// Prefix is put before every timer name (default none).
 	Prefix string
-	// Headers lists the request headers reported with a panic (default
-	// DefaultPanicHeaders). Credentials are never reported, whatever this
-	// says: Authorization, Proxy-Authorization, Cookie and any header whose
-	// name mentions a token, key, secret, password, session, signature or
-	// auth are left out.
+	// Headers lists the request headers reported with a panic. The
+	// default is Accept, Accept-Language, Content-Length, Content-Type,
+	// Host, Referer, User-Agent and X-Request-Id. Credentials are never
+	// reported, whatever this says: Authorization, Proxy-Authorization,
+	// Cookie and any header whose name mentions a token, key, secret,
+	// password, session, signature or auth are left out.
 	Headers []string
 }
 
-// DefaultPanicHeaders are the request headers a panic report carries
+// defaultPanicHeaders are the request headers a panic report carries
 // unless HTTPOptions.Headers says otherwise.
-var DefaultPanicHeaders = []string{"Accept", "Accept-Language", "Content-Length", "Content-Type",
+var defaultPanicHeaders = []string{"Accept", "Accept-Language", "Content-Length", "Content-Type",
 	"Host", "Referer", "User-Agent", "X-Request-Id"}
 
 // Middleware returns net/http middleware that times every request and
@@ -54,7 +55,7 @@ func (c *Client) Middleware(opts *HTTPOptions) func(http.Handler) http.Handler {
 		o.Name = func(r *http.Request) string { return r.Method + " unmatched" }
 	}
 	if o.Headers == nil {
-		o.Headers = DefaultPanicHeaders
+		o.Headers = defaultPanicHeaders
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -93,13 +94,13 @@ func (c *Client) Middleware(opts *HTTPOptions) func(http.Handler) http.Handler {
 // user credentials and with the values of query parameters that look like
 // secrets (token, key, password, …) replaced by "[Filtered]"; "http.path";
 // "http.route", the ServeMux pattern that matched, when there is one; and
-// "http.headers.NAME" for each of headers (nil: DefaultPanicHeaders) that
+// "http.headers.NAME" for each of headers (nil: those of HTTPOptions) that
 // the request carries, credentials excepted (see HTTPOptions.Headers).
 //
 //	c.Exception(err, metlog.RequestFields(r, nil)...)
 func RequestFields(r *http.Request, headers []string) []Field {
 	if headers == nil {
-		headers = DefaultPanicHeaders
+		headers = defaultPanicHeaders
 	}
 	return requestFields(r, r.Pattern, headers)
 }
