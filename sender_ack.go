@@ -118,18 +118,28 @@ func cmp(first, err error) error {
 	return err
 }
 
-// Close waits until the router has acknowledged everything buffered, or
-// the client's close deadline (its ctx in the last Send) — whichever is
-// first; Close itself waits at most closeWait.
+// Close waits until the router has acknowledged everything buffered. It
+// keeps waiting while acknowledgements arrive, and gives up once closeWait
+// passes without any.
 func (s *ackSender) Close() error {
 	s.once.Do(func() { close(s.closing) })
+	left := s.pendingLen()
 	t := time.NewTimer(closeWait)
 	defer t.Stop()
-	select {
-	case <-s.done:
-	case <-t.C:
-		close(s.abandon)
-		<-s.done
+	for waiting := true; waiting; {
+		select {
+		case <-s.done:
+			waiting = false
+		case <-t.C:
+			if n := s.pendingLen(); n < left {
+				left = n // progress: wait on
+				t.Reset(closeWait)
+				continue
+			}
+			close(s.abandon)
+			<-s.done
+			waiting = false
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -139,7 +149,14 @@ func (s *ackSender) Close() error {
 	return nil
 }
 
-// closeWait bounds how long Close waits for acknowledgements.
+func (s *ackSender) pendingLen() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending)
+}
+
+// closeWait is how long Close waits for an acknowledgement before it gives
+// up on what is still unacknowledged.
 const closeWait = 10 * time.Second
 
 // loop owns the connection.

@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/metlog/metlog/aggregate/exceptions"
+	statsdagg "github.com/metlog/metlog/aggregate/statsd"
 	"github.com/metlog/metlog/config"
 	httpin "github.com/metlog/metlog/input/http"
 	statsdin "github.com/metlog/metlog/input/statsd"
@@ -14,6 +16,7 @@ import (
 	carbonout "github.com/metlog/metlog/output/carbon"
 	"github.com/metlog/metlog/output/file"
 	promout "github.com/metlog/metlog/output/prometheus"
+	"github.com/metlog/metlog/output/sentry"
 	statsdout "github.com/metlog/metlog/output/statsd"
 	"github.com/metlog/metlog/output/stdout"
 	tcpout "github.com/metlog/metlog/output/tcp"
@@ -28,11 +31,15 @@ var (
 		"tcp":    inputOf(tcp.Defaults, tcp.New, tcp.Sample),
 		"udp":    inputOf(udp.Defaults, udp.New, udp.Sample),
 	}
-	aggregatePlugins = map[string]plugin[Aggregator]{}
-	outputPlugins    = map[string]plugin[Output]{
+	aggregatePlugins = map[string]plugin[Aggregator]{
+		"exceptions": aggregateOf(exceptions.Defaults, exceptions.New, exceptions.Sample),
+		"statsd":     aggregateOf(statsdagg.Defaults, statsdagg.New, statsdagg.Sample),
+	}
+	outputPlugins = map[string]plugin[Output]{
 		"carbon":     outputOf(carbonout.Defaults, carbonout.New, carbonout.Sample),
 		"file":       outputOf(file.Defaults, file.New, file.Sample),
 		"prometheus": outputOf(promout.Defaults, promout.New, promout.Sample),
+		"sentry":     outputOf(sentry.Defaults, sentry.New, sentry.Sample),
 		"statsd":     outputOf(statsdout.Defaults, statsdout.New, statsdout.Sample),
 		"stdout":     outputOf(stdout.Defaults, stdout.New, stdout.Sample),
 		"tcp":        outputOf(tcpout.Defaults, tcpout.New, tcpout.Sample),
