@@ -153,6 +153,11 @@ func (t tools) metlogDaemon(cfg string, udp bool) daemon {
 			for _, i := range st.Inputs {
 				n += i.Received
 			}
+			// With an aggregator, a line counts once the aggregator has
+			// read it back from the journal too.
+			for _, a := range st.Aggregates {
+				n = min(n, a.Read)
+			}
 			return n, nil
 		}
 		ready := func() bool {
@@ -184,6 +189,9 @@ type routerStatus struct {
 		Received uint64 `json:"received"`
 		Dropped  uint64 `json:"dropped"`
 	} `json:"inputs"`
+	Aggregates map[string]struct {
+		Read uint64 `json:"read"`
+	} `json:"aggregates"`
 	Outputs map[string]struct {
 		Delivered  uint64 `json:"delivered"`
 		LagRecords uint64 `json:"lag_records"`
