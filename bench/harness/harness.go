@@ -231,7 +231,11 @@ func (h *harness) available(workload string, ds ...daemon) []daemon {
 			h.progress(workload, d.name, "SKIPPED: %s", d.missing)
 			continue
 		}
-		h.res.Versions[d.name] = d.version
+		name := d.name
+		if isMetlog(name) {
+			name = "metlog" // its variants are one binary
+		}
+		h.res.Versions[name] = d.version
 		out = append(out, d)
 	}
 	return out
@@ -255,6 +259,21 @@ func (h *harness) write() error {
 		h.progress("report", "", "wrote %s and %s", h.cfg.Out, raw)
 	}
 	return errors.Join(errs...)
+}
+
+// Render writes the report of earlier results (a JSON file the harness
+// wrote) to out, with the current notes: to update the reading without
+// measuring again.
+func Render(resultsFile, benchDir, out string) error {
+	b, err := os.ReadFile(resultsFile)
+	if err != nil {
+		return err
+	}
+	var r Results
+	if err := json.Unmarshal(b, &r); err != nil {
+		return fmt.Errorf("%s: %w", resultsFile, err)
+	}
+	return os.WriteFile(out, []byte(Report(&r, notes(benchDir))), 0o644)
 }
 
 // notes is the hand-written reading of the figures, notes.md in the bench

@@ -242,7 +242,8 @@ func reportStatsd(w writer, r *Results) {
 	w("statsd lines over UDP, %d to a datagram, half counters and half timers over %d names, for %v per\n",
 		c.StatsdPerDatagram, c.StatsdNames, c.StatsdDuration)
 	w("run, from one sending socket. **Received** is what the system itself counted (metlog: the input's\n")
-	w("`received`, and with the accumulator what it also read back from the journal; etsy statsd: `statsd.metrics_received` from its management port; statsd_exporter:\n")
+	w("`received`, and with the accumulator what the accumulator also read back from the journal; etsy\n")
+	w("statsd: `statsd.metrics_received` from its management port; statsd_exporter:\n")
 	w("`statsd_exporter_samples_total`); collectd counts nothing it exposes, so for it received = sent −\n")
 	w("the kernel's drops on its socket (`/proc/net/udp`) × lines per datagram. The interval runs until the\n")
 	w("system has emptied its socket. etsy statsd flushes once an hour (never, in a run), collectd every\n")

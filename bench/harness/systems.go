@@ -386,7 +386,7 @@ func (t tools) collectdDaemon() daemon {
 		d.missing = "collectd is not installed (apt-get install collectd-core)"
 		return d
 	}
-	d.version = versionOf(`collectd \d\S*`, t.collectd, "-h")
+	d.version = versionOf(`collectd \d[\w.]*`, t.collectd, "-h")
 	d.start = func(ctx context.Context, dir string, data tmplData) (*instance, error) {
 		path, err := writeConfig("collectd.conf", dir, data)
 		if err != nil {

@@ -54,7 +54,20 @@ func main() {
 	flag.DurationVar(&cfg.SustainedSample, "sustained-sample", cfg.SustainedSample, "how often the sustained run samples memory and journal size")
 	cpuProfile := flag.String("cpuprofile", "", "write the harness's own CPU profile (load generators and tail) to this `file`")
 	flag.IntVar(&cfg.ProfileSeconds, "profile", cfg.ProfileSeconds, "`seconds` of CPU profile per metlog workload (0: none)")
+	render := flag.String("render", "", "only render the report of this results `file` (JSON) to -out, with the current notes.md")
 	flag.Parse()
+
+	if *render != "" {
+		if cfg.Out == "" {
+			fmt.Fprintln(os.Stderr, "perf: -render needs -out")
+			os.Exit(2)
+		}
+		if err := harness.Render(*render, cfg.BenchDir, cfg.Out); err != nil {
+			fmt.Fprintln(os.Stderr, "perf:", err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	cfg.Workloads = strings.Split(*workloads, ",")
 	if *systems != "" {
