@@ -332,25 +332,6 @@ func TestUDPDatagrams(t *testing.T) {
 	}
 }
 
-func TestDatagramEnd(t *testing.T) {
-	for _, tc := range []struct {
-		buf  string
-		max  int
-		want int
-	}{
-		{"a 1 1\n", 100, 6},
-		{"a 1 1\nb 2 2\n", 6, 6},
-		{"a 1 1\nb 2 2\n", 11, 6},
-		{"a 1 1\nb 2 2\n", 12, 12},
-		{"aaaaaaaaaa 1 1\nb 2 2\n", 6, 15},
-		{"a 1 1\nbbbbbbbbbbbb 2 2\n", 10, 6},
-	} {
-		if got := datagramEnd([]byte(tc.buf), tc.max); got != tc.want {
-			t.Errorf("datagramEnd(%q, %d) = %d, want %d", tc.buf, tc.max, got, tc.want)
-		}
-	}
-}
-
 // A Write blocked on a peer that stops reading returns at its deadline,
 // whether that is the configured timeout or the context's end.
 func TestWriteBlocked(t *testing.T) {

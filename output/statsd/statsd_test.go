@@ -217,24 +217,6 @@ func TestUDPDatagrams(t *testing.T) {
 	}
 }
 
-func TestDatagramEnd(t *testing.T) {
-	for _, tc := range []struct {
-		buf  string
-		max  int
-		want int
-	}{
-		{"a:1|c\n", 100, 6},
-		{"a:1|c\nb:2|c\n", 6, 6},
-		{"a:1|c\nb:2|c\n", 11, 6},
-		{"a:1|c\nb:2|c\n", 12, 12},
-		{"aaaaaaaaaa:1|c\nb:2|c\n", 6, 15},
-	} {
-		if got := datagramEnd([]byte(tc.buf), tc.max); got != tc.want {
-			t.Errorf("datagramEnd(%q, %d) = %d, want %d", tc.buf, tc.max, got, tc.want)
-		}
-	}
-}
-
 // With TCP, a server that went away makes Write fail, and the next Write
 // after it is back connects again.
 func TestTCPReconnect(t *testing.T) {
