@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/output"
 )
 
 var legacyName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
@@ -21,7 +22,7 @@ func FuzzWrite(f *testing.F) {
 	for _, in := range ins {
 		for _, m := range readMessages(f, in) {
 			if i := slices.Index(types, m.Type); i >= 0 {
-				f.Add(uint8(i), stringField(m, "name"), m.Logger, "region", "us-west", m.Payload, "db_query_seconds_count")
+				f.Add(uint8(i), output.MetricName(m), m.Logger, "region", "us-west", m.Payload, "db_query_seconds_count")
 			}
 		}
 	}

@@ -159,7 +159,7 @@ func (o *Output) Write(ctx context.Context, batch []*metlog.Message) error {
 	for _, m := range batch {
 		var ok bool
 		switch m.Type {
-		case typeCounter, typeTimer, typeGauge, typeSet:
+		case metlog.TypeCounter, metlog.TypeTimer, metlog.TypeGauge, typeSet:
 			if buf, ok = o.appendLine(buf, m); ok {
 				lines++
 			} else {
