@@ -9,6 +9,7 @@ import (
 
 	"github.com/metlog/metlog"
 	"github.com/metlog/metlog/output"
+	"github.com/metlog/metlog/output/outputtest"
 )
 
 // seedMessages returns the messages of every testdata case.
@@ -16,7 +17,7 @@ func seedMessages(f *testing.F) []*metlog.Message {
 	ins, _ := filepath.Glob("testdata/cases/*/in.jsonl")
 	var out []*metlog.Message
 	for _, in := range ins {
-		out = append(out, readMessages(f, in)...)
+		out = append(out, outputtest.ReadMessages(f, in)...)
 	}
 	if len(out) == 0 {
 		f.Fatal("no seed messages")

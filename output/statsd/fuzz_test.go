@@ -8,6 +8,7 @@ import (
 
 	"github.com/metlog/metlog"
 	"github.com/metlog/metlog/output"
+	"github.com/metlog/metlog/output/outputtest"
 )
 
 // FuzzLine checks that any counter, timer, gauge or set message gives
@@ -17,7 +18,7 @@ func FuzzLine(f *testing.F) {
 	types := []string{metlog.TypeCounter, metlog.TypeTimer, metlog.TypeGauge, typeSet}
 	ins, _ := filepath.Glob("testdata/cases/*/in.jsonl")
 	for _, in := range ins {
-		for _, m := range readMessages(f, in) {
+		for _, m := range outputtest.ReadMessages(f, in) {
 			if i := slices.Index(types, m.Type); i >= 0 {
 				f.Add(uint8(i), m.Logger, output.MetricName(m), m.Payload, "tag value")
 			}
