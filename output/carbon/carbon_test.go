@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -288,17 +287,5 @@ func TestValidate(t *testing.T) {
 
 // The sample configuration parses strictly and sets the defaults.
 func TestSample(t *testing.T) {
-	cat := config.Catalog{config.KindOutput: {"carbon": func() any { c := Defaults(); return &c }}}
-	cfg, err := config.Parse("sample.toml", []byte(Sample()), cat, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outs := cfg.Of(config.KindOutput)
-	if len(outs) != 1 || outs[0].Type != "carbon" {
-		t.Fatalf("plugins %+v", outs)
-	}
-	got := outs[0].Config.(*Config)
-	if want := Defaults(); !reflect.DeepEqual(*got, want) {
-		t.Errorf("sample config\n%+v\nwant the defaults\n%+v", *got, want)
-	}
+	outputtest.CheckSample(t, "carbon", Sample(), Defaults)
 }

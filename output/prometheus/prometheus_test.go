@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -278,17 +277,5 @@ func TestSanitizeName(t *testing.T) {
 
 // The sample configuration parses strictly and sets the defaults.
 func TestSample(t *testing.T) {
-	cat := config.Catalog{config.KindOutput: {"prometheus": func() any { c := Defaults(); return &c }}}
-	cfg, err := config.Parse("sample.toml", []byte(Sample()), cat, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outs := cfg.Of(config.KindOutput)
-	if len(outs) != 1 || outs[0].Type != "prometheus" {
-		t.Fatalf("plugins %+v", outs)
-	}
-	got := outs[0].Config.(*Config)
-	if want := Defaults(); !reflect.DeepEqual(*got, want) {
-		t.Errorf("sample config\n%+v\nwant the defaults\n%+v", *got, want)
-	}
+	outputtest.CheckSample(t, "prometheus", Sample(), Defaults)
 }
