@@ -1,6 +1,7 @@
 package carbon
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"unicode"
@@ -136,6 +137,12 @@ func (o *Output) appendDirect(dst []byte, m *metlog.Message) ([]byte, result) {
 			}
 			v += last
 		}
+	}
+	if math.IsInf(v, 0) {
+		// A sampled count or a gauge's sum beyond the range of a float64.
+		return dst[:start], result{invalid: 1}
+	}
+	if m.Type == metlog.TypeGauge {
 		o.pending[string(dst[start:])] = v
 	}
 	dst = append(dst, ' ')
