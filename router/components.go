@@ -14,6 +14,8 @@ import (
 	"github.com/metlog/metlog/output/file"
 	"github.com/metlog/metlog/output/stdout"
 	tcpout "github.com/metlog/metlog/output/tcp"
+	"github.com/metlog/metlog/store"
+	"github.com/metlog/metlog/web"
 )
 
 // The plugins the router knows, by type name. This is the one place a new
@@ -29,6 +31,7 @@ var (
 	outputPlugins    = map[string]plugin[Output]{
 		"file":   outputOf(file.Defaults, file.New, file.Sample),
 		"stdout": outputOf(stdout.Defaults, stdout.New, stdout.Sample),
+		"store":  outputOf(store.Defaults, web.New, store.Sample),
 		"tcp":    outputOf(tcpout.Defaults, tcpout.New, tcpout.Sample),
 	}
 )

@@ -58,7 +58,13 @@ type QueryError struct {
 	Err   error
 }
 
-func (e *QueryError) Error() string { return e.Param + ": " + e.Err.Error() }
+func (e *QueryError) Error() string {
+	msg := e.Err.Error()
+	if strings.HasPrefix(msg, e.Param+": ") {
+		return msg
+	}
+	return e.Param + ": " + msg
+}
 
 func (e *QueryError) Unwrap() error { return e.Err }
 
