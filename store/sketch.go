@@ -88,7 +88,8 @@ func (s *Sketch) collapse() {
 		return
 	}
 	keys := slices.Sorted(maps.Keys(s.pos))
-	over := len(s.pos) + len(s.neg) - maxBuckets
+	// Collapse a quarter more than needed, so that sorting is rare.
+	over := len(s.pos) + len(s.neg) - maxBuckets*3/4
 	if over >= len(keys) {
 		over = len(keys) - 1
 	}
