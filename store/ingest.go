@@ -30,10 +30,13 @@ type ingester struct {
 	// across batches and partitions.
 	gauges map[string]float64
 
-	buf   []byte
-	text  strings.Builder
-	rolls map[rollKey]*rollup
-	excs  map[string]*excGroup
+	text    strings.Builder
+	args    []any
+	ftsArgs []any
+	uuids   []metlog.UUID
+	added   map[metlog.UUID]int64
+	rolls   map[rollKey]*rollup
+	excs    map[string]*excGroup
 }
 
 type rollKey struct {
@@ -56,6 +59,7 @@ func newIngester(fullText bool) ingester {
 		gauges:   map[string]float64{},
 		rolls:    map[rollKey]*rollup{},
 		excs:     map[string]*excGroup{},
+		added:    map[metlog.UUID]int64{},
 	}
 }
 
@@ -82,6 +86,43 @@ func (g *ingester) loadGauges(ctx context.Context, p *partition) error {
 	return rows.Err()
 }
 
+// rowsPerInsert is how many messages one INSERT statement carries: one
+// statement per row would spend more time in database/sql than in SQLite.
+const rowsPerInsert = 64
+
+// insertSQL returns the INSERT of n messages; it returns the id and UUID
+// of each row it added, so duplicates (ignored) are told apart.
+func insertSQL(n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT OR IGNORE INTO messages (ts, uuid, type, logger, severity, pid, hostname, name, msg) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?,?)")
+	}
+	b.WriteString(" RETURNING id, uuid")
+	return b.String()
+}
+
+// ftsSQL returns the INSERT of n rows into the full-text index.
+func ftsSQL(n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO messages_fts (rowid, text) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?)")
+	}
+	return b.String()
+}
+
+var (
+	insertFull = insertSQL(rowsPerInsert)
+	ftsFull    = ftsSQL(rowsPerInsert)
+)
+
 // insert stores msgs, which all fall into p, in one transaction, and
 // returns how many were new.
 func (g *ingester) insert(ctx context.Context, p *partition, msgs []*metlog.Message) (stored int, err error) {
@@ -103,53 +144,27 @@ func (g *ingester) insert(ctx context.Context, p *partition, msgs []*metlog.Mess
 			tx.Rollback()
 		}
 	}()
-	ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO messages
-		(ts, uuid, type, logger, severity, pid, hostname, name, msg) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return 0, fmt.Errorf("store: prepare: %w", err)
-	}
-	defer ins.Close()
-	var fts *sql.Stmt
-	if g.fullText {
-		if fts, err = tx.PrepareContext(ctx, `INSERT INTO messages_fts (rowid, text) VALUES (?, ?)`); err != nil {
+	var ins, fts *sql.Stmt
+	if len(msgs) >= rowsPerInsert {
+		if ins, err = tx.PrepareContext(ctx, insertFull); err != nil {
 			return 0, fmt.Errorf("store: prepare: %w", err)
 		}
-		defer fts.Close()
-	}
-	for _, m := range msgs {
-		uuid := m.UUID
-		if uuid.IsZero() {
-			uuid = metlog.NewUUID()
-		}
-		g.buf = m.AppendProtobuf(g.buf[:0])
-		var name any
-		if n, ok := fieldString(m, "name"); ok {
-			name = n
-		}
-		res, err := ins.ExecContext(ctx, m.Timestamp, uuid[:], m.Type, m.Logger, int64(m.Severity),
-			int64(m.Pid), m.Hostname, name, g.buf)
-		if err != nil {
-			return 0, fmt.Errorf("store: insert: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			continue // a duplicate
-		}
-		stored++
-		id, err := res.LastInsertId()
-		if err != nil {
-			return 0, fmt.Errorf("store: insert: %w", err)
-		}
-		exc, isExc := exceptionOf(m)
-		if fts != nil {
-			if _, err := fts.ExecContext(ctx, id, g.indexText(m, exc.Title, isExc)); err != nil {
-				return 0, fmt.Errorf("store: index: %w", err)
+		defer ins.Close()
+		if g.fullText {
+			if fts, err = tx.PrepareContext(ctx, ftsFull); err != nil {
+				return 0, fmt.Errorf("store: prepare: %w", err)
 			}
+			defer fts.Close()
 		}
-		if isExc {
-			g.addException(m, exc, id)
-		} else {
-			g.addMetric(m)
+	}
+	for len(msgs) > 0 {
+		n := min(len(msgs), rowsPerInsert)
+		k, err := g.insertRows(ctx, tx, ins, fts, msgs[:n])
+		if err != nil {
+			return 0, err
 		}
+		stored += k
+		msgs = msgs[n:]
 	}
 	if err := g.flushRollups(ctx, tx); err != nil {
 		return 0, err
@@ -159,6 +174,91 @@ func (g *ingester) insert(ctx context.Context, p *partition, msgs []*metlog.Mess
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("store: commit: %w", err)
+	}
+	return stored, nil
+}
+
+// insertRows inserts up to rowsPerInsert messages with one statement (ins
+// when it holds that many) and indexes and rolls up those that were new.
+func (g *ingester) insertRows(ctx context.Context, tx *sql.Tx, ins, fts *sql.Stmt, msgs []*metlog.Message) (int, error) {
+	size := 0
+	for _, m := range msgs {
+		size += m.ProtobufSize()
+	}
+	// One slab for every encoded message: the arguments must stay valid
+	// until the statement runs.
+	slab := make([]byte, 0, size)
+	args := g.args[:0]
+	uuids := g.uuids[:0]
+	for _, m := range msgs {
+		u := m.UUID
+		if u.IsZero() {
+			u = metlog.NewUUID()
+		}
+		uuids = append(uuids, u)
+		var name any
+		if n, ok := fieldString(m, "name"); ok {
+			name = n
+		}
+		off := len(slab)
+		slab = m.AppendProtobuf(slab)
+		args = append(args, m.Timestamp, uuids[len(uuids)-1][:], m.Type, m.Logger, int64(m.Severity),
+			int64(m.Pid), m.Hostname, name, slab[off:len(slab):len(slab)])
+	}
+	g.args, g.uuids = args, uuids
+	var rows *sql.Rows
+	var err error
+	if ins != nil && len(msgs) == rowsPerInsert {
+		rows, err = ins.QueryContext(ctx, args...)
+	} else {
+		rows, err = tx.QueryContext(ctx, insertSQL(len(msgs)), args...)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: insert: %w", err)
+	}
+	clear(g.added)
+	for rows.Next() {
+		var id int64
+		var u []byte
+		if err := rows.Scan(&id, &u); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("store: insert: %w", err)
+		}
+		g.added[metlog.UUID(u)] = id
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("store: insert: %w", err)
+	}
+	stored := 0
+	ftsArgs := g.ftsArgs[:0]
+	for i, m := range msgs {
+		id, ok := g.added[uuids[i]]
+		if !ok {
+			continue // a duplicate, of a stored message or of one earlier in msgs
+		}
+		delete(g.added, uuids[i])
+		stored++
+		exc, isExc := exceptionOf(m)
+		if g.fullText {
+			ftsArgs = append(ftsArgs, id, g.indexText(m, exc.Title, isExc))
+		}
+		if isExc {
+			g.addException(m, exc, id)
+		} else {
+			g.addMetric(m)
+		}
+	}
+	g.ftsArgs = ftsArgs
+	if len(ftsArgs) > 0 {
+		if fts != nil && len(ftsArgs) == 2*rowsPerInsert {
+			_, err = fts.ExecContext(ctx, ftsArgs...)
+		} else {
+			_, err = tx.ExecContext(ctx, ftsSQL(len(ftsArgs)/2), ftsArgs...)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("store: index: %w", err)
+		}
 	}
 	return stored, nil
 }
