@@ -398,27 +398,70 @@ func (g *ingester) addMetric(m *metlog.Message) {
 	}
 }
 
+const (
+	upsertGauge = `INSERT INTO rollups (kind, name, minute, count, sum, last, last_ts)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET
+		count = count + excluded.count, sum = sum + excluded.sum,
+		last = CASE WHEN excluded.last_ts >= last_ts THEN excluded.last ELSE last END,
+		last_ts = max(last_ts, excluded.last_ts)`
+	upsertSum = `INSERT INTO rollups (kind, name, minute, count, sum)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET
+		count = count + excluded.count, sum = sum + excluded.sum`
+	selectTimer  = `SELECT count, sum, sketch FROM rollups WHERE kind = ? AND name = ? AND minute = ?`
+	replaceTimer = `INSERT OR REPLACE INTO rollups (kind, name, minute, count, sum, sketch) VALUES (?, ?, ?, ?, ?, ?)`
+)
+
+// txStmts prepares each statement once per transaction, when first used.
+type txStmts struct {
+	ctx   context.Context
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
+}
+
+func (t *txStmts) get(query string) (*sql.Stmt, error) {
+	if st := t.stmts[query]; st != nil {
+		return st, nil
+	}
+	st, err := t.tx.PrepareContext(t.ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if t.stmts == nil {
+		t.stmts = map[string]*sql.Stmt{}
+	}
+	t.stmts[query] = st
+	return st, nil
+}
+
+func (t *txStmts) exec(query string, args ...any) error {
+	st, err := t.get(query)
+	if err == nil {
+		_, err = st.ExecContext(t.ctx, args...)
+	}
+	return err
+}
+
+func (t *txStmts) close() {
+	for _, st := range t.stmts {
+		st.Close()
+	}
+}
+
 func (g *ingester) flushRollups(ctx context.Context, tx *sql.Tx) error {
 	if len(g.rolls) == 0 {
 		return nil
 	}
+	stmts := &txStmts{ctx: ctx, tx: tx}
+	defer stmts.close()
 	for k, r := range g.rolls {
 		var err error
 		switch k.kind {
 		case kindTimer:
-			err = flushTimer(ctx, tx, k, r)
+			err = flushTimer(stmts, k, r)
 		case kindGauge:
-			_, err = tx.ExecContext(ctx, `INSERT INTO rollups (kind, name, minute, count, sum, last, last_ts)
-				VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET
-				count = count + excluded.count, sum = sum + excluded.sum,
-				last = CASE WHEN excluded.last_ts >= last_ts THEN excluded.last ELSE last END,
-				last_ts = max(last_ts, excluded.last_ts)`,
-				k.kind, k.name, k.minute, r.count, r.sum, r.last, r.lastTS)
+			err = stmts.exec(upsertGauge, k.kind, k.name, k.minute, r.count, r.sum, r.last, r.lastTS)
 		default:
-			_, err = tx.ExecContext(ctx, `INSERT INTO rollups (kind, name, minute, count, sum)
-				VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET
-				count = count + excluded.count, sum = sum + excluded.sum`,
-				k.kind, k.name, k.minute, r.count, r.sum)
+			err = stmts.exec(upsertSum, k.kind, k.name, k.minute, r.count, r.sum)
 		}
 		if err != nil {
 			return fmt.Errorf("store: rollup: %w", err)
@@ -428,12 +471,15 @@ func (g *ingester) flushRollups(ctx context.Context, tx *sql.Tx) error {
 }
 
 // flushTimer merges r into the stored sketch of its minute.
-func flushTimer(ctx context.Context, tx *sql.Tx, k rollKey, r *rollup) error {
+func flushTimer(stmts *txStmts, k rollKey, r *rollup) error {
+	sel, err := stmts.get(selectTimer)
+	if err != nil {
+		return err
+	}
 	var blob []byte
 	var count int64
 	var sum float64
-	err := tx.QueryRowContext(ctx, `SELECT count, sum, sketch FROM rollups WHERE kind = ? AND name = ? AND minute = ?`,
-		k.kind, k.name, k.minute).Scan(&count, &sum, &blob)
+	err = sel.QueryRowContext(stmts.ctx, k.kind, k.name, k.minute).Scan(&count, &sum, &blob)
 	switch {
 	case err == sql.ErrNoRows:
 	case err != nil:
@@ -447,7 +493,5 @@ func flushTimer(ctx context.Context, tx *sql.Tx, k rollKey, r *rollup) error {
 		r.sum += sum
 	}
 	blob, _ = r.sketch.MarshalBinary()
-	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO rollups (kind, name, minute, count, sum, sketch)
-		VALUES (?, ?, ?, ?, ?, ?)`, k.kind, k.name, k.minute, r.count, r.sum, blob)
-	return err
+	return stmts.exec(replaceTimer, k.kind, k.name, k.minute, r.count, r.sum, blob)
 }
