@@ -192,9 +192,24 @@ func (s *Store) scanPartition(ctx context.Context, p *partition, q Query, f sqlF
 		b.WriteString(" AND ts < ?")
 		args = append(args, q.To)
 	}
+	// A word found in few messages selects them through the index; a
+	// common one is checked on each chunk of rows read newest first, over
+	// the chunk's id range, so that the newest matches are found without
+	// reading every match.
+	walkFTS := ""
 	if fts != "" {
-		b.WriteString(" AND id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)")
-		args = append(args, fts)
+		var n int
+		err := p.db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)`,
+			fts, ftsFew).Scan(&n)
+		if err != nil {
+			return nil, false, &QueryError{"q", fmt.Errorf("%v: search for plain words", err)}
+		}
+		if n < ftsFew {
+			b.WriteString(" AND id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)")
+			args = append(args, fts)
+		} else {
+			walkFTS = fts
+		}
 	}
 	b.WriteString(" AND (ts < ? OR (ts = ? AND id < ?)) ORDER BY ts DESC, id DESC LIMIT ?")
 	base := len(args)
@@ -204,12 +219,12 @@ func (s *Store) scanPartition(ctx context.Context, p *partition, q Query, f sqlF
 		pos = *at
 	}
 	chunk := q.Limit - len(page.Messages) + 1
-	if !f.exact {
-		chunk = max(chunk*4, 512)
+	if !f.exact || walkFTS != "" {
+		chunk = max(chunk*4, 2048)
 	}
 	for {
 		args[base], args[base+1], args[base+2], args[base+3] = pos.ts, pos.ts, pos.id, chunk
-		n, err := s.readChunk(ctx, p, b.String(), args, m, f.exact, &pos, q.Limit, page)
+		n, err := s.readChunk(ctx, p, b.String(), args, m, f.exact, walkFTS, &pos, q.Limit, page)
 		if err != nil {
 			return nil, false, err
 		}
@@ -228,41 +243,85 @@ func (s *Store) scanPartition(ctx context.Context, p *partition, q Query, f sqlF
 	}
 }
 
+// ftsFew is the number of matches under which a word search selects
+// through the full-text index rather than walking the rows. Tests lower it.
+var ftsFew = 5000
+
+type row struct {
+	id, ts     int64
+	uuid, blob []byte
+}
+
 // readChunk runs one chunk of a scan, adding the rows that pass m (all of
-// them when exact) to page, and moving pos to the last row read. It stops
-// early once page holds more than limit messages, and returns the rows
-// read.
+// them when exact) and, when walkFTS is set, contain its words, to page;
+// pos moves to the last row read. It stops early once page holds more
+// than limit messages, and returns the rows read.
 func (s *Store) readChunk(ctx context.Context, p *partition, query string, args []any, m *match.Matcher,
-	exact bool, pos *cursor, limit int, page *Page) (int, error) {
+	exact bool, walkFTS string, pos *cursor, limit int, page *Page) (int, error) {
 	rows, err := p.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return 0, fmt.Errorf("store: query: %w", err)
 	}
-	defer rows.Close()
-	n := 0
-	var blob []byte
-	var uuid []byte
+	var chunk []row
 	for rows.Next() {
-		var id, ts int64
-		if err := rows.Scan(&id, &ts, &uuid, &blob); err != nil {
+		var r row
+		if err := rows.Scan(&r.id, &r.ts, &r.uuid, &r.blob); err != nil {
+			rows.Close()
 			return 0, fmt.Errorf("store: query: %w", err)
 		}
-		n++
-		pos.ts, pos.id = ts, id
-		msg, err := decodeRow(uuid, blob)
+		chunk = append(chunk, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("store: query: %w", err)
+	}
+	var hits map[int64]bool
+	if walkFTS != "" && len(chunk) > 0 {
+		if hits, err = ftsHits(ctx, p, walkFTS, chunk); err != nil {
+			return 0, err
+		}
+	}
+	for _, r := range chunk {
+		pos.ts, pos.id = r.ts, r.id
+		if hits != nil && !hits[r.id] {
+			continue
+		}
+		msg, err := decodeRow(r.uuid, r.blob)
 		if err != nil {
-			return 0, fmt.Errorf("store: message %d of %s: %w", id, p.path, err)
+			return 0, fmt.Errorf("store: message %d of %s: %w", r.id, p.path, err)
 		}
 		if !exact && !m.Match(msg) {
 			continue
 		}
 		page.Messages = append(page.Messages, msg)
-		page.ids = append(page.ids, id)
+		page.ids = append(page.ids, r.id)
 		if len(page.Messages) > limit {
 			break
 		}
 	}
-	return n, rows.Err()
+	return len(chunk), nil
+}
+
+// ftsHits returns which rows of chunk contain the words of fts.
+func ftsHits(ctx context.Context, p *partition, fts string, chunk []row) (map[int64]bool, error) {
+	lo, hi := chunk[0].id, chunk[0].id
+	for _, r := range chunk {
+		lo, hi = min(lo, r.id), max(hi, r.id)
+	}
+	rows, err := p.db.QueryContext(ctx, `SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? AND rowid BETWEEN ? AND ?`, fts, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("store: word search: %w", err)
+	}
+	defer rows.Close()
+	hits := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		hits[id] = true
+	}
+	return hits, rows.Err()
 }
 
 // decodeRow rebuilds a stored message. The row's UUID wins over the one

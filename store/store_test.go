@@ -124,8 +124,27 @@ func TestMessagesRangeAndWords(t *testing.T) {
 			}, 0},
 		{"limit", Query{Match: "Type == 'timer'", Limit: 3}, func(m *metlog.Message) bool { return m.Type == "timer" }, 3},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+	for _, walk := range []bool{false, true} {
+		if walk {
+			// Every word is common: each chunk of rows is checked against
+			// the index instead.
+			defer func(n int) { ftsFew = n }(ftsFew)
+			ftsFew = 1
+		}
+		for _, tt := range tests {
+			testRangeAndWords(t, s, msgs, tt.name, tt.q, tt.keep, tt.limit)
+		}
+	}
+}
+
+func testRangeAndWords(t *testing.T, s *Store, msgs []*metlog.Message, name string, q Query, keep func(*metlog.Message) bool, limit int) {
+	tt := struct {
+		q     Query
+		keep  func(*metlog.Message) bool
+		limit int
+	}{q, keep, limit}
+	{
+		t.Run(name, func(t *testing.T) {
 			var want []*metlog.Message
 			for _, m := range newestFirst(msgs) {
 				inRange := (tt.q.From == 0 || m.Timestamp >= tt.q.From) && (tt.q.To == 0 || m.Timestamp < tt.q.To)
