@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -424,5 +425,22 @@ func TestExceptions(t *testing.T) {
 		if g.Logger != "web.api" || len(g.Sparkline) != 6 || sum != g.Count {
 			t.Errorf("group %+v: sparkline sums to %d", g, sum)
 		}
+	}
+}
+
+func TestSampleConfig(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), Sample()) {
+		t.Error("README.md does not show sample.toml as it is")
+	}
+	if err := (&Config{}).Validate(); err == nil {
+		t.Error("an empty config is valid")
+	}
+	d := Defaults()
+	if err := d.Validate(); err != nil {
+		t.Error(err)
 	}
 }
