@@ -1,0 +1,32 @@
+package web
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/metlog/metlog/store"
+)
+
+// Output is the "store" output: the store keeps what the router delivers
+// to it, and Routes serves the JSON API over it. Write and Close are the
+// store's.
+type Output struct {
+	*store.Store
+	api *API
+}
+
+// New opens the store of cfg and builds its API.
+func New(cfg store.Config, log *slog.Logger) (*Output, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	s, err := store.New(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return &Output{Store: s, api: NewAPI(s, log)}, nil
+}
+
+// Routes returns the API's handlers by ServeMux pattern, for the router to
+// mount on its HTTP address.
+func (o *Output) Routes() map[string]http.Handler { return o.api.Routes() }
