@@ -1,6 +1,7 @@
 // Package web serves metlog's reporting and querying interface on the
 // router's HTTP address: the JSON API over the embedded store (api*.go),
-// and the web UI beside it.
+// and the web UI beside it (package web/ui): GET / leads to its pages under
+// /ui/.
 //
 //	GET /api/messages         search: match, from, to, q (words), limit, cursor
 //	GET /api/series           metric series: kind, name (repeatable), from, to, step

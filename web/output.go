@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/metlog/metlog/store"
+	"github.com/metlog/metlog/web/ui"
 )
 
 // Output is the "store" output: the store keeps what the router delivers
@@ -27,6 +28,12 @@ func New(cfg store.Config, log *slog.Logger) (*Output, error) {
 	return &Output{Store: s, api: NewAPI(s, log)}, nil
 }
 
-// Routes returns the API's handlers by ServeMux pattern, for the router to
-// mount on its HTTP address.
-func (o *Output) Routes() map[string]http.Handler { return o.api.Routes() }
+// Routes returns the handlers of the API and of the web UI by ServeMux
+// pattern, for the router to mount on its HTTP address.
+func (o *Output) Routes() map[string]http.Handler {
+	routes := o.api.Routes()
+	for pattern, h := range ui.Routes() {
+		routes[pattern] = h
+	}
+	return routes
+}
