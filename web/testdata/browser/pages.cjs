@@ -89,6 +89,8 @@ async function main() {
     const liveRows = await page.$$eval("#results tbody tr.row td.payload", (tds) => tds.map((td) => td.textContent));
     check("live tail", liveRows.every((p) => p.startsWith("live order")), JSON.stringify(liveRows.slice(0, 5)));
     checks.live_rows = liveRows.length;
+    const state = await page.textContent("#live-state");
+    check("live state", state.startsWith("following"), state);
     await shot(page, "live");
 
     // Metrics: pick names, see charts with points.

@@ -123,12 +123,13 @@ function overview() {
       const counts = new Map();
       for (const m of page.messages) counts.set(m.type, (counts.get(m.type) || 0) + 1);
       const rows = [...counts].sort((a, b) => b[1] - a[1]);
+      const capped = page.next ? "≥ " : ""; // more than one page in the minute: a lower bound
       const max = rows.length ? rows[0][1] : 1;
       types.replaceChildren(rows.length === 0 ? h("p", { class: "muted" }, "No messages in the last minute.") :
         h("table", { id: "types" }, h("thead", {}, h("tr", {}, h("th", {}, "Type"), h("th", { class: "num" }, "msgs/s"), h("th", {}, ""))),
           h("tbody", {}, rows.map(([t, n]) => h("tr", {},
             h("td", {}, h("a", { href: "/ui/messages?" + new URLSearchParams({ match: `Type == "${t}"`, from: "15m" }) }, t || "(none)")),
-            h("td", { class: "num" }, num(n / 60)),
+            h("td", { class: "num" }, capped + num(n / 60)),
             h("td", { style: "width:50%" }, h("div", { class: "bar", style: `width:${(100 * n) / max}%` })))))));
     } catch (e) { types.replaceChildren(errorBox(e)); }
   }
@@ -202,13 +203,15 @@ function messages() {
   const words = h("input", { type: "search", id: "q", value: p.get("q") || "", placeholder: "words in payload", "aria-label": "words" });
   const range = rangeSelect("range", p.has("from") ? p.get("from") : "1h");
   const live = h("input", { type: "checkbox", id: "live", checked: p.get("live") === "1" });
+  const liveState = h("span", { class: "muted", id: "live-state" });
+  const shown = new Set(); // UUIDs in the table, so the tail and a search never show one twice
   const status = h("div");
   const tbody = h("tbody");
   const more = h("div", { class: "more" });
   const table = h("table", { class: "msgs", id: "results" },
     h("thead", {}, h("tr", {}, ["Time", "Severity", "Type", "Logger", "Host", "Payload"].map((x) => h("th", {}, x)))), tbody);
   const form = h("form", { class: "search", role: "search" }, match, words, range, h("button", { type: "submit" }, "Search"),
-    h("label", { class: "toggle" }, live, "Live tail"));
+    h("label", { class: "toggle" }, live, "Live tail"), liveState);
   main.replaceChildren(h("h1", {}, "Messages"), form, status, table, more);
 
   let es = null, gen = 0;
@@ -231,8 +234,12 @@ function messages() {
     try {
       const page = await api("/api/messages", q);
       if (my !== gen) return;
-      if (!cursor) tbody.replaceChildren();
-      tbody.append(...page.messages.map((m) => messageRows(m)));
+      if (!cursor) { tbody.replaceChildren(); shown.clear(); }
+      for (const m of page.messages) {
+        if (shown.has(m.uuid)) continue;
+        shown.add(m.uuid);
+        tbody.append(messageRows(m));
+      }
       status.replaceChildren(tbody.children.length === 0 ? h("p", { class: "muted", id: "empty" }, "No messages match.") : "");
       more.replaceChildren(page.next ? h("button", { class: "secondary", onclick: () => search(page.next) }, "Load older") : "");
     } catch (e) {
@@ -241,17 +248,25 @@ function messages() {
   }
   function tail() {
     es?.close(); es = null;
+    liveState.className = "muted";
+    liveState.textContent = "";
     if (!live.checked) return;
+    let arrived = 0;
     const q = new URLSearchParams();
     if (match.value.trim()) q.set("match", match.value.trim());
     es = new EventSource("/api/stream?" + q);
+    es.addEventListener("open", () => { liveState.className = "live"; liveState.textContent = arrived ? `following · ${arrived} new` : "following"; });
+    es.addEventListener("error", () => { liveState.className = "muted"; liveState.textContent = "reconnecting…"; });
     es.addEventListener("message", (e) => {
       const m = fromStream(JSON.parse(e.data));
+      if (m.uuid && shown.has(m.uuid)) return;
+      if (m.uuid) shown.add(m.uuid);
+      liveState.textContent = `following · ${++arrived} new`;
       const w = words.value.trim().toLowerCase();
       if (w && !w.split(/\s+/).every((x) => m.payload.toLowerCase().includes(x))) return;
       tbody.prepend(messageRows(m, true));
       document.getElementById("empty")?.remove();
-      while (tbody.children.length > 1000) tbody.lastElementChild.remove();
+      while (tbody.querySelectorAll("tr.row").length > 1000) tbody.lastElementChild.remove();
     });
     es.addEventListener("dropped", (e) => {
       status.replaceChildren(h("div", { class: "notice" }, `The live tail skipped ${JSON.parse(e.data).dropped} messages it could not keep up with.`));
@@ -366,7 +381,8 @@ function metrics() {
 function sparkline(el, g) {
   const xs = g.sparkline.map((_, i) => (g.spark_start + i * g.spark_step) / 1e9);
   return new uPlot({ width: 140, height: 32, legend: { show: false }, cursor: { show: false },
-    axes: [{ show: false }, { show: false }], scales: { x: { time: false } },
+    axes: [{ show: false }, { show: false }],
+    scales: { x: { time: false }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
     series: [{}, { stroke: "#c23b3b", fill: "rgba(194,59,59,.15)", width: 1.5, points: { show: false } }] },
   [xs, g.sparkline], el);
 }
