@@ -383,7 +383,8 @@ function sparkline(el, g) {
   return new uPlot({ width: 140, height: 32, legend: { show: false }, cursor: { show: false },
     axes: [{ show: false }, { show: false }],
     scales: { x: { time: false }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
-    series: [{}, { stroke: "#c23b3b", fill: "rgba(194,59,59,.15)", width: 1.5, points: { show: false } }] },
+    series: [{}, { stroke: "#c23b3b", fill: "rgba(194,59,59,.55)", width: 0, points: { show: false },
+      paths: uPlot.paths.bars({ size: [0.8, 6] }) }] },
   [xs, g.sparkline], el);
 }
 
