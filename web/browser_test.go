@@ -132,6 +132,7 @@ max_age = "0s"
 	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
+	cmd.WaitDelay = 10 * time.Second // in case the browser outlives the script with its pipes
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ async function main() {
     // Live tail: rows arrive without a reload.
     await page.goto(base + "/ui/messages?" + new URLSearchParams({ match: 'Payload =~ /^live order/', live: "1" }));
     await page.waitForSelector("#live:checked");
-    await page.waitForTimeout(300); // let the EventSource connect before asking for messages
+    await page.waitForSelector("#live-state.live"); // the stream is open
     console.log("live");
     await page.waitForFunction(() => document.querySelectorAll("#results tbody tr.row").length >= 3, null, { timeout: 20000 });
     const liveRows = await page.$$eval("#results tbody tr.row td.payload", (tds) => tds.map((td) => td.textContent));

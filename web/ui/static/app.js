@@ -508,6 +508,7 @@ document.addEventListener("click", (e) => {
   render();
 });
 document.addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && e.target.matches("input, select")) { e.target.blur(); return; }
   if (e.key !== "/" || e.target.matches("input, select, textarea")) return;
   e.preventDefault();
   const box = document.getElementById("match") || document.getElementById("filter");
