@@ -201,7 +201,19 @@ function messages() {
   const match = h("input", { type: "search", id: "match", value: p.get("match") || "", placeholder: 'matcher, e.g. Type == "timer" && Severity <= 4',
     "aria-label": "matcher expression", spellcheck: false, autocomplete: "off" });
   const words = h("input", { type: "search", id: "q", value: p.get("q") || "", placeholder: "words in payload", "aria-label": "words" });
-  const range = rangeSelect("range", p.has("from") ? p.get("from") : "1h");
+  const preset = !p.has("to") && (!p.has("from") || RANGES.some(([v]) => v === p.get("from")));
+  const range = rangeSelect("range", preset ? (p.has("from") ? p.get("from") : "1h") : "custom");
+  range.append(h("option", { value: "custom", selected: !preset }, "custom range…"));
+  const local = (v) => { // an API time parameter as a datetime-local value
+    if (!v) return "";
+    const d = /^\d+$/.test(v) ? new Date(Number(v) / 1e6) : new Date(v);
+    if (isNaN(d)) return "";
+    return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 19);
+  };
+  const fromBox = h("input", { type: "datetime-local", id: "from", step: 1, value: preset ? "" : local(p.get("from")), "aria-label": "from" });
+  const toBox = h("input", { type: "datetime-local", id: "to", step: 1, value: preset ? "" : local(p.get("to")), "aria-label": "to" });
+  const custom = h("span", { class: "custom", hidden: preset }, fromBox, "–", toBox);
+  const iso = (box) => (box.value ? new Date(box.value).toISOString() : "");
   const live = h("input", { type: "checkbox", id: "live", checked: p.get("live") === "1" });
   const liveState = h("span", { class: "muted", id: "live-state" });
   const shown = new Set(); // UUIDs in the table, so the tail and a search never show one twice
@@ -210,7 +222,7 @@ function messages() {
   const more = h("div", { class: "more" });
   const table = h("table", { class: "msgs", id: "results" },
     h("thead", {}, h("tr", {}, ["Time", "Severity", "Type", "Logger", "Host", "Payload"].map((x) => h("th", {}, x)))), tbody);
-  const form = h("form", { class: "search", role: "search" }, match, words, range, h("button", { type: "submit" }, "Search"),
+  const form = h("form", { class: "search", role: "search" }, match, words, range, custom, h("button", { type: "submit" }, "Search"),
     h("label", { class: "toggle" }, live, "Live tail"), liveState);
   main.replaceChildren(h("h1", {}, "Messages"), form, status, table, more);
 
@@ -219,7 +231,10 @@ function messages() {
     const q = new URLSearchParams();
     if (match.value.trim()) q.set("match", match.value.trim());
     if (words.value.trim()) q.set("q", words.value.trim());
-    if (range.value !== "1h") q.set("from", range.value);
+    if (range.value === "custom") {
+      if (iso(fromBox)) q.set("from", iso(fromBox));
+      if (iso(toBox)) q.set("to", iso(toBox));
+    } else if (range.value !== "1h") q.set("from", range.value);
     if (live.checked) q.set("live", "1");
     return q;
   };
@@ -228,7 +243,10 @@ function messages() {
     const q = new URLSearchParams({ limit: "100" });
     if (match.value.trim()) q.set("match", match.value.trim());
     if (words.value.trim()) q.set("q", words.value.trim());
-    if (range.value) q.set("from", range.value);
+    if (range.value === "custom") {
+      if (iso(fromBox)) q.set("from", iso(fromBox));
+      if (iso(toBox)) q.set("to", iso(toBox));
+    } else if (range.value) q.set("from", range.value);
     if (cursor) q.set("cursor", cursor);
     if (!cursor) { status.replaceChildren(h("p", { class: "muted" }, "Searching…")); }
     try {
@@ -277,7 +295,11 @@ function messages() {
     setQuery(params());
     search(); tail();
   });
-  range.addEventListener("change", () => form.requestSubmit());
+  range.addEventListener("change", () => {
+    custom.hidden = range.value !== "custom";
+    if (custom.hidden) form.requestSubmit();
+    else fromBox.focus();
+  });
   live.addEventListener("change", () => { setQuery(params(), false); tail(); });
   search(); tail();
   if (!p.has("match")) match.focus();
