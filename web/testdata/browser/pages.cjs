@@ -140,7 +140,14 @@ async function main() {
     check("router health", health === "ok", health);
     await shot(page, "router");
 
-    // A narrow laptop screen.
+    // A narrow laptop screen: the charts follow the window.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(base + "/ui/metrics?m=counter:orders");
+    await page.waitForSelector(".chart canvas");
+    await page.setViewportSize({ width: 1024, height: 768 });
+    await page.waitForFunction(() => document.documentElement.scrollWidth <= window.innerWidth &&
+      document.querySelector(".chart .uplot").offsetWidth <= document.querySelector(".chart").clientWidth);
+    await shot(page, "metrics-1024");
     await page.setViewportSize({ width: 1280, height: 800 });
     await page.goto(base + "/ui/messages?" + new URLSearchParams({ match: 'Logger == "checkout"' }));
     await page.waitForSelector("#results tbody tr.row");

@@ -394,8 +394,10 @@ function metrics() {
   }
   filter.addEventListener("input", applyFilter);
   range.addEventListener("change", () => { sync(); loadNames(); draw(); });
+  const resize = () => plots.forEach((u) => u.setSize({ width: Math.max(300, u.root.parentElement.clientWidth - 2), height: u.height }));
+  window.addEventListener("resize", resize);
   loadNames(); draw();
-  return () => { gen++; plots.forEach((u) => u.destroy()); };
+  return () => { gen++; plots.forEach((u) => u.destroy()); window.removeEventListener("resize", resize); };
 }
 
 // ---- Exceptions -----------------------------------------------------------
