@@ -20,6 +20,8 @@ import (
 	statsdout "github.com/metlog/metlog/output/statsd"
 	"github.com/metlog/metlog/output/stdout"
 	tcpout "github.com/metlog/metlog/output/tcp"
+	"github.com/metlog/metlog/store"
+	"github.com/metlog/metlog/web"
 )
 
 // The plugins the router knows, by type name. This is the one place a new
@@ -41,6 +43,7 @@ var (
 		"prometheus": outputOf(promout.Defaults, promout.New, promout.Sample),
 		"sentry":     outputOf(sentry.Defaults, sentry.New, sentry.Sample),
 		"statsd":     outputOf(statsdout.Defaults, statsdout.New, statsdout.Sample),
+		"store":      outputOf(store.Defaults, web.New, store.Sample),
 		"stdout":     outputOf(stdout.Defaults, stdout.New, stdout.Sample),
 		"tcp":        outputOf(tcpout.Defaults, tcpout.New, tcpout.Sample),
 	}

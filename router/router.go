@@ -57,6 +57,13 @@ type HTTPOutput interface {
 	Handler() http.Handler
 }
 
+// HTTPRouter is implemented by outputs that serve several routes on the
+// router's HTTP address (the store's JSON API): the router mounts each
+// handler at its ServeMux pattern.
+type HTTPRouter interface {
+	Routes() map[string]http.Handler
+}
+
 // Options are the parts of a router that do not come from its config file.
 type Options struct {
 	// Logger receives the router's structured logs; default slog.Default().

@@ -175,6 +175,11 @@ func (r *Router) rebuildMux() (err error) {
 		if h, ok := o.out.(HTTPOutput); ok {
 			mux.Handle(h.Pattern(), h.Handler())
 		}
+		if h, ok := o.out.(HTTPRouter); ok {
+			for pattern, handler := range h.Routes() {
+				mux.Handle(pattern, handler)
+			}
+		}
 	}
 	r.mux.Store(mux)
 	return nil

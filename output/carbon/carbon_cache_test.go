@@ -3,22 +3,19 @@
 package carbon
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/output/outputtest"
 )
 
 // carbonCache is a carbon-cache process run by a test, with its own config
@@ -28,50 +25,7 @@ type carbonCache struct {
 	dir      string
 	tcp, udp string // line receiver addresses
 	pickle   string // the last listener carbon opens: once it accepts, all are up
-	cmd      *exec.Cmd
-	out      *syncBuffer
-	exited   chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// freePort returns a loopback port that nothing listens on for network
-// ("tcp" or "udp"), for a server the test is about to start.
-func freePort(t *testing.T, network string) string {
-	t.Helper()
-	var addr net.Addr
-	if network == "udp" {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr = pc.LocalAddr()
-		pc.Close()
-	} else {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr = ln.Addr()
-		ln.Close()
-	}
-	_, port, _ := net.SplitHostPort(addr.String())
-	return port
+	proc     *outputtest.Process
 }
 
 // startCarbon runs carbon-cache in the foreground, keeping every data
@@ -91,7 +45,7 @@ func startCarbon(t *testing.T) *carbonCache {
 			t.Fatal(err)
 		}
 	}
-	line, udp, pickle, query := freePort(t, "tcp"), freePort(t, "udp"), freePort(t, "tcp"), freePort(t, "tcp")
+	line, udp, pickle, query := outputtest.FreePort(t, "tcp"), outputtest.FreePort(t, "udp"), outputtest.FreePort(t, "tcp"), outputtest.FreePort(t, "tcp")
 	conf := fmt.Sprintf(`[cache]
 STORAGE_DIR = %[1]s/
 LOCAL_DATA_DIR = %[1]s/whisper/
@@ -124,57 +78,21 @@ CACHE_QUERY_PORT = %[5]s
 	c := &carbonCache{t: t, dir: dir, tcp: "127.0.0.1:" + line, udp: "127.0.0.1:" + udp,
 		pickle: "127.0.0.1:" + pickle}
 	c.start(bin)
-	t.Cleanup(c.stop)
 	return c
 }
 
+// start runs carbon-cache and waits until it listens. It stops when the
+// test ends, unless stop stopped it first.
 func (c *carbonCache) start(bin string) {
 	c.t.Helper()
-	c.out = &syncBuffer{}
-	c.cmd = exec.Command(bin, "--config="+filepath.Join(c.dir, "conf", "carbon.conf"), "--nodaemon", "start")
-	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := c.cmd.Start(); err != nil {
-		c.t.Fatal(err)
-	}
-	c.exited = make(chan struct{})
-	go func() { c.cmd.Wait(); close(c.exited) }()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		conn, err := net.DialTimeout("tcp", c.pickle, time.Second)
-		if err == nil {
-			conn.Close()
-			return
-		}
-		select {
-		case <-c.exited:
-			c.t.Fatalf("carbon-cache exited: %s", c.out)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("carbon-cache did not listen within 60s: %s", c.out)
-		}
-	}
+	cmd := exec.Command(bin, "--config="+filepath.Join(c.dir, "conf", "carbon.conf"), "--nodaemon", "start")
+	c.proc = outputtest.StartProcess(c.t, "carbon-cache", cmd)
+	c.proc.WaitReady(c.t, 60*time.Second, func() bool { return outputtest.Listening(c.pickle) })
 }
 
 // stop ends carbon-cache with SIGTERM (it writes its cache out first), or
 // kills it after 20s.
-func (c *carbonCache) stop() {
-	if c.cmd == nil {
-		return
-	}
-	c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.exited:
-	case <-time.After(20 * time.Second):
-		c.cmd.Process.Kill()
-		<-c.exited
-	}
-	c.cmd = nil
-	if c.t.Failed() {
-		c.t.Logf("carbon-cache output:\n%s", c.out)
-	}
-}
+func (c *carbonCache) stop() { c.proc.Stop() }
 
 // value reads metric's data point at ts from its whisper file with
 // whisper-fetch; ok is false while there is none.
@@ -276,8 +194,9 @@ func TestCarbonCache(t *testing.T) {
 		"stats.timers.db_query.mean": 12.75, "stats.gauges.queue": -4,
 	}
 	metric := func(typ, name, payload string, rate float64) *metlog.Message {
-		return &metlog.Message{Timestamp: ts * 1e9, Type: typ, Logger: "web app", Payload: payload,
-			Fields: []metlog.Field{metlog.String("name", name), metlog.Float("rate", rate)}}
+		m := outputtest.Metric(typ, "web app", name, payload, metlog.Float("rate", rate))
+		m.Timestamp = ts * 1e9
+		return m
 	}
 	batch := []*metlog.Message{
 		statmetric(ts, stats),

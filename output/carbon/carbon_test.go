@@ -2,7 +2,6 @@ package carbon
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -11,93 +10,19 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
-	"reflect"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/metlog/metlog"
-	"github.com/metlog/metlog/codec/metlogjson"
 	"github.com/metlog/metlog/config"
+	"github.com/metlog/metlog/output/outputtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the want.txt files of testdata/cases")
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-// tcpServer is a loopback line receiver that keeps what each connection
-// sent.
-type tcpServer struct {
-	ln    net.Listener
-	conns chan []byte // the bytes of each connection, once it closes
-	wg    sync.WaitGroup
-}
-
-func newTCPServer(t *testing.T) *tcpServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return serveTCP(t, ln)
-}
-
-// newTCPServerAt listens on addr, retrying while the port is still held by
-// a socket that just closed.
-func newTCPServerAt(t *testing.T, addr string) *tcpServer {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ln, err := net.Listen("tcp", addr)
-		if err == nil {
-			return serveTCP(t, ln)
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func serveTCP(t *testing.T, ln net.Listener) *tcpServer {
-	s := &tcpServer{ln: ln, conns: make(chan []byte, 100)}
-	s.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.wg.Go(func() {
-				b, _ := io.ReadAll(c)
-				s.conns <- b
-			})
-		}
-	})
-	t.Cleanup(s.close)
-	return s
-}
-
-func (s *tcpServer) addr() string { return s.ln.Addr().String() }
-
-func (s *tcpServer) close() {
-	s.ln.Close()
-	s.wg.Wait()
-}
-
-// next returns what the next closed connection sent.
-func (s *tcpServer) next(t *testing.T) string {
-	t.Helper()
-	select {
-	case b := <-s.conns:
-		return string(b)
-	case <-time.After(10 * time.Second):
-		t.Fatal("no connection closed within 10s")
-		return ""
-	}
-}
 
 func newOutput(t *testing.T, cfg Config) *Output {
 	t.Helper()
@@ -109,71 +34,29 @@ func newOutput(t *testing.T, cfg Config) *Output {
 	return o
 }
 
-func readMessages(t testing.TB, path string) []*metlog.Message {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []*metlog.Message
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
-		m, err := metlogjson.Unmarshal(sc.Bytes())
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 // TestCases sends each testdata/cases/NAME/in.jsonl as one batch, with
 // direct formatting and the logger namespace on, and compares what carbon
 // would receive, followed by the output's stats, with want.txt.
 func TestCases(t *testing.T) {
-	ins, err := filepath.Glob("testdata/cases/*/in.jsonl")
-	if err != nil || len(ins) == 0 {
-		t.Fatalf("no cases: %v", err)
-	}
-	for _, in := range ins {
-		dir := filepath.Dir(in)
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			srv := newTCPServer(t)
-			cfg := Defaults()
-			cfg.Address = srv.addr()
-			cfg.Direct = true
-			cfg.LoggerNamespace = true
-			o := newOutput(t, cfg)
-			o.now = func() time.Time { return time.Unix(1795312000, 0) }
-			if err := o.Write(context.Background(), readMessages(t, in)); err != nil {
-				t.Fatal(err)
-			}
-			o.Close()
-			st := o.Stats()
-			var got string
-			if st.Lines > 0 {
-				got = srv.next(t)
-			}
-			got += fmt.Sprintf("# lines=%d skipped=%d invalid=%d\n", st.Lines, st.Skipped, st.Invalid)
-			wantFile := filepath.Join(dir, "want.txt")
-			if *update {
-				if err := os.WriteFile(wantFile, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(wantFile)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) {
-				t.Errorf("got:\n%s\nwant:\n%s", got, want)
-			}
-		})
-	}
+	outputtest.Cases(t, *update, func(t *testing.T, batch []*metlog.Message) string {
+		srv := outputtest.NewTCPServer(t)
+		cfg := Defaults()
+		cfg.Address = srv.Addr()
+		cfg.Direct = true
+		cfg.LoggerNamespace = true
+		o := newOutput(t, cfg)
+		o.now = func() time.Time { return time.Unix(1795312000, 0) }
+		if err := o.Write(context.Background(), batch); err != nil {
+			t.Fatal(err)
+		}
+		o.Close()
+		st := o.Stats()
+		var got string
+		if st.Lines > 0 {
+			got = srv.Next(t)
+		}
+		return got + fmt.Sprintf("# lines=%d skipped=%d invalid=%d\n", st.Lines, st.Skipped, st.Invalid)
+	})
 }
 
 func TestNaming(t *testing.T) {
@@ -228,14 +111,14 @@ func TestGaugeDeltaRetried(t *testing.T) {
 	if err := o.Write(context.Background(), gauge("+5")); err == nil {
 		t.Fatal("write with nothing listening succeeded")
 	}
-	srv := newTCPServerAt(t, addr)
+	srv := outputtest.NewTCPServerAt(t, addr)
 	for _, p := range []string{"+5", "+1"} {
 		if err := o.Write(context.Background(), gauge(p)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	o.Close()
-	if got, want := srv.next(t), "gauges.q 5 1795312180\ngauges.q 6 1795312180\n"; got != want {
+	if got, want := srv.Next(t), "gauges.q 5 1795312180\ngauges.q 6 1795312180\n"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
@@ -332,25 +215,6 @@ func TestUDPDatagrams(t *testing.T) {
 	}
 }
 
-func TestDatagramEnd(t *testing.T) {
-	for _, tc := range []struct {
-		buf  string
-		max  int
-		want int
-	}{
-		{"a 1 1\n", 100, 6},
-		{"a 1 1\nb 2 2\n", 6, 6},
-		{"a 1 1\nb 2 2\n", 11, 6},
-		{"a 1 1\nb 2 2\n", 12, 12},
-		{"aaaaaaaaaa 1 1\nb 2 2\n", 6, 15},
-		{"a 1 1\nbbbbbbbbbbbb 2 2\n", 10, 6},
-	} {
-		if got := datagramEnd([]byte(tc.buf), tc.max); got != tc.want {
-			t.Errorf("datagramEnd(%q, %d) = %d, want %d", tc.buf, tc.max, got, tc.want)
-		}
-	}
-}
-
 // A Write blocked on a peer that stops reading returns at its deadline,
 // whether that is the configured timeout or the context's end.
 func TestWriteBlocked(t *testing.T) {
@@ -423,17 +287,5 @@ func TestValidate(t *testing.T) {
 
 // The sample configuration parses strictly and sets the defaults.
 func TestSample(t *testing.T) {
-	cat := config.Catalog{config.KindOutput: {"carbon": func() any { c := Defaults(); return &c }}}
-	cfg, err := config.Parse("sample.toml", []byte(Sample()), cat, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outs := cfg.Of(config.KindOutput)
-	if len(outs) != 1 || outs[0].Type != "carbon" {
-		t.Fatalf("plugins %+v", outs)
-	}
-	got := outs[0].Config.(*Config)
-	if want := Defaults(); !reflect.DeepEqual(*got, want) {
-		t.Errorf("sample config\n%+v\nwant the defaults\n%+v", *got, want)
-	}
+	outputtest.CheckSample(t, "carbon", Sample(), Defaults)
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/output"
+	"github.com/metlog/metlog/output/outputtest"
 )
 
 // seedMessages returns the messages of every testdata case.
@@ -15,7 +17,7 @@ func seedMessages(f *testing.F) []*metlog.Message {
 	ins, _ := filepath.Glob("testdata/cases/*/in.jsonl")
 	var out []*metlog.Message
 	for _, in := range ins {
-		out = append(out, readMessages(f, in)...)
+		out = append(out, outputtest.ReadMessages(f, in)...)
 	}
 	if len(out) == 0 {
 		f.Fatal("no seed messages")
@@ -50,10 +52,10 @@ func FuzzStatmetric(f *testing.F) {
 // FuzzDirect checks that a counter, timer or gauge message gives either
 // nothing or one line whose path is made of safe characters.
 func FuzzDirect(f *testing.F) {
-	types := []string{typeCounter, typeTimer, typeGauge}
+	types := []string{metlog.TypeCounter, metlog.TypeTimer, metlog.TypeGauge}
 	for _, m := range seedMessages(f) {
 		if i := slices.Index(types, m.Type); i >= 0 {
-			f.Add(uint8(i), m.Logger, stringField(m, "name"), m.Payload)
+			f.Add(uint8(i), m.Logger, output.MetricName(m), m.Payload)
 		}
 	}
 	o, err := New(Config{Address: "127.0.0.1:2003", Protocol: "tcp", Timeout: 1, MaxDatagram: 1432,

@@ -8,15 +8,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/output"
 )
 
-// Message types this output reads.
-const (
-	typeStatmetric = "statmetric"
-	typeCounter    = "counter"
-	typeTimer      = "timer"
-	typeGauge      = "gauge"
-)
+// typeStatmetric is the type of the messages the statsd accumulator
+// emits, whose payload is ready-made plaintext lines.
+const typeStatmetric = "statmetric"
 
 // result is what one message contributed to a batch.
 type result struct {
@@ -30,7 +27,7 @@ func (o *Output) appendMessage(dst []byte, m *metlog.Message) ([]byte, result) {
 	switch m.Type {
 	case typeStatmetric:
 		return appendStatmetric(dst, m.Payload)
-	case typeCounter, typeTimer, typeGauge:
+	case metlog.TypeCounter, metlog.TypeTimer, metlog.TypeGauge:
 		if o.cfg.Direct {
 			return o.appendDirect(dst, m)
 		}
@@ -91,10 +88,10 @@ func splitLine(line string) (name, value, ts string, ok bool) {
 	if n != len(f) {
 		return "", "", "", false
 	}
-	if _, ok := parseFinite(f[1]); !ok {
+	if _, ok := output.ParseFinite(f[1]); !ok {
 		return "", "", "", false
 	}
-	if _, ok := parseFinite(f[2]); !ok {
+	if _, ok := output.ParseFinite(f[2]); !ok {
 		return "", "", "", false
 	}
 	return f[0], f[1], f[2], true
@@ -104,22 +101,13 @@ func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'
 }
 
-func parseFinite(s string) (float64, bool) {
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
-		return 0, false
-	}
-	return v, true
-}
-
 // appendDirect formats a counter, timer or gauge message as one line.
 func (o *Output) appendDirect(dst []byte, m *metlog.Message) ([]byte, result) {
-	name := stringField(m, "name")
+	name := output.MetricName(m)
 	if name == "" {
 		return dst, result{invalid: 1}
 	}
-	payload := strings.TrimSpace(m.Payload)
-	v, ok := parseFinite(payload)
+	v, delta, ok := output.MetricValue(m)
 	if !ok {
 		return dst, result{invalid: 1}
 	}
@@ -136,12 +124,12 @@ func (o *Output) appendDirect(dst []byte, m *metlog.Message) ([]byte, result) {
 	}
 	dst = appendName(dst, name)
 	switch m.Type {
-	case typeCounter:
-		if rate, ok := floatField(m, "rate"); ok && rate > 0 && rate < 1 {
+	case metlog.TypeCounter:
+		if rate, ok := output.SampleRate(m); ok {
 			v /= rate
 		}
-	case typeGauge:
-		if payload[0] == '+' || payload[0] == '-' {
+	case metlog.TypeGauge:
+		if delta {
 			path := dst[start:]
 			last, ok := o.pending[string(path)]
 			if !ok {
@@ -149,6 +137,12 @@ func (o *Output) appendDirect(dst []byte, m *metlog.Message) ([]byte, result) {
 			}
 			v += last
 		}
+	}
+	if math.IsInf(v, 0) {
+		// A sampled count or a gauge's sum beyond the range of a float64.
+		return dst[:start], result{invalid: 1}
+	}
+	if m.Type == metlog.TypeGauge {
 		o.pending[string(dst[start:])] = v
 	}
 	dst = append(dst, ' ')
@@ -193,32 +187,4 @@ func appendName(dst []byte, s string) []byte {
 func isNameByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
 		c == '_' || c == '-' || c == '.'
-}
-
-// stringField returns the first value of the string field called name.
-func stringField(m *metlog.Message, name string) string {
-	f := m.Field(name)
-	if f == nil || f.Type != metlog.TypeString || len(f.Strings) == 0 {
-		return ""
-	}
-	return f.Strings[0]
-}
-
-// floatField returns the first value of the field called name as a number,
-// whether it was sent as a double, an integer or a numeric string (as some
-// metlog-py plugins send "rate").
-func floatField(m *metlog.Message, name string) (float64, bool) {
-	f := m.Field(name)
-	if f == nil {
-		return 0, false
-	}
-	switch {
-	case f.Type == metlog.TypeDouble && len(f.Doubles) > 0:
-		return f.Doubles[0], true
-	case f.Type == metlog.TypeInteger && len(f.Integers) > 0:
-		return float64(f.Integers[0]), true
-	case f.Type == metlog.TypeString && len(f.Strings) > 0:
-		return parseFinite(strings.TrimSpace(f.Strings[0]))
-	}
-	return 0, false
 }

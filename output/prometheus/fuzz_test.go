@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/output"
+	"github.com/metlog/metlog/output/outputtest"
 )
 
 var legacyName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
@@ -19,9 +21,9 @@ func FuzzWrite(f *testing.F) {
 	types := []string{"counter", "gauge", "timer"}
 	ins, _ := filepath.Glob("testdata/cases/*/in.jsonl")
 	for _, in := range ins {
-		for _, m := range readMessages(f, in) {
+		for _, m := range outputtest.ReadMessages(f, in) {
 			if i := slices.Index(types, m.Type); i >= 0 {
-				f.Add(uint8(i), stringField(m, "name"), m.Logger, "region", "us-west", m.Payload, "db_query_seconds_count")
+				f.Add(uint8(i), output.MetricName(m), m.Logger, "region", "us-west", m.Payload, "db_query_seconds_count")
 			}
 		}
 	}

@@ -1,8 +1,6 @@
 package prometheus
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -10,17 +8,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/metlog/metlog"
-	"github.com/metlog/metlog/codec/metlogjson"
 	"github.com/metlog/metlog/config"
+	"github.com/metlog/metlog/output/outputtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the want.txt files of testdata/cases")
@@ -34,28 +29,6 @@ func newOutput(t testing.TB, cfg Config) *Output {
 		t.Fatal(err)
 	}
 	return o
-}
-
-func readMessages(t testing.TB, path string) []*metlog.Message {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []*metlog.Message
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
-		m, err := metlogjson.Unmarshal(sc.Bytes())
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		out = append(out, m)
-	}
-	return out
 }
 
 // scrape returns the text exposition the handler serves.
@@ -74,37 +47,17 @@ func scrape(t testing.TB, o *Output) string {
 // TestCases writes each testdata/cases/NAME/in.jsonl as one batch and
 // compares the scrape that follows, and the stats, with want.txt.
 func TestCases(t *testing.T) {
-	ins, err := filepath.Glob("testdata/cases/*/in.jsonl")
-	if err != nil || len(ins) == 0 {
-		t.Fatalf("no cases: %v", err)
-	}
-	for _, in := range ins {
-		dir := filepath.Dir(in)
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			cfg := Defaults()
-			cfg.HostnameLabel = "host"
-			o := newOutput(t, cfg)
-			if err := o.Write(context.Background(), readMessages(t, in)); err != nil {
-				t.Fatal(err)
-			}
-			st := o.Stats()
-			got := scrape(t, o) + fmt.Sprintf("# updates=%d skipped=%d invalid=%d series=%d\n",
-				st.Updates, st.Skipped, st.Invalid, st.Series)
-			wantFile := filepath.Join(dir, "want.txt")
-			if *update {
-				if err := os.WriteFile(wantFile, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(wantFile)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) {
-				t.Errorf("got:\n%s\nwant:\n%s", got, want)
-			}
-		})
-	}
+	outputtest.Cases(t, *update, func(t *testing.T, batch []*metlog.Message) string {
+		cfg := Defaults()
+		cfg.HostnameLabel = "host"
+		o := newOutput(t, cfg)
+		if err := o.Write(context.Background(), batch); err != nil {
+			t.Fatal(err)
+		}
+		st := o.Stats()
+		return scrape(t, o) + fmt.Sprintf("# updates=%d skipped=%d invalid=%d series=%d\n",
+			st.Updates, st.Skipped, st.Invalid, st.Series)
+	})
 }
 
 func counter(name, logger string, v string) *metlog.Message {
@@ -324,17 +277,5 @@ func TestSanitizeName(t *testing.T) {
 
 // The sample configuration parses strictly and sets the defaults.
 func TestSample(t *testing.T) {
-	cat := config.Catalog{config.KindOutput: {"prometheus": func() any { c := Defaults(); return &c }}}
-	cfg, err := config.Parse("sample.toml", []byte(Sample()), cat, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outs := cfg.Of(config.KindOutput)
-	if len(outs) != 1 || outs[0].Type != "prometheus" {
-		t.Fatalf("plugins %+v", outs)
-	}
-	got := outs[0].Config.(*Config)
-	if want := Defaults(); !reflect.DeepEqual(*got, want) {
-		t.Errorf("sample config\n%+v\nwant the defaults\n%+v", *got, want)
-	}
+	outputtest.CheckSample(t, "prometheus", Sample(), Defaults)
 }

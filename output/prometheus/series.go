@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/output"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -68,19 +69,18 @@ type series struct {
 func (o *Output) update(m *metlog.Message, now time.Time) {
 	var k kind
 	switch m.Type {
-	case "counter":
+	case metlog.TypeCounter:
 		k = kindCounter
-	case "gauge":
+	case metlog.TypeGauge:
 		k = kindGauge
-	case "timer":
+	case metlog.TypeTimer:
 		k = kindTimer
 	default:
 		o.stats.Skipped++
 		return
 	}
-	raw := stringField(m, "name")
-	payload := strings.TrimSpace(m.Payload)
-	v, ok := parseFinite(payload)
+	raw := output.MetricName(m)
+	v, delta, ok := output.MetricValue(m)
 	if raw == "" || !ok || k == kindCounter && v < 0 {
 		o.stats.Invalid++
 		return
@@ -105,8 +105,7 @@ func (o *Output) update(m *metlog.Message, now time.Time) {
 	}
 	s.updated = now
 	o.stats.Updates++
-	rate, hasRate := floatField(m, "rate")
-	sampled := hasRate && rate > 0 && rate < 1
+	rate, sampled := output.SampleRate(m)
 	switch k {
 	case kindCounter:
 		if sampled {
@@ -114,7 +113,7 @@ func (o *Output) update(m *metlog.Message, now time.Time) {
 		}
 		s.value += v
 	case kindGauge:
-		if payload[0] == '+' || payload[0] == '-' {
+		if delta {
 			s.value += v
 		} else {
 			s.value = v
@@ -408,40 +407,4 @@ func appendFieldText(b []byte, f *metlog.Field) []byte {
 		}
 	}
 	return b
-}
-
-func parseFinite(s string) (float64, bool) {
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
-		return 0, false
-	}
-	return v, true
-}
-
-// stringField returns the first value of the string field called name.
-func stringField(m *metlog.Message, name string) string {
-	f := m.Field(name)
-	if f == nil || f.Type != metlog.TypeString || len(f.Strings) == 0 {
-		return ""
-	}
-	return f.Strings[0]
-}
-
-// floatField returns the first value of the field called name as a number,
-// whether it was sent as a double, an integer or a numeric string (as some
-// metlog-py plugins send "rate").
-func floatField(m *metlog.Message, name string) (float64, bool) {
-	f := m.Field(name)
-	if f == nil {
-		return 0, false
-	}
-	switch {
-	case f.Type == metlog.TypeDouble && len(f.Doubles) > 0:
-		return f.Doubles[0], true
-	case f.Type == metlog.TypeInteger && len(f.Integers) > 0:
-		return float64(f.Integers[0]), true
-	case f.Type == metlog.TypeString && len(f.Strings) > 0:
-		return parseFinite(strings.TrimSpace(f.Strings[0]))
-	}
-	return 0, false
 }

@@ -3,41 +3,21 @@
 package prometheus
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/output/outputtest"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // startPrometheus runs a Prometheus server that scrapes target every
 // second, with its storage in a temporary directory, and returns the base
@@ -62,53 +42,20 @@ scrape_configs:
 	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	out := &syncBuffer{}
+	addr := "127.0.0.1:" + outputtest.FreePort(t, "tcp")
 	cmd := exec.Command(bin, "--config.file="+confFile, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr, "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("prometheus output:\n%s", out)
-		}
-	})
 	base := "http://" + addr
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	p := outputtest.StartProcess(t, "prometheus", cmd)
+	p.WaitReady(t, 60*time.Second, func() bool {
 		resp, err := http.Get(base + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base
-			}
+		if err != nil {
+			return false
 		}
-		select {
-		case <-exited:
-			t.Fatalf("prometheus exited: %s", out)
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("prometheus not ready within 60s: %s", out)
-		}
-	}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return base
 }
 
 // query runs an instant query and returns the value of its single sample,
@@ -154,8 +101,7 @@ func TestPrometheus(t *testing.T) {
 	base := startPrometheus(t, target)
 
 	metric := func(typ, name, payload string, fields ...metlog.Field) *metlog.Message {
-		return &metlog.Message{Type: typ, Logger: "interop-app", Payload: payload,
-			Fields: append([]metlog.Field{metlog.String("name", name)}, fields...)}
+		return outputtest.Metric(typ, "interop-app", name, payload, fields...)
 	}
 	batch := []*metlog.Message{
 		metric("counter", "page.views", "1", metlog.Float("rate", 1)),

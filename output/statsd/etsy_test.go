@@ -4,7 +4,6 @@ package statsd
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -14,11 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/output/outputtest"
 )
 
 // etsyStatsd is etsy's statsd daemon (npm package statsd) run by a test.
@@ -30,7 +29,6 @@ type etsyStatsd struct {
 
 	mu     sync.Mutex
 	totals map[string]float64
-	out    bytes.Buffer
 }
 
 // moduleRoot is the directory holding go.mod.
@@ -49,24 +47,6 @@ func moduleRoot(t *testing.T) string {
 		}
 		dir = parent
 	}
-}
-
-func freePort(t *testing.T, network string) int {
-	t.Helper()
-	if network == "udp" {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer pc.Close()
-		return pc.LocalAddr().(*net.UDPAddr).Port
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func startEtsyStatsd(t *testing.T) *etsyStatsd {
@@ -98,14 +78,14 @@ func startEtsyStatsd(t *testing.T) *etsyStatsd {
 	})
 	t.Cleanup(func() { graphite.Close(); wg.Wait() })
 
-	udp, tcp, mgmt := freePort(t, "udp"), freePort(t, "tcp"), freePort(t, "tcp")
-	s.udp, s.tcp = fmt.Sprintf("127.0.0.1:%d", udp), fmt.Sprintf("127.0.0.1:%d", tcp)
+	udp, tcp, mgmt := outputtest.FreePort(t, "udp"), outputtest.FreePort(t, "tcp"), outputtest.FreePort(t, "tcp")
+	s.udp, s.tcp = "127.0.0.1:"+udp, "127.0.0.1:"+tcp
 	conf := fmt.Sprintf(`{
   servers: [
-    { server: "./servers/udp", address: "127.0.0.1", port: %d },
-    { server: "./servers/tcp", address: "127.0.0.1", port: %d }
+    { server: "./servers/udp", address: "127.0.0.1", port: %s },
+    { server: "./servers/tcp", address: "127.0.0.1", port: %s }
   ],
-  mgmt_address: "127.0.0.1", mgmt_port: %d,
+  mgmt_address: "127.0.0.1", mgmt_port: %s,
   graphiteHost: "127.0.0.1", graphitePort: %d,
   backends: ["./backends/graphite"],
   graphite: { legacyNamespace: false },
@@ -118,54 +98,10 @@ func startEtsyStatsd(t *testing.T) *etsyStatsd {
 	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(node, script, confFile)
-	cmd.Stdout, cmd.Stderr = &lockedWriter{s}, &lockedWriter{s}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			s.mu.Lock()
-			t.Logf("statsd output:\n%s", s.out.String())
-			s.mu.Unlock()
-		}
-	})
-	// Wait for the management port, which statsd opens after its servers.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", mgmt), time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
-		select {
-		case <-exited:
-			t.Fatalf("statsd exited: %s", s.out.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("statsd did not listen within 30s")
-		}
-	}
+	// statsd opens its management port after its servers.
+	proc := outputtest.StartProcess(t, "statsd", exec.Command(node, script, confFile))
+	proc.WaitReady(t, 30*time.Second, func() bool { return outputtest.Listening("127.0.0.1:" + mgmt) })
 	return s
-}
-
-type lockedWriter struct{ s *etsyStatsd }
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.s.mu.Lock()
-	defer w.s.mu.Unlock()
-	return w.s.out.Write(p)
 }
 
 // receive adds up one flush's Graphite lines.
@@ -245,11 +181,6 @@ func (s *etsyStatsd) ready(t *testing.T, o *Output) {
 	}
 }
 
-func metric(typ, logger, name, payload string, fields ...metlog.Field) *metlog.Message {
-	return &metlog.Message{Type: typ, Logger: logger, Payload: payload,
-		Fields: append([]metlog.Field{metlog.String("name", name)}, fields...)}
-}
-
 // TestEtsyStatsd forwards counters, timers, gauges and sets to a real etsy
 // statsd over UDP and TCP, and checks what statsd flushed to Graphite.
 func TestEtsyStatsd(t *testing.T) {
@@ -269,20 +200,20 @@ func TestEtsyStatsd(t *testing.T) {
 			s.ready(t, o)
 			rate := func(r float64) metlog.Field { return metlog.Float("rate", r) }
 			batch := []*metlog.Message{
-				metric("counter", "interop-app", "page_views", "1", rate(1)),
-				metric("counter", "interop-app", "page_views", "1", rate(1)),
-				metric("counter", "interop-app", "page_views", "1", rate(1)),
-				metric("counter", "interop-app", "sampled", "1", rate(0.25)),
-				metric("counter", "interop-app", "bytes_in", "42", rate(1), metlog.String("region", "us-west")),
-				metric("timer", "interop-app", "db_query", "12", rate(1)),
-				metric("timer", "interop-app", "db_query", "250", rate(0.5)),
-				metric("gauge", "app", "queue", "10"),
-				metric("gauge", "app", "queue", "+5"),
-				metric("gauge", "app", "queue", "-3"),
-				metric("set", "app", "users", "alice"),
-				metric("set", "app", "users", "bob"),
-				metric("set", "app", "users", "alice"),
-				metric("counter", "web app", "GET /users:id|x", "2"),
+				outputtest.Metric("counter", "interop-app", "page_views", "1", rate(1)),
+				outputtest.Metric("counter", "interop-app", "page_views", "1", rate(1)),
+				outputtest.Metric("counter", "interop-app", "page_views", "1", rate(1)),
+				outputtest.Metric("counter", "interop-app", "sampled", "1", rate(0.25)),
+				outputtest.Metric("counter", "interop-app", "bytes_in", "42", rate(1), metlog.String("region", "us-west")),
+				outputtest.Metric("timer", "interop-app", "db_query", "12", rate(1)),
+				outputtest.Metric("timer", "interop-app", "db_query", "250", rate(0.5)),
+				outputtest.Metric("gauge", "app", "queue", "10"),
+				outputtest.Metric("gauge", "app", "queue", "+5"),
+				outputtest.Metric("gauge", "app", "queue", "-3"),
+				outputtest.Metric("set", "app", "users", "alice"),
+				outputtest.Metric("set", "app", "users", "bob"),
+				outputtest.Metric("set", "app", "users", "alice"),
+				outputtest.Metric("counter", "web app", "GET /users:id|x", "2"),
 				{Type: "oldstyle", Payload: "not a metric"},
 			}
 			if err := o.Write(context.Background(), batch); err != nil {

@@ -7,18 +7,20 @@ import (
 	"testing"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/output"
+	"github.com/metlog/metlog/output/outputtest"
 )
 
 // FuzzLine checks that any counter, timer, gauge or set message gives
 // either nothing or one well-formed statsd line: a safe key, a value, a
 // type, an optional rate and optional tags, in that order.
 func FuzzLine(f *testing.F) {
-	types := []string{typeCounter, typeTimer, typeGauge, typeSet}
+	types := []string{metlog.TypeCounter, metlog.TypeTimer, metlog.TypeGauge, typeSet}
 	ins, _ := filepath.Glob("testdata/cases/*/in.jsonl")
 	for _, in := range ins {
-		for _, m := range readMessages(f, in) {
+		for _, m := range outputtest.ReadMessages(f, in) {
 			if i := slices.Index(types, m.Type); i >= 0 {
-				f.Add(uint8(i), m.Logger, stringField(m, "name"), m.Payload, "tag value")
+				f.Add(uint8(i), m.Logger, output.MetricName(m), m.Payload, "tag value")
 			}
 		}
 	}
@@ -49,11 +51,11 @@ func FuzzLine(f *testing.F) {
 			t.Fatalf("unsafe key %q in %q", key, out)
 		}
 		parts := strings.Split(rest, "|")
-		wantType := map[string]string{typeCounter: "c", typeTimer: "ms", typeGauge: "g", typeSet: "s"}[typ]
+		wantType := map[string]string{metlog.TypeCounter: "c", metlog.TypeTimer: "ms", metlog.TypeGauge: "g", typeSet: "s"}[typ]
 		if len(parts) < 2 || parts[0] == "" || parts[1] != wantType {
 			t.Fatalf("bad value or type in %q", out)
 		}
-		if (typ == typeCounter || typ == typeTimer) != (len(parts) == 3 && parts[2] == "@0.5") {
+		if (typ == metlog.TypeCounter || typ == metlog.TypeTimer) != (len(parts) == 3 && parts[2] == "@0.5") {
 			t.Fatalf("bad rate in %q", out)
 		}
 		for tag := range strings.SplitSeq(tags, ",") {

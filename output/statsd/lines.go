@@ -1,27 +1,23 @@
 package statsd
 
 import (
-	"math"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/output"
 )
 
-// Message types this output sends.
-const (
-	typeCounter = "counter"
-	typeTimer   = "timer"
-	typeGauge   = "gauge"
-	typeSet     = "set"
-)
+// typeSet is the type of statsd's set messages, whose payload is a member
+// of the set.
+const typeSet = "set"
 
 // appendLine appends m as one statsd line. When m cannot be sent, ok is
 // false and dst is returned unchanged.
 func (o *Output) appendLine(dst []byte, m *metlog.Message) (_ []byte, ok bool) {
-	name := stringField(m, "name")
+	name := output.MetricName(m)
 	if name == "" {
 		return dst, false
 	}
@@ -45,26 +41,26 @@ func (o *Output) appendLine(dst []byte, m *metlog.Message) (_ []byte, ok bool) {
 		dst = appendMember(dst, payload)
 		suffix = "|s"
 	} else {
-		v, ok := parseFinite(payload)
-		if !ok || m.Type == typeTimer && v < 0 {
+		v, _, ok := output.MetricValue(m)
+		if !ok || m.Type == metlog.TypeTimer && v < 0 {
 			return dst[:start], false
 		}
-		if m.Type == typeGauge && payload[0] == '+' {
+		if m.Type == metlog.TypeGauge && payload[0] == '+' {
 			dst = append(dst, '+') // a delta; '-' comes with the number
 		}
 		dst = strconv.AppendFloat(dst, v, 'f', -1, 64)
 		switch m.Type {
-		case typeCounter:
+		case metlog.TypeCounter:
 			suffix = "|c"
-		case typeTimer:
+		case metlog.TypeTimer:
 			suffix = "|ms"
-		case typeGauge:
+		case metlog.TypeGauge:
 			suffix = "|g"
 		}
 	}
 	dst = append(dst, suffix...)
-	if m.Type == typeCounter || m.Type == typeTimer {
-		if rate, ok := floatField(m, "rate"); ok && rate > 0 && rate < 1 {
+	if m.Type == metlog.TypeCounter || m.Type == metlog.TypeTimer {
+		if rate, ok := output.SampleRate(m); ok {
 			dst = append(dst, "|@"...)
 			dst = strconv.AppendFloat(dst, rate, 'f', -1, 64)
 		}
@@ -162,40 +158,4 @@ func isUnsafe(c byte) bool {
 		return true
 	}
 	return c < 0x20
-}
-
-func parseFinite(s string) (float64, bool) {
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
-		return 0, false
-	}
-	return v, true
-}
-
-// stringField returns the first value of the string field called name.
-func stringField(m *metlog.Message, name string) string {
-	f := m.Field(name)
-	if f == nil || f.Type != metlog.TypeString || len(f.Strings) == 0 {
-		return ""
-	}
-	return f.Strings[0]
-}
-
-// floatField returns the first value of the field called name as a number,
-// whether it was sent as a double, an integer or a numeric string (as some
-// metlog-py plugins send "rate").
-func floatField(m *metlog.Message, name string) (float64, bool) {
-	f := m.Field(name)
-	if f == nil {
-		return 0, false
-	}
-	switch {
-	case f.Type == metlog.TypeDouble && len(f.Doubles) > 0:
-		return f.Doubles[0], true
-	case f.Type == metlog.TypeInteger && len(f.Integers) > 0:
-		return float64(f.Integers[0]), true
-	case f.Type == metlog.TypeString && len(f.Strings) > 0:
-		return parseFinite(strings.TrimSpace(f.Strings[0]))
-	}
-	return 0, false
 }

@@ -30,14 +30,12 @@
 package statsd
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -45,6 +43,7 @@ import (
 
 	"github.com/metlog/metlog"
 	"github.com/metlog/metlog/config"
+	"github.com/metlog/metlog/output"
 )
 
 //go:embed sample.toml
@@ -131,7 +130,7 @@ type Output struct {
 	sent, skipped, invalid atomic.Uint64
 
 	mu   sync.Mutex
-	conn net.Conn
+	conn output.LineConn
 	buf  []byte
 }
 
@@ -140,7 +139,9 @@ func New(cfg Config, log *slog.Logger) (*Output, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Output{cfg: cfg, log: log}, nil
+	return &Output{cfg: cfg, log: log,
+		conn: output.LineConn{Network: cfg.Protocol, Address: cfg.Address, Timeout: cfg.Timeout.D(),
+			MaxDatagram: cfg.MaxDatagram, Peer: "statsd", Log: log}}, nil
 }
 
 // Stats returns the output's running totals.
@@ -158,7 +159,7 @@ func (o *Output) Write(ctx context.Context, batch []*metlog.Message) error {
 	for _, m := range batch {
 		var ok bool
 		switch m.Type {
-		case typeCounter, typeTimer, typeGauge, typeSet:
+		case metlog.TypeCounter, metlog.TypeTimer, metlog.TypeGauge, typeSet:
 			if buf, ok = o.appendLine(buf, m); ok {
 				lines++
 			} else {
@@ -170,7 +171,7 @@ func (o *Output) Write(ctx context.Context, batch []*metlog.Message) error {
 	}
 	o.buf = buf
 	if len(buf) > 0 {
-		if err := o.send(ctx, buf); err != nil {
+		if err := o.conn.Send(ctx, buf); err != nil {
 			return err // counted when the retry succeeds
 		}
 	}
@@ -183,96 +184,9 @@ func (o *Output) Write(ctx context.Context, batch []*metlog.Message) error {
 	return nil
 }
 
-// send writes buf with a deadline, connecting first when needed.
-func (o *Output) send(ctx context.Context, buf []byte) error {
-	if err := o.connect(ctx); err != nil {
-		return err
-	}
-	deadline := time.Now().Add(o.cfg.Timeout.D())
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	o.conn.SetWriteDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { o.conn.SetWriteDeadline(time.Now()) })
-	defer stop()
-	if o.cfg.Protocol == "tcp" {
-		if _, err := o.conn.Write(buf); err != nil {
-			return o.fail(err)
-		}
-		return nil
-	}
-	for len(buf) > 0 {
-		n := datagramEnd(buf, o.cfg.MaxDatagram)
-		if _, err := o.conn.Write(buf[:n]); err != nil {
-			return o.fail(err)
-		}
-		buf = buf[n:]
-	}
-	return nil
-}
-
-// datagramEnd returns the length of the longest run of whole lines at the
-// start of buf that fits max bytes, or the first line when even that does
-// not fit.
-func datagramEnd(buf []byte, max int) int {
-	if len(buf) <= max {
-		return len(buf)
-	}
-	end := 0
-	for end < len(buf) {
-		next := len(buf)
-		if i := bytes.IndexByte(buf[end:], '\n'); i >= 0 {
-			next = end + i + 1
-		}
-		if next > max && end > 0 {
-			break
-		}
-		end = next
-		if end >= max {
-			break
-		}
-	}
-	return end
-}
-
-// connect dials when there is no connection. On TCP it first checks that
-// an idle connection is still open: writing into one that a restarted
-// statsd closed would seem to succeed and lose the batch.
-func (o *Output) connect(ctx context.Context) error {
-	if o.conn != nil && o.cfg.Protocol == "tcp" && peerClosed(o.conn) {
-		o.log.Info("statsd closed the connection; reconnecting", "address", o.cfg.Address)
-		o.conn.Close()
-		o.conn = nil
-	}
-	if o.conn != nil {
-		return nil
-	}
-	d := net.Dialer{Timeout: o.cfg.Timeout.D()}
-	conn, err := d.DialContext(ctx, o.cfg.Protocol, o.cfg.Address)
-	if err != nil {
-		return err
-	}
-	o.conn = conn
-	return nil
-}
-
-func (o *Output) fail(err error) error {
-	o.conn.Close()
-	o.conn = nil
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return fmt.Errorf("writing to statsd at %s: %w", o.cfg.Address, err)
-	}
-	return err
-}
-
 // Close closes the socket.
 func (o *Output) Close() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.conn == nil {
-		return nil
-	}
-	err := o.conn.Close()
-	o.conn = nil
-	return err
+	return o.conn.Close()
 }

@@ -2,7 +2,6 @@ package statsd
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -10,16 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/metlog/metlog"
-	"github.com/metlog/metlog/codec/metlogjson"
 	"github.com/metlog/metlog/config"
+	"github.com/metlog/metlog/output/outputtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the want.txt files of testdata/cases")
@@ -36,116 +32,28 @@ func newOutput(t testing.TB, cfg Config) *Output {
 	return o
 }
 
-func readMessages(t testing.TB, path string) []*metlog.Message {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []*metlog.Message
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
-		m, err := metlogjson.Unmarshal(sc.Bytes())
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
-// captureTCP accepts one connection and returns what it sent once it
-// closes.
-func captureTCP(t *testing.T) (addr string, received <-chan string) {
-	t.Helper()
-	return captureTCPAt(t, "127.0.0.1:0")
-}
-
-// captureTCPAt is captureTCP on a given address, retrying while the port
-// is still held by a socket that just closed.
-func captureTCPAt(t *testing.T, addr string) (string, <-chan string) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ln, err := net.Listen("tcp", addr)
-		if err == nil {
-			t.Cleanup(func() { ln.Close() })
-			ch := make(chan string, 1)
-			go func() {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				b, _ := io.ReadAll(c)
-				c.Close()
-				ch <- string(b)
-			}()
-			return ln.Addr().String(), ch
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func receive(t *testing.T, ch <-chan string) string {
-	t.Helper()
-	select {
-	case s := <-ch:
-		return s
-	case <-time.After(10 * time.Second):
-		t.Fatal("nothing received within 10s")
-		return ""
-	}
-}
-
 // TestCases sends each testdata/cases/NAME/in.jsonl as one batch over TCP,
 // with the logger namespace and DogStatsD tags on, and compares what statsd
 // would receive, followed by the output's stats, with want.txt.
 func TestCases(t *testing.T) {
-	ins, err := filepath.Glob("testdata/cases/*/in.jsonl")
-	if err != nil || len(ins) == 0 {
-		t.Fatalf("no cases: %v", err)
-	}
-	for _, in := range ins {
-		dir := filepath.Dir(in)
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			addr, received := captureTCP(t)
-			cfg := Defaults()
-			cfg.Address, cfg.Protocol = addr, "tcp"
-			cfg.LoggerNamespace = true
-			cfg.Tags = "dogstatsd"
-			o := newOutput(t, cfg)
-			if err := o.Write(context.Background(), readMessages(t, in)); err != nil {
-				t.Fatal(err)
-			}
-			o.Close()
-			st := o.Stats()
-			var got string
-			if st.Sent > 0 {
-				got = receive(t, received)
-			}
-			got += fmt.Sprintf("# sent=%d skipped=%d invalid=%d\n", st.Sent, st.Skipped, st.Invalid)
-			wantFile := filepath.Join(dir, "want.txt")
-			if *update {
-				if err := os.WriteFile(wantFile, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(wantFile)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) {
-				t.Errorf("got:\n%s\nwant:\n%s", got, want)
-			}
-		})
-	}
+	outputtest.Cases(t, *update, func(t *testing.T, batch []*metlog.Message) string {
+		srv := outputtest.NewTCPServer(t)
+		cfg := Defaults()
+		cfg.Address, cfg.Protocol = srv.Addr(), "tcp"
+		cfg.LoggerNamespace = true
+		cfg.Tags = "dogstatsd"
+		o := newOutput(t, cfg)
+		if err := o.Write(context.Background(), batch); err != nil {
+			t.Fatal(err)
+		}
+		o.Close()
+		st := o.Stats()
+		var got string
+		if st.Sent > 0 {
+			got = srv.Next(t)
+		}
+		return got + fmt.Sprintf("# sent=%d skipped=%d invalid=%d\n", st.Sent, st.Skipped, st.Invalid)
+	})
 }
 
 func TestKeys(t *testing.T) {
@@ -217,24 +125,6 @@ func TestUDPDatagrams(t *testing.T) {
 	}
 }
 
-func TestDatagramEnd(t *testing.T) {
-	for _, tc := range []struct {
-		buf  string
-		max  int
-		want int
-	}{
-		{"a:1|c\n", 100, 6},
-		{"a:1|c\nb:2|c\n", 6, 6},
-		{"a:1|c\nb:2|c\n", 11, 6},
-		{"a:1|c\nb:2|c\n", 12, 12},
-		{"aaaaaaaaaa:1|c\nb:2|c\n", 6, 15},
-	} {
-		if got := datagramEnd([]byte(tc.buf), tc.max); got != tc.want {
-			t.Errorf("datagramEnd(%q, %d) = %d, want %d", tc.buf, tc.max, got, tc.want)
-		}
-	}
-}
-
 // With TCP, a server that went away makes Write fail, and the next Write
 // after it is back connects again.
 func TestTCPReconnect(t *testing.T) {
@@ -260,19 +150,24 @@ func TestTCPReconnect(t *testing.T) {
 	if err := o.Write(context.Background(), counter); err != nil {
 		t.Fatal(err)
 	}
-	if line := receive(t, got); line != "c:1|c\n" {
-		t.Errorf("got %q", line)
+	select {
+	case line := <-got:
+		if line != "c:1|c\n" {
+			t.Errorf("got %q", line)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing received within 10s")
 	}
 	ln.Close() // the server is gone, and its connection closed
 	if err := o.Write(context.Background(), counter); err == nil {
 		t.Fatal("write with the server gone succeeded")
 	}
-	_, received := captureTCPAt(t, addr)
+	srv := outputtest.NewTCPServerAt(t, addr)
 	if err := o.Write(context.Background(), counter); err != nil {
 		t.Fatal(err)
 	}
 	o.Close()
-	if s := receive(t, received); s != "c:1|c\n" {
+	if s := srv.Next(t); s != "c:1|c\n" {
 		t.Errorf("after reconnecting, got %q", s)
 	}
 }
@@ -309,17 +204,5 @@ func TestValidate(t *testing.T) {
 
 // The sample configuration parses strictly and sets the defaults.
 func TestSample(t *testing.T) {
-	cat := config.Catalog{config.KindOutput: {"statsd": func() any { c := Defaults(); return &c }}}
-	cfg, err := config.Parse("sample.toml", []byte(Sample()), cat, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outs := cfg.Of(config.KindOutput)
-	if len(outs) != 1 || outs[0].Type != "statsd" {
-		t.Fatalf("plugins %+v", outs)
-	}
-	got := outs[0].Config.(*Config)
-	if want := Defaults(); !reflect.DeepEqual(*got, want) {
-		t.Errorf("sample config\n%+v\nwant the defaults\n%+v", *got, want)
-	}
+	outputtest.CheckSample(t, "statsd", Sample(), Defaults)
 }

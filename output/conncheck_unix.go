@@ -1,6 +1,6 @@
 //go:build unix
 
-package statsd
+package output
 
 import (
 	"errors"
@@ -9,9 +9,9 @@ import (
 )
 
 // peerClosed reports whether the peer of an idle TCP connection has closed
-// it or reset it, by peeking at the socket without blocking. Statsd never
-// sends anything back, so an end of stream or an error
-// other than "would block" means the connection is gone.
+// it or reset it, by peeking at the socket without blocking. The servers
+// LineConn talks to never send anything back, so an end of stream or an
+// error other than "would block" means the connection is gone.
 func peerClosed(conn net.Conn) bool {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {

@@ -1,0 +1,198 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+)
+
+// schema is the layout of one partition file; see the package
+// documentation.
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (
+	key   TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages (
+	id       INTEGER PRIMARY KEY,
+	ts       INTEGER NOT NULL,
+	uuid     BLOB NOT NULL,
+	type     TEXT NOT NULL,
+	logger   TEXT NOT NULL,
+	severity INTEGER NOT NULL,
+	pid      INTEGER NOT NULL,
+	hostname TEXT NOT NULL,
+	name     TEXT,
+	msg      BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_uuid ON messages (uuid);
+CREATE INDEX IF NOT EXISTS messages_ts ON messages (ts);
+CREATE INDEX IF NOT EXISTS messages_type_ts ON messages (type, ts);
+CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5 (text, content='', detail='none');
+CREATE TABLE IF NOT EXISTS rollups (
+	kind    INTEGER NOT NULL,
+	name    TEXT NOT NULL,
+	minute  INTEGER NOT NULL,
+	count   INTEGER NOT NULL,
+	sum     REAL NOT NULL,
+	last    REAL,
+	last_ts INTEGER,
+	sketch  BLOB,
+	PRIMARY KEY (kind, name, minute)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS exceptions (
+	fingerprint TEXT PRIMARY KEY,
+	source      TEXT NOT NULL,
+	logger      TEXT NOT NULL,
+	error_type  TEXT NOT NULL,
+	title       TEXT NOT NULL,
+	culprit     TEXT NOT NULL,
+	first_ts    INTEGER NOT NULL,
+	last_ts     INTEGER NOT NULL,
+	count       INTEGER NOT NULL,
+	sample_id   INTEGER NOT NULL
+) WITHOUT ROWID;
+`
+
+// schemaVersion is stored in meta; a file of another version is refused.
+const schemaVersion = 1
+
+// partition is one database file: the messages whose timestamps fall in
+// [start, end), their full-text index, and the rollups and exception
+// groups of those messages.
+type partition struct {
+	start, end int64 // ns since the epoch
+	path       string
+	db         *sql.DB
+
+	// mu is held for reading while the file is queried or written, and for
+	// writing while it is closed and removed.
+	mu     sync.RWMutex
+	closed bool
+}
+
+// partitionName is the file name of the partition starting at start.
+func partitionName(start int64) string {
+	return "messages-" + time.Unix(0, start).UTC().Format("20060102T150405Z") + ".db"
+}
+
+// openPartition opens (creating when create is set) a partition file.
+// For an existing file the range stored in it wins over start and end.
+func openPartition(ctx context.Context, path string, start, end int64, create bool) (*partition, error) {
+	if !create {
+		if _, err := os.Stat(path); err != nil {
+			return nil, err
+		}
+	}
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(NORMAL)&_pragma=cache_size(-8000)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4)
+	db.SetConnMaxIdleTime(time.Minute)
+	p := &partition{path: path, db: db}
+	if err := p.init(ctx, start, end); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", filepath.Base(path), err)
+	}
+	return p, nil
+}
+
+func (p *partition) init(ctx context.Context, start, end int64) error {
+	if _, err := p.db.ExecContext(ctx, schema); err != nil {
+		return err
+	}
+	rows, err := p.db.QueryContext(ctx, `SELECT key, value FROM meta`)
+	if err != nil {
+		return err
+	}
+	meta := map[string]int64{}
+	for rows.Next() {
+		var k string
+		var v int64
+		if err := rows.Scan(&k, &v); err != nil {
+			rows.Close()
+			return err
+		}
+		meta[k] = v
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(meta) == 0 {
+		_, err := p.db.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('version', ?), ('start', ?), ('end', ?)`,
+			schemaVersion, start, end)
+		p.start, p.end = start, end
+		return err
+	}
+	if meta["version"] != schemaVersion {
+		return fmt.Errorf("schema version %d, want %d (move the file away to start afresh)", meta["version"], schemaVersion)
+	}
+	p.start, p.end = meta["start"], meta["end"]
+	if p.end <= p.start {
+		return errors.New("corrupt meta table: end before start")
+	}
+	return nil
+}
+
+// size is the bytes the partition's files take.
+func (p *partition) size() int64 {
+	var n int64
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if fi, err := os.Stat(p.path + suffix); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// acquire locks p for use; it reports false when p was dropped.
+func (p *partition) acquire() bool {
+	p.mu.RLock()
+	if p.closed {
+		p.mu.RUnlock()
+		return false
+	}
+	return true
+}
+
+func (p *partition) release() { p.mu.RUnlock() }
+
+// close waits for the queries using p, then closes it.
+func (p *partition) close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	return p.db.Close()
+}
+
+// remove closes p and deletes its files.
+func (p *partition) remove() error {
+	err := p.close()
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if e := os.Remove(p.path + suffix); e != nil && !errors.Is(e, os.ErrNotExist) {
+			err = errors.Join(err, e)
+		}
+	}
+	return err
+}
+
+// isPartitionFile reports whether name is a partition file name.
+func isPartitionFile(name string) bool {
+	return strings.HasPrefix(name, "messages-") && strings.HasSuffix(name, ".db")
+}
