@@ -52,6 +52,14 @@ func NewReader(r io.Reader, maxMessage int) *Reader {
 	return &Reader{r: r, maxMessage: maxMessage, maxRecord: 3 + MaxHeaderSize + maxMessage}
 }
 
+// NewReaderSize is NewReader with a first buffer of size bytes: on a busy
+// stream, larger reads mean fewer system calls.
+func NewReaderSize(r io.Reader, maxMessage, size int) *Reader {
+	rd := NewReader(r, maxMessage)
+	rd.buf = make([]byte, min(max(size, minBuffer), rd.maxRecord))
+	return rd
+}
+
 // Reset makes r read from src as if it were new, keeping its buffer and
 // limit, so that one Reader can serve connection after connection.
 func (r *Reader) Reset(src io.Reader) {

@@ -25,12 +25,20 @@ type Decoder struct {
 	off    int64 // stream offset of buf[0]
 	rerr   error // the reader's error (io.EOF at the end), once it has one
 	resync bool  // skip to the next line that starts with '{'
+	// readSize is the smallest buffer reads are made into; 0 means 4096.
+	readSize int
 	dec    decoder
 }
 
-// NewDecoder returns a Decoder reading from r.
+// NewDecoder returns a Decoder reading from r in reads of at least 4 KiB.
 func NewDecoder(r io.Reader) *Decoder {
 	return &Decoder{r: r}
+}
+
+// NewDecoderSize returns a Decoder reading from r in reads of at least
+// size bytes: larger reads mean fewer system calls on a busy stream.
+func NewDecoderSize(r io.Reader, size int) *Decoder {
+	return &Decoder{r: r, readSize: size}
 }
 
 // InputOffset returns the offset in the stream just after the last message
@@ -188,7 +196,7 @@ func (d *Decoder) fill(lim Limits) bool {
 		d.pos = 0
 	}
 	if len(d.buf) == cap(d.buf) {
-		size := max(2*cap(d.buf), 4096)
+		size := max(2*cap(d.buf), d.readSize, 4096)
 		size = min(size, max(lim.MaxSize+1, len(d.buf)+4096))
 		d.buf = append(make([]byte, 0, size), d.buf...)
 	}

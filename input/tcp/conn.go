@@ -20,6 +20,10 @@ const (
 	TypeAck   = "metlog.ack"
 )
 
+// readSize is the size of the reads from a connection: 64 KiB carries a
+// few hundred messages, so reads and journal appends are few.
+const readSize = 64 << 10
+
 // drainTimeout bounds how long a closing connection may wait to deliver
 // what it had already read.
 const drainTimeout = 5 * time.Second
@@ -133,7 +137,7 @@ func onlySpace(b []byte) bool {
 }
 
 func (c *connection) readJSON(r io.Reader) error {
-	dec := metlogjson.NewDecoder(r)
+	dec := metlogjson.NewDecoderSize(r, readSize)
 	dec.Limits.MaxSize = c.in.cfg.MaxMessageSize
 	// Decode reads the socket mid-message, which hands the current batch
 	// to the deliverer (flushReader), so it decodes into a message of the
@@ -169,7 +173,7 @@ func (c *connection) readJSON(r io.Reader) error {
 }
 
 func (c *connection) readHeka(r io.Reader) error {
-	rd := heka.NewReader(r, c.in.cfg.MaxMessageSize)
+	rd := heka.NewReaderSize(r, c.in.cfg.MaxMessageSize, readSize)
 	firstRecord := true
 	var skipped int64
 	for {
