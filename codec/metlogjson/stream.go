@@ -27,7 +27,7 @@ type Decoder struct {
 	resync bool  // skip to the next line that starts with '{'
 	// readSize is the smallest buffer reads are made into; 0 means 4096.
 	readSize int
-	dec    decoder
+	dec      decoder
 }
 
 // NewDecoder returns a Decoder reading from r in reads of at least 4 KiB.
