@@ -392,6 +392,7 @@ shutdown_timeout = "200ms"
 address = "127.0.0.1:0"
 [input.tcp]
 address = "127.0.0.1:0"
+batch = 1
 [input.http]
 full_timeout = "200ms"
 [output.slow]
@@ -401,7 +402,8 @@ timeout = "1h"
 batch_size = 1
 `)
 	// A TCP sender writes 32 MiB; the router stops reading after about 1
-	// (socket buffers hold a few more).
+	// (socket buffers hold a few more). One message per append, so the
+	// journal fills to within a message of its limit.
 	conn, err := net.Dial("tcp", r.InputAddr("tcp").String())
 	if err != nil {
 		t.Fatal(err)
