@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -77,6 +78,10 @@ type partition struct {
 	// writing while it is closed and removed.
 	mu     sync.RWMutex
 	closed bool
+
+	ckpt     *checkpointer
+	ckptStop sync.Once
+	unckpt   int // bytes written since the last checkpoint, under Store.wmu
 }
 
 // partitionName is the file name of the partition starting at start.
@@ -93,7 +98,8 @@ func openPartition(ctx context.Context, path string, start, end int64, create bo
 		}
 	}
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(NORMAL)&_pragma=cache_size(-8000)&_txlock=immediate"
+		"&_pragma=synchronous(NORMAL)&_pragma=cache_size(-8000)" +
+		"&_pragma=wal_autocheckpoint(" + strconv.Itoa(walAutoCheckpoint) + ")&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
@@ -106,6 +112,7 @@ func openPartition(ctx context.Context, path string, start, end int64, create bo
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", filepath.Base(path), err)
 	}
+	p.startCheckpointer()
 	return p, nil
 }
 
@@ -172,6 +179,7 @@ func (p *partition) release() { p.mu.RUnlock() }
 
 // close waits for the queries using p, then closes it.
 func (p *partition) close() error {
+	p.stopCheckpointer()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
