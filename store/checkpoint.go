@@ -31,19 +31,30 @@ func (p *partition) startCheckpointer() {
 		for {
 			select {
 			case <-c.stop:
+				// A checkpoint asked for before the stop is still made.
+				select {
+				case <-c.kick:
+					p.walCheckpoint()
+				default:
+				}
 				return
 			case <-c.kick:
+				p.walCheckpoint()
 			}
-			if !p.acquire() {
-				return
-			}
-			// A passive checkpoint neither waits for nor blocks the
-			// writer and readers; what it cannot copy yet, the next one
-			// will. An error leaves the log to the next checkpoint.
-			p.db.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`)
-			p.release()
 		}
 	}()
+}
+
+// walCheckpoint copies what it can of p's log into its database file. A
+// passive checkpoint neither waits for nor blocks the writer and readers;
+// what it cannot copy yet, the next one will. An error leaves the log to
+// the next checkpoint.
+func (p *partition) walCheckpoint() {
+	if !p.acquire() {
+		return
+	}
+	defer p.release()
+	p.db.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`)
 }
 
 // committed asks for a checkpoint of p once n more bytes of messages
