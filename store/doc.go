@@ -53,5 +53,7 @@
 //
 // Files use SQLite's WAL with synchronous=NORMAL: a committed batch
 // survives a crash of the router; after a power loss the last batches may
-// be lost, as the cursor of the journal may have moved past them.
+// be lost, as the cursor of the journal may have moved past them. Each
+// partition copies its log into the database file in a goroutine of its
+// own, every few megabytes written, so that commits do not wait for it.
 package store

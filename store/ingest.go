@@ -37,6 +37,7 @@ type ingester struct {
 	added   map[metlog.UUID]int64
 	rolls   map[rollKey]*rollup
 	excs    map[string]*excGroup
+	written int // bytes of messages encoded in this transaction
 }
 
 type rollKey struct {
@@ -135,6 +136,7 @@ func (g *ingester) insert(ctx context.Context, p *partition, msgs []*metlog.Mess
 	defer p.release()
 	clear(g.rolls)
 	clear(g.excs)
+	g.written = 0
 	tx, err := p.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("store: begin: %w", err)
@@ -175,6 +177,7 @@ func (g *ingester) insert(ctx context.Context, p *partition, msgs []*metlog.Mess
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("store: commit: %w", err)
 	}
+	p.committed(g.written)
 	return stored, nil
 }
 
@@ -187,6 +190,7 @@ func (g *ingester) insertRows(ctx context.Context, tx *sql.Tx, ins, fts *sql.Stm
 	}
 	// One slab for every encoded message: the arguments must stay valid
 	// until the statement runs.
+	g.written += size
 	slab := make([]byte, 0, size)
 	args := g.args[:0]
 	uuids := g.uuids[:0]
