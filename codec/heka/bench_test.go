@@ -24,7 +24,6 @@ func benchMessage() *metlog.Message {
 			metlog.Int("status", 200),
 			metlog.Int("bytes", 5123).WithRepresentation("B"),
 			metlog.Bool("cached", false),
-			metlog.String("user_agent", "Mozilla/5.0 (X11; Linux x86_64) metlog/1.0"),
 		},
 	}
 }
