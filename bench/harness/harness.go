@@ -157,7 +157,7 @@ func Run(ctx context.Context, cfg Config) error {
 	h.tools = findTools(cfg.Metlog, cfg.BenchDir)
 	h.res = &Results{Mode: cfg.Mode, Started: h.start.UTC(), Host: hostInfo(), Config: cfg,
 		Versions: map[string]string{}, Skipped: map[string]string{}}
-	h.work = filepath.Join(cfg.ResultsDir, "work")
+	h.work = filepath.Join(cfg.ResultsDir, "runs")
 	if err := os.MkdirAll(h.work, 0o755); err != nil {
 		return err
 	}
