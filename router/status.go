@@ -154,6 +154,7 @@ func (r *Router) rebuildMux() (err error) {
 	}
 	mux.Handle("GET /metrics", r.metrics)
 	mux.HandleFunc("GET /api/stream", r.serveStream)
+	mux.Handle("GET /api/config", configHandler(r.cfg))
 	if r.cfg.Router.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
