@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/metlog/metlog/codec/statsd"
-	"github.com/metlog/metlog/input/inputtest"
 )
 
 // FuzzTCPFraming checks that a TCP stream, however it is cut into reads,
@@ -40,7 +39,7 @@ func FuzzTCPFraming(f *testing.F) {
 		}
 
 		in := testInput(cfg)
-		sink := &inputtest.Sink{}
+		sink := newLineSink(false)
 		server, client := net.Pipe()
 		done := make(chan struct{})
 		go func() {
