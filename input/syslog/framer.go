@@ -79,8 +79,11 @@ func (f *framer) next() (msg []byte, truncated bool, err error) {
 		if f.err != nil {
 			if f.framing == framingNewline && !f.skipLine && f.start < f.end {
 				// The last line needs no newline.
-				msg = f.buf[f.start:f.end]
+				msg = bytes.TrimSuffix(f.buf[f.start:f.end], []byte("\r"))
 				f.start = f.end
+				if len(msg) > f.max {
+					return msg[:f.max], true, nil
+				}
 				return msg, false, nil
 			}
 			return nil, false, f.err
@@ -138,7 +141,7 @@ func (f *framer) octet() (msg []byte, truncated, ok bool) {
 		n = n*10 + int(b[i]-'0')
 		i++
 	}
-	if i == len(b) && i < maxLenDigits && f.err == nil {
+	if i == len(b) && f.err == nil {
 		return nil, false, false // the count goes on
 	}
 	if i == 0 || i == len(b) || b[i] != ' ' || n == 0 {
