@@ -93,8 +93,8 @@ type Parser struct {
 }
 
 // Parse reads one syslog message, RFC 5424 or RFC 3164 (told apart by the
-// version after the PRI), from line into m, overwriting all of m but the
-// UUID. Trailing CR, LF and NUL bytes are ignored. On failure it returns an
+// version after the PRI), from line into m, overwriting all of m. Trailing
+// CR, LF and NUL bytes are ignored. On failure it returns an
 // Error and m still holds the line, as the package comment describes.
 func (p *Parser) Parse(line []byte, m *metlog.Message) error {
 	for len(line) > 0 {
@@ -139,10 +139,12 @@ func keep(s string, m *metlog.Message, pri int, err Error) {
 	addString(m, FieldParseError, err.Error())
 }
 
-// reset clears m but keeps its Fields and their string slices for reuse.
+// reset clears m, UUID included (a router stamps a message it delivers
+// with one, and a reused message must not pass it on), but keeps its
+// Fields and their string slices for reuse.
 func reset(m *metlog.Message) {
 	fields := m.Fields[:0]
-	*m = metlog.Message{UUID: m.UUID, Fields: fields}
+	*m = metlog.Message{Fields: fields}
 }
 
 // addString appends a string field, reusing the field and string slice

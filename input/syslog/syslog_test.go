@@ -294,3 +294,49 @@ func TestTLS(t *testing.T) {
 		t.Errorf("got %+v", got[0])
 	}
 }
+
+// stampingSink stamps every message without a UUID, as the router does,
+// and keeps the UUIDs.
+type stampingSink struct {
+	inputtest.Sink
+	mu    sync.Mutex
+	uuids map[metlog.UUID]int
+}
+
+func (s *stampingSink) Deliver(ctx context.Context, msgs []*metlog.Message, opts input.DeliverOptions) error {
+	s.mu.Lock()
+	for _, m := range msgs {
+		if m.UUID == (metlog.UUID{}) {
+			m.UUID = metlog.NewUUID()
+		}
+		s.uuids[m.UUID]++
+	}
+	s.mu.Unlock()
+	return s.Sink.Deliver(ctx, msgs, opts)
+}
+
+// Messages are reused from batch to batch; the UUID the router gave one
+// must not pass to the next.
+func TestUUIDsNotReused(t *testing.T) {
+	cfg := testConfig()
+	cfg.Address = ""
+	cfg.Batch = 2
+	sink := &stampingSink{uuids: map[metlog.UUID]int{}}
+	in, _ := start(t, cfg, sink)
+	c, err := net.Dial("tcp", in.TCPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte(strings.Repeat("<13>a: b\n", 10))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sink.Wait(waitCtx(t), 10); err != nil {
+		t.Fatal(err)
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if len(sink.uuids) != 10 {
+		t.Errorf("%d distinct UUIDs for 10 messages", len(sink.uuids))
+	}
+}

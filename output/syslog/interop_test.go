@@ -184,10 +184,16 @@ func TestThroughInput(t *testing.T) {
 			t.Errorf("message %d: %+v", i, m)
 		}
 	}
-	if m := got[0]; m.Timestamp != sent.Timestamp || m.Field("msgid") == nil || m.Field("order@32473.id") == nil {
-		t.Errorf("rfc 5424 message: %+v", m)
+	// The two outputs' connections may arrive in either order; only the
+	// RFC 5424 message has a msgid.
+	five, bsd := got[0], got[1]
+	if five.Field("msgid") == nil {
+		five, bsd = bsd, five
 	}
-	if m := got[1]; m.Time() != testTime.Truncate(time.Second) {
-		t.Errorf("rfc 3164 message: %+v", m)
+	if five.Timestamp != sent.Timestamp || five.Field("msgid") == nil || five.Field("order@32473.id") == nil {
+		t.Errorf("rfc 5424 message: %+v", five)
+	}
+	if !bsd.Time().Equal(testTime.Truncate(time.Second)) || bsd.Field("msgid") != nil {
+		t.Errorf("rfc 3164 message: %+v", bsd)
 	}
 }

@@ -253,8 +253,8 @@ func (o *Output) Write(ctx context.Context, batch []*metlog.Message) error {
 	return nil
 }
 
-// Cef is the type of metlog-cef's messages.
-const Cef = "cef"
+// TypeCEF is the type of metlog-cef's messages.
+const TypeCEF = "cef"
 
 // header is the syslog header of m.
 func (o *Output) header(m *metlog.Message) syslog.Header {
@@ -265,7 +265,7 @@ func (o *Output) header(m *metlog.Message) syslog.Header {
 	if h.AppName == "" {
 		h.AppName = o.cfg.AppName
 	}
-	if !o.cfg.CEF || m.Type != Cef {
+	if !o.cfg.CEF || m.Type != TypeCEF {
 		return h
 	}
 	if v := fieldString(m, "cef_meta.syslog_facility"); v != "" {
@@ -310,7 +310,7 @@ func (o *Output) appendMessage(buf []byte, m *metlog.Message) ([]byte, bool) {
 	}
 	start := len(buf)
 	var fields []metlog.Field
-	if m.Type != Cef || !o.cfg.CEF {
+	if m.Type != TypeCEF || !o.cfg.CEF {
 		fields = m.Fields
 	}
 	if o.cfg.Format == "rfc3164" {
