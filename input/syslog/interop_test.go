@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/input"
 	"github.com/metlog/metlog/input/inputtest"
 )
 
@@ -201,5 +202,45 @@ ruleset(name="fwd") {
 	}
 	if s := in.Counters().Snapshot(); s.Rejected["malformed"] != 0 {
 		t.Errorf("counters %+v", s)
+	}
+}
+
+// TestRsyslogForwardsTLS has rsyslog forward over TLS (GnuTLS driver,
+// octet counting as RFC 5425 prescribes) to the input.
+func TestRsyslogForwardsTLS(t *testing.T) {
+	if m, _ := filepath.Glob("/usr/lib/*/rsyslog/lmnsd_gtls.so"); len(m) == 0 {
+		t.Skip("SKIPPED: rsyslog's TLS driver is not installed (Debian package rsyslog-gnutls; `make deps` installs it)")
+	}
+	certFile, keyFile, _ := selfSigned(t, t.TempDir())
+	cfg := testConfig()
+	cfg.Address = ""
+	cfg.TLS = input.TLS{CertFile: certFile, KeyFile: keyFile}
+	sink := &inputtest.Sink{}
+	in, _ := start(t, cfg, sink)
+	listen := freePort(t)
+	startRsyslog(t, fmt.Sprintf(`
+global(workDirectory="WORKDIR" defaultNetstreamDriverCAFile="%[1]s")
+module(load="imtcp")
+input(type="imtcp" address="127.0.0.1" port="%[2]d" ruleset="fwd")
+ruleset(name="fwd") {
+  action(type="omfwd" target="127.0.0.1" port="%[3]d" protocol="tcp" tcp_framing="octet-counted"
+         streamDriver="gtls" streamDriverMode="1" streamDriverAuthMode="x509/name" streamDriverPermittedPeers="localhost"
+         template="RSYSLOG_SyslogProtocol23Format")
+}
+`, certFile, listen, in.TCPAddr().(*net.TCPAddr).Port), listen)
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", listen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("<165>1 2026-11-22T05:00:00Z web01 shop 77 - [a@1 b=\"c\"] over tls\n")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := sink.Wait(waitCtx(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := got[0]; m.Logger != "shop" || m.Payload != "over tls" || m.Field("a@1.b") == nil || m.Field("parse_error") != nil {
+		t.Errorf("got %+v", m)
 	}
 }

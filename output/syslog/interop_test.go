@@ -197,3 +197,53 @@ func TestThroughInput(t *testing.T) {
 		t.Errorf("rfc 3164 message: %+v", bsd)
 	}
 }
+
+// needGnuTLS skips the test unless rsyslog's GnuTLS driver is installed.
+func needGnuTLS(t *testing.T) {
+	t.Helper()
+	if m, _ := filepath.Glob("/usr/lib/*/rsyslog/lmnsd_gtls.so"); len(m) == 0 {
+		t.Skip("SKIPPED: rsyslog's TLS driver is not installed (Debian package rsyslog-gnutls; `make deps` installs it)")
+	}
+}
+
+// TestRsyslogReceivesTLS sends over TLS (RFC 5425: octet counting) to
+// rsyslog's imtcp with the GnuTLS driver.
+func TestRsyslogReceivesTLS(t *testing.T) {
+	needGnuTLS(t)
+	certDir := t.TempDir()
+	certFile, keyFile, caFile := writeCert(t, certDir)
+	port := outputtest.FreePort(t, "tcp")
+	dir := startRsyslog(t, fmt.Sprintf(`
+global(workDirectory="WORKDIR" defaultNetstreamDriver="gtls"
+       defaultNetstreamDriverCAFile="%s" defaultNetstreamDriverCertFile="%s" defaultNetstreamDriverKeyFile="%s")
+module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")
+template(name="fields" type="string" string="%%pri%%|%%hostname%%|%%app-name%%|%%procid%%|%%msgid%%|%%structured-data%%|%%msg%%\n")
+input(type="imtcp" address="127.0.0.1" port="%s" ruleset="out")
+ruleset(name="out") {
+  action(type="omfile" file="WORKDIR/out.log" template="fields")
+}
+`, caFile, certFile, keyFile, port), port)
+	cfg := Defaults()
+	cfg.Address, cfg.Protocol = "127.0.0.1:"+port, "tls"
+	cfg.TLS.CAFile, cfg.TLS.ServerName = caFile, "localhost"
+	o := newOutput(t, cfg)
+	if err := o.Write(context.Background(), testMessages()[:1]); err != nil {
+		t.Fatal(err)
+	}
+	o.Close()
+	want := `163|web01|app|77|ORD|[order@32473 id="9"]|first#012line two`
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		b, _ := os.ReadFile(filepath.Join(dir, "out.log"))
+		if got := strings.TrimSpace(string(b)); got != "" {
+			if got != want {
+				t.Errorf("rsyslog wrote %q, want %q", got, want)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("rsyslog wrote nothing")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
