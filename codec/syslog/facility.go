@@ -50,7 +50,11 @@ func (f Facility) String() string {
 // Python's and C's "LOG_" prefix ("local4", "LOG_LOCAL4", "LOCAL4"), the
 // aliases "security" (auth) and "clock", or a number from 0 to 23.
 func ParseFacility(s string) (Facility, error) {
-	if n, err := strconv.Atoi(s); err == nil {
+	if s != "" && (s[0] == '-' || s[0] >= '0' && s[0] <= '9') {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return 0, fmt.Errorf("facility %q: want a name such as \"local4\" or a number 0..23", s)
+		}
 		if n < 0 || n > int(MaxFacility) {
 			return 0, fmt.Errorf("facility %d out of range 0..23", n)
 		}

@@ -340,3 +340,11 @@ func TestUUIDsNotReused(t *testing.T) {
 		t.Errorf("%d distinct UUIDs for 10 messages", len(sink.uuids))
 	}
 }
+
+func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// newTestParser is the parser New makes from cfg.
+func newTestParser(cfg Config) syslog.Parser {
+	loc, _ := time.LoadLocation(cfg.Timezone)
+	return syslog.Parser{Type: cfg.MessageType, Location: loc}
+}
