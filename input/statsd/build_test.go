@@ -112,7 +112,7 @@ func TestLineForms(t *testing.T) {
 			b.reset()
 		}
 		s := in.counters.Snapshot()
-		errs := in.LineErrors()
+		errs := in.MalformedKinds()
 		for _, tt := range lineForms {
 			if tt.reject != "" && tt.reject != "too_large" && errs[tt.reject] != 1 {
 				t.Errorf("intern %d: %s counted %d times, want 1", internLimit, tt.reject, errs[tt.reject])

@@ -42,7 +42,7 @@
 // A bad line is rejected on its own: the lines around it, in the same
 // datagram or stream, are read as usual. Each rejected line counts once in
 // Counters, as too_large when it is longer than max_line_size and as
-// malformed otherwise; LineErrors breaks the malformed ones down by the
+// malformed otherwise; MalformedKinds breaks the malformed ones down by the
 // codec's error kinds (bad_value, unknown_type, bad_rate, …).
 //
 // # Speed
@@ -253,9 +253,9 @@ func (in *Input) TCPAddr() net.Addr {
 // Counters returns the input's running totals.
 func (in *Input) Counters() *input.Counters { return &in.counters }
 
-// LineErrors returns how many lines were rejected as malformed, by the
+// MalformedKinds returns how many lines were rejected as malformed, by the
 // label of their statsd.Error ("bad_value", "unknown_type", …).
-func (in *Input) LineErrors() map[string]uint64 {
+func (in *Input) MalformedKinds() map[string]uint64 {
 	out := map[string]uint64{}
 	for _, e := range statsd.Errors() {
 		out[e.Label()] = in.lineErrors[e].Load()

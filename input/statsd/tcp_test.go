@@ -73,7 +73,7 @@ func TestTCPFraming(t *testing.T) {
 			}
 			client.Close()
 			<-done
-			checkTCPStream(t, sink.Messages(), in.counters.Snapshot(), in.LineErrors())
+			checkTCPStream(t, sink.Messages(), in.counters.Snapshot(), in.MalformedKinds())
 		})
 	}
 }
@@ -103,7 +103,7 @@ func TestTCPEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop() // every count is in once Run has returned
-	checkTCPStream(t, got, in.Counters().Snapshot(), in.LineErrors())
+	checkTCPStream(t, got, in.Counters().Snapshot(), in.MalformedKinds())
 	for _, o := range sink.Options() {
 		if o.NoWait {
 			t.Fatal("TCP delivered without waiting for room")

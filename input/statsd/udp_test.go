@@ -60,7 +60,7 @@ func TestUDPLineForms(t *testing.T) {
 	if s.Received != uint64(len(want)) || s.Rejected["malformed"] != 9 || s.Rejected["too_large"] != 1 {
 		t.Errorf("counters %+v", s)
 	}
-	if e := in.LineErrors(); e["unknown_type"] != 1 || e["bad_rate"] != 1 || len(e) != 9 {
+	if e := in.MalformedKinds(); e["unknown_type"] != 1 || e["bad_rate"] != 1 || len(e) != 9 {
 		t.Errorf("line errors %v", e)
 	}
 	for _, o := range sink.Options() {

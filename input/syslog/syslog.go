@@ -11,7 +11,7 @@
 //
 // A message that does not parse is delivered all the same, as its raw text
 // in the payload with a "parse_error" field, and counted as malformed
-// (ParseErrors breaks those down by kind). A message over max_message_size
+// (MalformedKinds breaks those down by kind). A message over max_message_size
 // is cut to max_message_size bytes, parsed, delivered with a
 // "parse_error" field saying it was truncated, and counted as too_large;
 // the rest of it is dropped. (A UDP datagram longer than the socket
@@ -223,9 +223,9 @@ func (in *Input) TCPAddr() net.Addr {
 // Counters returns the input's running totals.
 func (in *Input) Counters() *input.Counters { return &in.counters }
 
-// ParseErrors returns how many messages did not parse, by the label of
+// MalformedKinds returns how many messages did not parse, by the label of
 // their syslog.Error ("no_priority", "bad_timestamp", …).
-func (in *Input) ParseErrors() map[string]uint64 {
+func (in *Input) MalformedKinds() map[string]uint64 {
 	out := map[string]uint64{}
 	for _, e := range syslog.Errors() {
 		out[e.Label()] = in.parseErrors[e].Load()

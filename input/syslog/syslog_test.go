@@ -195,7 +195,7 @@ func TestUDP(t *testing.T) {
 	if s.Received != 4 || s.Rejected["malformed"] != 1 || s.Rejected["too_large"] != 1 {
 		t.Errorf("counters %+v", s)
 	}
-	if e := in.ParseErrors(); e["no_priority"] != 1 {
+	if e := in.MalformedKinds(); e["no_priority"] != 1 {
 		t.Errorf("parse errors %v", e)
 	}
 }
