@@ -34,7 +34,7 @@ type ingester struct {
 	args    []any
 	ftsArgs []any
 	uuids   []metlog.UUID
-	added   map[metlog.UUID]int64
+	added   map[int64]bool // ids of the rows an insert added, when it ignored some
 	rolls   map[rollKey]*rollup
 	excs    map[string]*excGroup
 	written int // bytes of messages encoded in this transaction
@@ -60,7 +60,7 @@ func newIngester(fullText bool) ingester {
 		gauges:   map[string]float64{},
 		rolls:    map[rollKey]*rollup{},
 		excs:     map[string]*excGroup{},
-		added:    map[metlog.UUID]int64{},
+		added:    map[int64]bool{},
 	}
 }
 
@@ -91,18 +91,17 @@ func (g *ingester) loadGauges(ctx context.Context, p *partition) error {
 // statement per row would spend more time in database/sql than in SQLite.
 const rowsPerInsert = 64
 
-// insertSQL returns the INSERT of n messages; it returns the id and UUID
-// of each row it added, so duplicates (ignored) are told apart.
+// insertSQL returns the INSERT of n messages, with their ids. A message
+// whose UUID is stored already is ignored.
 func insertSQL(n int) string {
 	var b strings.Builder
-	b.WriteString("INSERT OR IGNORE INTO messages (ts, uuid, type, logger, severity, pid, hostname, name, msg) VALUES ")
+	b.WriteString("INSERT OR IGNORE INTO messages (id, ts, uuid, type, logger, severity, pid, hostname, name, msg) VALUES ")
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?)")
 	}
-	b.WriteString(" RETURNING id, uuid")
 	return b.String()
 }
 
@@ -161,7 +160,7 @@ func (g *ingester) insert(ctx context.Context, p *partition, msgs []*metlog.Mess
 	}
 	for len(msgs) > 0 {
 		n := min(len(msgs), rowsPerInsert)
-		k, err := g.insertRows(ctx, tx, ins, fts, msgs[:n])
+		k, err := g.insertRows(ctx, p, tx, ins, fts, msgs[:n])
 		if err != nil {
 			return 0, err
 		}
@@ -183,7 +182,7 @@ func (g *ingester) insert(ctx context.Context, p *partition, msgs []*metlog.Mess
 
 // insertRows inserts up to rowsPerInsert messages with one statement (ins
 // when it holds that many) and indexes and rolls up those that were new.
-func (g *ingester) insertRows(ctx context.Context, tx *sql.Tx, ins, fts *sql.Stmt, msgs []*metlog.Message) (int, error) {
+func (g *ingester) insertRows(ctx context.Context, p *partition, tx *sql.Tx, ins, fts *sql.Stmt, msgs []*metlog.Message) (int, error) {
 	size := 0
 	for _, m := range msgs {
 		size += m.ProtobufSize()
@@ -194,7 +193,13 @@ func (g *ingester) insertRows(ctx context.Context, tx *sql.Tx, ins, fts *sql.Stm
 	slab := make([]byte, 0, size)
 	args := g.args[:0]
 	uuids := g.uuids[:0]
-	for _, m := range msgs {
+	if p.nextID == 0 {
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM messages`).Scan(&p.nextID); err != nil {
+			return 0, fmt.Errorf("store: insert: %w", err)
+		}
+	}
+	first := p.nextID
+	for i, m := range msgs {
 		u := m.UUID
 		if u.IsZero() {
 			u = metlog.NewUUID()
@@ -206,42 +211,55 @@ func (g *ingester) insertRows(ctx context.Context, tx *sql.Tx, ins, fts *sql.Stm
 		}
 		off := len(slab)
 		slab = m.AppendProtobuf(slab)
-		args = append(args, m.Timestamp, uuids[len(uuids)-1][:], m.Type, m.Logger, int64(m.Severity),
+		args = append(args, first+int64(i), m.Timestamp, uuids[len(uuids)-1][:], m.Type, m.Logger, int64(m.Severity),
 			int64(m.Pid), m.Hostname, name, slab[off:len(slab):len(slab)])
 	}
 	g.args, g.uuids = args, uuids
-	var rows *sql.Rows
+	var res sql.Result
 	var err error
 	if ins != nil && len(msgs) == rowsPerInsert {
-		rows, err = ins.QueryContext(ctx, args...)
+		res, err = ins.ExecContext(ctx, args...)
 	} else {
-		rows, err = tx.QueryContext(ctx, insertSQL(len(msgs)), args...)
+		res, err = tx.ExecContext(ctx, insertSQL(len(msgs)), args...)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("store: insert: %w", err)
 	}
-	clear(g.added)
-	for rows.Next() {
-		var id int64
-		var u []byte
-		if err := rows.Scan(&id, &u); err != nil {
-			rows.Close()
+	// Row i has id first+i unless its UUID was stored already; ids of
+	// ignored rows are left unused.
+	p.nextID += int64(len(msgs))
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: insert: %w", err)
+	}
+	added := func(int) bool { return true }
+	if int(n) < len(msgs) {
+		clear(g.added)
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM messages WHERE id BETWEEN ? AND ?`, first, first+int64(len(msgs))-1)
+		if err != nil {
 			return 0, fmt.Errorf("store: insert: %w", err)
 		}
-		g.added[metlog.UUID(u)] = id
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("store: insert: %w", err)
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return 0, fmt.Errorf("store: insert: %w", err)
+			}
+			g.added[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, fmt.Errorf("store: insert: %w", err)
+		}
+		added = func(i int) bool { return g.added[first+int64(i)] }
 	}
 	stored := 0
 	ftsArgs := g.ftsArgs[:0]
 	for i, m := range msgs {
-		id, ok := g.added[uuids[i]]
-		if !ok {
+		if !added(i) {
 			continue // a duplicate, of a stored message or of one earlier in msgs
 		}
-		delete(g.added, uuids[i])
+		id := first + int64(i)
 		stored++
 		exc, isExc := exceptionOf(m)
 		if g.fullText {

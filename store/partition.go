@@ -89,6 +89,9 @@ type partition struct {
 	ckpt     *checkpointer
 	ckptStop sync.Once
 	unckpt   int // bytes written since the last checkpoint, under Store.wmu
+	// nextID is the id of the next message inserted, under Store.wmu; 0
+	// until the first insert reads it.
+	nextID int64
 }
 
 // partitionName is the file name of the partition starting at start.
