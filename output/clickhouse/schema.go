@@ -26,6 +26,7 @@ var Columns = []Column{
 	{"env_version", "String", "EnvVersion"},
 	{"pid", "Int32", "Pid"},
 	{"hostname", "String", "Hostname"},
+	{"name", "Nullable(String)", "the first value of the first field called \"name\" when it is a string or bytes (a metric's name), else NULL"},
 	{"fields", "String", "the fields as a metlog JSON object, for JSONExtract and humans"},
 	{"string_keys", "Array(String)", "the name of each string or bytes field value"},
 	{"string_values", "Array(String)", "the string and bytes values, one per element of the field"},
@@ -90,15 +91,20 @@ type rowEncoder struct {
 	proto []byte
 }
 
-// appendRow appends m as one RowBinary row.
+// appendRow appends m as one RowBinary row. A message without a UUID gets
+// a new one, as the embedded store gives it.
 func (e *rowEncoder) appendRow(dst []byte, m *metlog.Message) []byte {
+	uuid := m.UUID
+	if uuid.IsZero() {
+		uuid = metlog.NewUUID()
+	}
 	secs := m.Timestamp / 1e9
 	if m.Timestamp < 0 && m.Timestamp%1e9 != 0 {
 		secs--
 	}
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(max(0, min(secs, math.MaxUint32))))
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(m.Timestamp))
-	dst = append(dst, m.UUID[:]...)
+	dst = append(dst, uuid[:]...)
 	dst = appendString(dst, m.Type)
 	dst = appendString(dst, m.Logger)
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(m.Severity))
@@ -106,6 +112,11 @@ func (e *rowEncoder) appendRow(dst []byte, m *metlog.Message) []byte {
 	dst = appendString(dst, m.EnvVersion)
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(m.Pid))
 	dst = appendString(dst, m.Hostname)
+	if name, ok := fieldString(m, "name"); ok {
+		dst = appendString(append(dst, 0), name)
+	} else {
+		dst = append(dst, 1) // NULL
+	}
 	e.json = AppendFieldsJSON(e.json[:0], m.Fields)
 	dst = appendBytes(dst, e.json)
 
@@ -236,4 +247,20 @@ func AppendFieldsJSON(dst []byte, fields []metlog.Field) []byte {
 func AppendFieldsProto(dst []byte, fields []metlog.Field) []byte {
 	m := metlog.Message{Fields: fields}
 	return m.AppendProtobuf(dst)
+}
+
+// fieldString returns the first value of the first field called name, when
+// it is a string or bytes.
+func fieldString(m *metlog.Message, name string) (string, bool) {
+	f := m.Field(name)
+	if f == nil {
+		return "", false
+	}
+	switch {
+	case f.Type == metlog.TypeString && len(f.Strings) > 0:
+		return f.Strings[0], true
+	case f.Type == metlog.TypeBytes && len(f.Bytes) > 0:
+		return string(f.Bytes[0]), true
+	}
+	return "", false
 }
