@@ -3,7 +3,6 @@ package clickhouse
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 	"regexp"
@@ -89,6 +88,7 @@ func columnList() string {
 type rowEncoder struct {
 	json  []byte
 	proto []byte
+	shell metlog.Message // holds the fields being encoded, headers zero
 }
 
 // appendRow appends m as one RowBinary row. A message without a UUID gets
@@ -117,7 +117,9 @@ func (e *rowEncoder) appendRow(dst []byte, m *metlog.Message) []byte {
 	} else {
 		dst = append(dst, 1) // NULL
 	}
-	e.json = AppendFieldsJSON(e.json[:0], m.Fields)
+	e.shell.Fields = m.Fields
+	defer func() { e.shell.Fields = nil }()
+	e.json = appendFieldsJSON(e.json[:0], &e.shell)
 	dst = appendBytes(dst, e.json)
 
 	var ns, ni, nf, nb int
@@ -182,7 +184,7 @@ func (e *rowEncoder) appendRow(dst []byte, m *metlog.Message) []byte {
 			}
 		}
 	}
-	e.proto = AppendFieldsProto(e.proto[:0], m.Fields)
+	e.proto = e.shell.AppendProtobuf(e.proto[:0])
 	return appendBytes(dst, e.proto)
 }
 
@@ -224,21 +226,39 @@ const (
 // inline, bytes as base64), without spaces so that ClickHouse's
 // visitParamExtract* functions read it, and returns the extended buffer.
 func AppendFieldsJSON(dst []byte, fields []metlog.Field) []byte {
-	m := metlog.Message{Fields: fields}
+	return appendFieldsJSON(dst, &metlog.Message{Fields: fields})
+}
+
+// appendFieldsJSON is AppendFieldsJSON of the fields of m, whose headers
+// are all zero.
+func appendFieldsJSON(dst []byte, m *metlog.Message) []byte {
 	n := len(dst)
 	dst = m.AppendJSON(dst)
 	js := dst[n:]
-	end := strings.LastIndex(string(js), fieldsJSONTail)
-	if !strings.HasPrefix(string(js), fieldsJSONHead) || end < 0 {
+	end := bytes.LastIndex(js, []byte(fieldsJSONTail))
+	if !bytes.HasPrefix(js, []byte(fieldsJSONHead)) || end < 0 {
 		// Not reached: the envelope of a zero message is fixed.
 		return append(dst[:n], "{}"...)
 	}
-	obj := js[len(fieldsJSONHead):end]
-	var c bytes.Buffer
-	if err := json.Compact(&c, obj); err != nil {
-		return append(dst[:n], obj...)
+	// Drop the spaces AppendJSON writes after ':' and ',' outside
+	// strings, moving the object to the front as it goes.
+	w := n
+	in, esc := false, false
+	for _, c := range js[len(fieldsJSONHead):end] {
+		switch {
+		case in && esc:
+			esc = false
+		case in && c == '\\':
+			esc = true
+		case c == '"':
+			in = !in
+		case !in && c == ' ':
+			continue
+		}
+		dst[w] = c
+		w++
 	}
-	return append(dst[:n], c.Bytes()...)
+	return dst[:w]
 }
 
 // AppendFieldsProto appends fields in Heka protobuf encoding: a Message
