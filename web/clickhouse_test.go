@@ -129,6 +129,7 @@ func TestClickHouseBackend(t *testing.T) {
 	ccfg.Backend = "clickhouse"
 	ccfg.ClickHouse.URL = ch.URL
 	ccfg.ClickHouse.Database = "metlog_web"
+	ccfg.ClickHouse.MinInterval = 0
 	warehouse, err := New(ccfg, quiet)
 	if err != nil {
 		t.Fatal(err)

@@ -149,7 +149,7 @@ func BenchmarkInsert(b *testing.B) {
 	for _, gz := range []bool{true, false} {
 		b.Run(fmt.Sprintf("RowBinary/gzip=%v", gz), func(b *testing.B) {
 			cfg := Defaults()
-			cfg.URL, cfg.Gzip, cfg.Table = srv.URL, gz, fmt.Sprintf("bench_rowbinary_%v", gz)
+			cfg.URL, cfg.Gzip, cfg.Table, cfg.MinInterval = srv.URL, gz, fmt.Sprintf("bench_rowbinary_%v", gz), 0
 			o, err := New(cfg, quiet)
 			if err != nil {
 				b.Fatal(err)

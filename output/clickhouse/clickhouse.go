@@ -66,6 +66,12 @@ type Config struct {
 	MaxInsertBytes int `toml:"max_insert_bytes"`
 	// Gzip compresses insert bodies.
 	Gzip bool `toml:"gzip"`
+	// MinInterval is the least time between the starts of two Writes.
+	// The router hands over what the journal holds when a Write returns,
+	// so a pause here gathers small batches into larger ones: ClickHouse
+	// makes a part per insert and wants no more than about one insert a
+	// second per table. 0 inserts at once.
+	MinInterval config.Duration `toml:"min_interval"`
 }
 
 // Defaults returns a Config with every default set.
@@ -78,6 +84,7 @@ func Defaults() Config {
 		Timeout:        config.Duration(30 * time.Second),
 		MaxInsertBytes: 16 << 20,
 		Gzip:           true,
+		MinInterval:    config.Duration(time.Second),
 	}
 }
 
@@ -95,6 +102,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Timeout <= 0 {
 		errs = append(errs, errors.New("timeout must be positive"))
+	}
+	if c.MinInterval < 0 {
+		errs = append(errs, errors.New("min_interval must not be negative"))
 	}
 	if c.MaxInsertBytes < 1024 {
 		errs = append(errs, fmt.Errorf("max_insert_bytes %d: want at least 1024", c.MaxInsertBytes))
@@ -214,6 +224,7 @@ type Output struct {
 
 	mu      sync.Mutex
 	created bool
+	last    time.Time // when the last Write began
 	enc     rowEncoder
 	buf     []byte
 	zbuf    bytes.Buffer
@@ -266,6 +277,16 @@ func (o *Output) Write(ctx context.Context, batch []*metlog.Message) error {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if wait := time.Until(o.last.Add(o.cfg.MinInterval.D())); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	o.last = time.Now()
 	if err := o.ensureTable(ctx); err != nil {
 		return err
 	}

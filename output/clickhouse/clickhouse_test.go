@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,6 +24,7 @@ import (
 	"github.com/metlog/metlog"
 	"github.com/metlog/metlog/codec/heka"
 	"github.com/metlog/metlog/codec/metlogjson"
+	"github.com/metlog/metlog/config"
 	"github.com/metlog/metlog/output/clickhouse/clickhousetest"
 )
 
@@ -121,6 +123,7 @@ func newOutput(t *testing.T, url string, edit func(*Config)) *Output {
 	t.Helper()
 	cfg := Defaults()
 	cfg.URL = url
+	cfg.MinInterval = 0
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -195,6 +198,8 @@ func TestServer(t *testing.T) {
 			{"SELECT toString(arrayElement(float_values, 4)) FROM queryable WHERE type = 'bin'", "-0.5"},
 			{"SELECT visitParamExtractString(visitParamExtractRaw(fields, 'headers'), 'path') FROM queryable WHERE timestamp = 0", "/a"},
 			{"SELECT toUInt32(time) FROM queryable WHERE logger = 'past'", "0"},
+			{"SELECT count() FROM queryable WHERE name = 'x'", "1"},
+			{"SELECT count() FROM queryable WHERE type = 'counter' AND name IS NULL", "0"},
 		} {
 			if got := query(t, c, tc.sql); got != tc.want {
 				t.Errorf("%s = %q, want %q", tc.sql, got, tc.want)
@@ -396,6 +401,29 @@ func TestRetrySkipsInserted(t *testing.T) {
 	}
 	if st := o.Stats(); st.Rows != 40 {
 		t.Errorf("stats %+v, want 40 rows", st)
+	}
+}
+
+// TestMinInterval checks that Writes are spaced by MinInterval, and that
+// a Write waiting for its turn gives up when its context ends.
+func TestMinInterval(t *testing.T) {
+	srv := httptest.NewServer(&fakeServer{})
+	defer srv.Close()
+	o := newOutput(t, srv.URL, func(c *Config) { c.MinInterval = config.Duration(200 * time.Millisecond) })
+	batch := []*metlog.Message{{UUID: metlog.NewUUID(), Type: "t"}}
+	start := time.Now()
+	for range 2 {
+		if err := o.Write(context.Background(), batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Errorf("two writes took %v, want at least min_interval", d)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := o.Write(ctx, batch); !errors.Is(err, context.Canceled) {
+		t.Errorf("Write with a cancelled context = %v, want context.Canceled", err)
 	}
 }
 
