@@ -20,6 +20,7 @@ package clickhouse
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -169,6 +170,15 @@ func (r *rowReader) bytes() ([]byte, error) {
 	n, err := binary.ReadUvarint(r.r)
 	if err != nil || n > 1<<30 {
 		return nil, errShort
+	}
+	if n > 1<<20 && uint64(cap(r.buf)) < n {
+		// Grow with what arrives, not with what the length claims.
+		var b bytes.Buffer
+		if _, err := io.CopyN(&b, r.r, int64(n)); err != nil {
+			return nil, errShort
+		}
+		r.buf = b.Bytes()
+		return r.buf, nil
 	}
 	if cap(r.buf) < int(n) {
 		r.buf = make([]byte, n)
