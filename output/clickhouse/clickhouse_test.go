@@ -26,6 +26,7 @@ import (
 	"github.com/metlog/metlog/codec/metlogjson"
 	"github.com/metlog/metlog/config"
 	"github.com/metlog/metlog/output/clickhouse/clickhousetest"
+	"github.com/metlog/metlog/output/outputtest"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -464,4 +465,8 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestSample(t *testing.T) {
+	outputtest.CheckSample(t, "clickhouse", Sample(), Defaults)
 }
