@@ -47,13 +47,25 @@ func New(cfg store.Config, log *slog.Logger) (*Output, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Output{backend: out, api: NewAPI(q, log)}, nil
+		return &Output{backend: warehouse{out, q}, api: NewAPI(q, log)}, nil
 	}
 	s, err := store.New(cfg, log)
 	if err != nil {
 		return nil, err
 	}
 	return &Output{backend: s, api: NewAPI(s, log)}, nil
+}
+
+// warehouse is the "clickhouse" backend: the output that inserts into the
+// table, and the queries of the API over it.
+type warehouse struct {
+	*chout.Output
+	q *chstore.Store
+}
+
+func (w warehouse) Close() error {
+	w.q.Close()
+	return w.Output.Close()
 }
 
 // Routes returns the handlers of the API and of the web UI by ServeMux

@@ -187,6 +187,9 @@ func (c *Client) Query(ctx context.Context, query string, body io.Reader, gzippe
 	return resp.Body, nil
 }
 
+// CloseIdleConnections closes the client's idle connections.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
 // Exec runs query, with body (nil for none; gzipped as in Query), and
 // discards its answer.
 func (c *Client) Exec(ctx context.Context, query string, body io.Reader, gzipped bool) error {
@@ -377,6 +380,6 @@ func (o *Output) ensureTable(ctx context.Context) error {
 
 // Close releases idle connections.
 func (o *Output) Close() error {
-	o.client.http.CloseIdleConnections()
+	o.client.CloseIdleConnections()
 	return nil
 }

@@ -61,6 +61,12 @@ func New(cfg chout.Config, log *slog.Logger) (*Store, error) {
 	return &Store{client: c, table: "`" + cfg.Database + "`.`" + cfg.Table + "`", log: log, now: nowNS}, nil
 }
 
+// Close releases the store's idle connections.
+func (s *Store) Close() error {
+	s.client.CloseIdleConnections()
+	return nil
+}
+
 // messageColumns are the columns a message is rebuilt from, in the order
 // readMessage reads them.
 const messageColumns = "uuid, timestamp, type, logger, severity, payload, env_version, pid, hostname, fields_proto"
