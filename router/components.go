@@ -15,6 +15,7 @@ import (
 	"github.com/metlog/metlog/input/tcp"
 	"github.com/metlog/metlog/input/udp"
 	carbonout "github.com/metlog/metlog/output/carbon"
+	"github.com/metlog/metlog/output/clickhouse"
 	"github.com/metlog/metlog/output/file"
 	promout "github.com/metlog/metlog/output/prometheus"
 	"github.com/metlog/metlog/output/sentry"
@@ -42,6 +43,7 @@ var (
 	}
 	outputPlugins = map[string]plugin[Output]{
 		"carbon":     outputOf(carbonout.Defaults, carbonout.New, carbonout.Sample),
+		"clickhouse": outputOf(clickhouse.Defaults, clickhouse.New, clickhouse.Sample),
 		"file":       outputOf(file.Defaults, file.New, file.Sample),
 		"prometheus": outputOf(promout.Defaults, promout.New, promout.Sample),
 		"sentry":     outputOf(sentry.Defaults, sentry.New, sentry.Sample),

@@ -3,9 +3,11 @@ package store
 import (
 	_ "embed"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/metlog/metlog/config"
+	"github.com/metlog/metlog/output/clickhouse"
 )
 
 //go:embed sample.toml
@@ -33,16 +35,26 @@ type Config struct {
 	// FullText indexes payloads and string field values so that messages
 	// can be searched by word.
 	FullText bool `toml:"full_text"`
+	// Backend is where messages are kept and queried: "embedded" (the
+	// files under Path, and every option above) or "clickhouse" (the
+	// ClickHouse table of the ClickHouse option, which the store output
+	// fills as a clickhouse output does and the web UI and API query).
+	Backend string `toml:"backend"`
+	// ClickHouse is the table of the "clickhouse" backend, with the
+	// options of a clickhouse output.
+	ClickHouse clickhouse.Config `toml:"clickhouse"`
 }
 
 // Defaults returns a Config with every default set.
 func Defaults() Config {
 	return Config{
-		Path:      "./metlog-data/store",
-		Partition: config.Duration(6 * time.Hour),
-		MaxAge:    config.Duration(7 * 24 * time.Hour),
-		MaxBytes:  10 << 30,
-		FullText:  true,
+		Path:       "./metlog-data/store",
+		Partition:  config.Duration(6 * time.Hour),
+		MaxAge:     config.Duration(7 * 24 * time.Hour),
+		MaxBytes:   10 << 30,
+		FullText:   true,
+		Backend:    "embedded",
+		ClickHouse: clickhouse.Defaults(),
 	}
 }
 
@@ -60,6 +72,15 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBytes < 0 {
 		errs = append(errs, errors.New("max_bytes must not be negative"))
+	}
+	switch c.Backend {
+	case "embedded":
+	case "clickhouse":
+		if err := c.ClickHouse.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("clickhouse: %w", err))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("backend %q: want \"embedded\" or \"clickhouse\"", c.Backend))
 	}
 	return errors.Join(errs...)
 }

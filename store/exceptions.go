@@ -375,3 +375,7 @@ func ceilMinute(ns int64) int64 {
 	}
 	return minuteOf(ns + 60e9 - 1)
 }
+
+// ExceptionOf reads the exception m reports, if any, as the store reads
+// and groups it: other backends of the API use it to group the same way.
+func ExceptionOf(m *metlog.Message) (Exception, bool) { return exceptionOf(m) }

@@ -18,7 +18,8 @@ import (
 	"github.com/metlog/metlog/store"
 )
 
-// Queryer is what the API reads: the embedded store. Its methods are
+// Queryer is what the API reads: the embedded store (store.Store) or a
+// ClickHouse table (store/clickhouse.Store). Its methods are
 // called concurrently, and return *store.QueryError for a query that
 // cannot run as written.
 type Queryer interface {

@@ -1,5 +1,6 @@
 // Package web serves metlog's reporting and querying interface on the
-// router's HTTP address: the JSON API over the embedded store (api*.go),
+// router's HTTP address: the JSON API over the embedded store or a
+// ClickHouse table (package store/clickhouse) (api*.go),
 // and the web UI beside it (package web/ui): GET / leads to its pages under
 // /ui/.
 //
@@ -15,5 +16,6 @@
 // Every error is a JSON object {"error": "...", "param": "..."} whose text
 // says what to fix.
 //
-// Output is the "store" output plugin: a store.Store with these routes.
+// Output is the "store" output plugin: a store.Store (or, with backend
+// "clickhouse", a clickhouse output) with these routes.
 package web
