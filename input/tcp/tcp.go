@@ -96,6 +96,7 @@ type Input struct {
 	dec      input.Decoder
 	counters input.Counters
 	conns    input.Conns
+	tls      *input.ServerTLS // nil without TLS
 }
 
 // New validates cfg and binds the listener.
@@ -107,7 +108,7 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc, err := cfg.TLS.Config()
+	st, err := cfg.TLS.Server()
 	if err != nil {
 		return nil, err
 	}
@@ -115,13 +116,14 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tc != nil {
-		ln = tls.NewListener(ln, tc)
+	if st != nil {
+		ln = tls.NewListener(ln, st.Config())
 	}
 	return &Input{
 		cfg:   cfg,
 		log:   log,
 		ln:    ln,
+		tls:   st,
 		dec:   input.Decoder{MaxSize: cfg.MaxMessageSize, Keys: keys, RequireSignature: cfg.RequireSignature},
 		conns: input.Conns{Max: cfg.MaxConnections, Log: log},
 	}, nil
@@ -129,6 +131,15 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 
 // Addr returns the listener's address.
 func (in *Input) Addr() net.Addr { return in.ln.Addr() }
+
+// Reload reads the TLS certificates again (input.Reloader); connections
+// already open keep theirs.
+func (in *Input) Reload() error {
+	if in.tls == nil {
+		return nil
+	}
+	return in.tls.Reload()
+}
 
 // Counters returns the input's running totals.
 func (in *Input) Counters() *input.Counters { return &in.counters }

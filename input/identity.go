@@ -1,0 +1,35 @@
+package input
+
+import "github.com/metlog/metlog"
+
+// Fields the inputs set from what they verified about a message's source.
+// Matchers select on them (Fields[signer] == 'billing'); a field of either
+// name that a sender wrote itself is removed, so that neither can be
+// forged by whoever can reach an input.
+const (
+	// FieldTLSClient is the verified TLS client certificate's name (see
+	// ClientName), on inputs with client_ca_file.
+	FieldTLSClient = "tls_client"
+	// FieldSigner is the signer of a Heka record whose signature verified
+	// against the input's keys.
+	FieldSigner = "signer"
+)
+
+// Identify removes the identity fields m arrived with and adds the ones
+// given that are not empty.
+func Identify(m *metlog.Message, tlsClient, signer string) {
+	fs := m.Fields[:0]
+	for _, f := range m.Fields {
+		if f.Name != FieldTLSClient && f.Name != FieldSigner {
+			fs = append(fs, f)
+		}
+	}
+	clear(m.Fields[len(fs):])
+	m.Fields = fs
+	if tlsClient != "" {
+		m.Fields = append(m.Fields, metlog.String(FieldTLSClient, tlsClient))
+	}
+	if signer != "" {
+		m.Fields = append(m.Fields, metlog.String(FieldSigner, signer))
+	}
+}
