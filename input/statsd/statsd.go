@@ -59,6 +59,7 @@ package statsd
 
 import (
 	"context"
+	"crypto/tls"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -115,6 +116,10 @@ type Config struct {
 	// values (of up to 256 bytes) the input keeps as shared strings; 0
 	// interns nothing. More distinct strings still work, copied per batch.
 	InternLimit int `toml:"intern_limit"`
+	// TLS, when configured, makes the TCP listener a TLS listener; with
+	// client_ca_file, messages carry the client certificate's name as
+	// field tls_client.
+	TLS input.TLS `toml:"tls"`
 }
 
 // Defaults returns a Config with every default set.
@@ -176,6 +181,12 @@ func (c *Config) Validate() error {
 	if c.InternLimit < 0 {
 		errs = append(errs, errors.New("intern_limit must not be negative"))
 	}
+	if err := c.TLS.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.TLS.Enabled() && c.TCPAddress == "" {
+		errs = append(errs, errors.New("tls needs tcp_address (statsd over UDP has no TLS)"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -193,7 +204,8 @@ type Input struct {
 	lineErrors [16]atomic.Uint64
 	closeOnce  sync.Once
 
-	conns input.Conns // TCP connections
+	conns input.Conns      // TCP connections
+	tls   *input.ServerTLS // nil without TLS
 }
 
 // New validates cfg and binds the sockets, so that a taken port is an
@@ -230,10 +242,19 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 		}
 	}
 	if cfg.TCPAddress != "" {
+		st, err := cfg.TLS.Server()
+		if err != nil {
+			in.Close()
+			return nil, err
+		}
 		ln, err := net.Listen("tcp", cfg.TCPAddress)
 		if err != nil {
 			in.Close()
 			return nil, err
+		}
+		if st != nil {
+			in.tls = st
+			ln = tls.NewListener(ln, st.Config())
 		}
 		in.tcp = ln
 	}
@@ -256,6 +277,15 @@ func (in *Input) TCPAddr() net.Addr {
 		return nil
 	}
 	return in.tcp.Addr()
+}
+
+// Reload reads the TLS certificates again (input.Reloader); connections
+// already open keep theirs.
+func (in *Input) Reload() error {
+	if in.tls == nil {
+		return nil
+	}
+	return in.tls.Reload()
 }
 
 // Counters returns the input's running totals.

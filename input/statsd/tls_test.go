@@ -1,0 +1,55 @@
+package statsd
+
+import (
+	"crypto/tls"
+	"io"
+	"testing"
+
+	"github.com/metlog/metlog/input"
+	"github.com/metlog/metlog/input/inputtest"
+)
+
+// TestTCPMutualTLS sends statsd lines over mutual TLS: they carry the
+// client's name and a tag cannot forge it.
+func TestTCPMutualTLS(t *testing.T) {
+	ca := inputtest.NewCA(t)
+	srv := ca.Server()
+	cfg := Defaults()
+	cfg.TLS = input.TLS{CertFile: srv.CertFile, KeyFile: srv.KeyFile, ClientCAFile: ca.File}
+	sink := &inputtest.Sink{}
+	in, stop := start(t, cfg, sink, true)
+	defer stop()
+
+	client := ca.Client("web-1")
+	c, err := tls.Dial("tcp", in.TCPAddr().String(), &tls.Config{RootCAs: ca.Pool, Certificates: []tls.Certificate{client.Cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "hits:1|c|#tls_client:forged,signer:forged,env:prod\n")
+	c.Close()
+	msgs, err := sink.Wait(waitCtx(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range msgs[0].Fields {
+		if f.Name != "rate" {
+			got[f.Name] = f.Strings[0]
+		}
+	}
+	if len(got) != 3 || got["name"] != "hits" || got["env"] != "prod" || got["tls_client"] != "web-1" {
+		t.Errorf("fields %v", got)
+	}
+
+	if err := in.Reload(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTLSNeedsTCP(t *testing.T) {
+	cfg := Defaults()
+	cfg.TLS = input.TLS{CertFile: "c", KeyFile: "k"}
+	if err := cfg.Validate(); err == nil {
+		t.Error("tls without tcp_address accepted")
+	}
+}
