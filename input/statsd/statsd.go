@@ -109,6 +109,9 @@ type Config struct {
 	// MaxConnections caps concurrent TCP connections; more are closed at
 	// once.
 	MaxConnections int `toml:"max_connections"`
+	// MaxConnectionsPerSource caps the concurrent TCP connections of one
+	// client IP address (IPv6: /64 network); 0 is no limit.
+	MaxConnectionsPerSource int `toml:"max_connections_per_source"`
 	// IdleTimeout closes a TCP connection that sends nothing for this
 	// long; 0 never does.
 	IdleTimeout config.Duration `toml:"idle_timeout"`
@@ -120,21 +123,24 @@ type Config struct {
 	// client_ca_file, messages carry the client certificate's name as
 	// field tls_client.
 	TLS input.TLS `toml:"tls"`
+
+	input.RateLimit
 }
 
 // Defaults returns a Config with every default set.
 func Defaults() Config {
 	return Config{
-		Address:        "127.0.0.1:8125",
-		Logger:         "statsd",
-		MaxLineSize:    8192,
-		ReadBuffer:     16 << 20,
-		ReadBatch:      64,
-		Readers:        1,
-		Batch:          4096,
-		MaxConnections: 1024,
-		IdleTimeout:    config.Duration(10 * time.Minute),
-		InternLimit:    65536,
+		Address:                 "127.0.0.1:8125",
+		Logger:                  "statsd",
+		MaxLineSize:             8192,
+		ReadBuffer:              16 << 20,
+		ReadBatch:               64,
+		Readers:                 1,
+		Batch:                   4096,
+		MaxConnections:          1024,
+		MaxConnectionsPerSource: 256,
+		IdleTimeout:             config.Duration(10 * time.Minute),
+		InternLimit:             65536,
 	}
 }
 
@@ -181,6 +187,12 @@ func (c *Config) Validate() error {
 	if c.InternLimit < 0 {
 		errs = append(errs, errors.New("intern_limit must not be negative"))
 	}
+	if c.MaxConnectionsPerSource < 0 {
+		errs = append(errs, errors.New("max_connections_per_source must not be negative"))
+	}
+	if err := c.RateLimit.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.TLS.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -204,8 +216,9 @@ type Input struct {
 	lineErrors [16]atomic.Uint64
 	closeOnce  sync.Once
 
-	conns input.Conns      // TCP connections
-	tls   *input.ServerTLS // nil without TLS
+	conns   input.Conns      // TCP connections
+	tls     *input.ServerTLS // nil without TLS
+	limiter *input.Limiter   // nil without rate_limit
 }
 
 // New validates cfg and binds the sockets, so that a taken port is an
@@ -219,7 +232,8 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 		log:      log,
 		hostname: cfg.Hostname,
 		names:    newNames(cfg.InternLimit),
-		conns:    input.Conns{Max: cfg.MaxConnections, Log: log},
+		conns:    input.Conns{Max: cfg.MaxConnections, MaxPerSource: cfg.MaxConnectionsPerSource, Log: log},
+		limiter:  cfg.RateLimit.Limiter(),
 	}
 	if in.hostname == "" {
 		in.hostname, _ = os.Hostname()

@@ -47,6 +47,7 @@ func (in *Input) serveConn(ctx context.Context, conn net.Conn, sink input.Sink) 
 	defer stop()
 
 	tlsClient := ""
+	src := input.SourceOf(conn.RemoteAddr())
 	if tc, ok := conn.(*tls.Conn); ok {
 		hctx, hcancel := context.WithTimeout(ctx, handshakeTimeout)
 		err := tc.HandshakeContext(hctx)
@@ -81,6 +82,10 @@ func (in *Input) serveConn(ctx context.Context, conn net.Conn, sink input.Sink) 
 	// failed.
 	add := func(p []byte, now int64) bool {
 		for line := range statsd.Lines(p) {
+			if in.limiter != nil && !in.limiter.Allow(src, 1) {
+				in.counters.Rejected(input.ReasonRateLimited)
+				continue
+			}
 			b.add(line, now)
 			if b.full() && !deliver() {
 				return false

@@ -53,3 +53,23 @@ func TestTLSNeedsTCP(t *testing.T) {
 		t.Error("tls without tcp_address accepted")
 	}
 }
+
+func TestTCPRateLimit(t *testing.T) {
+	cfg := Defaults()
+	cfg.Rate, cfg.Burst = 0.001, 3 // three at once, then one per 1000 s
+	sink := &inputtest.Sink{}
+	in, stop := start(t, cfg, sink, true)
+	c := dialTCP(t, in)
+	io.WriteString(c, "a:1|c\nb:1|c\nc:1|c\nd:1|c\ne:1|c\n")
+	c.Close()
+	if _, err := sink.Wait(waitCtx(t), 3); err != nil {
+		t.Fatal(err)
+	}
+	stop() // every count is in once Run has returned
+	if r := in.Counters().Snapshot().Rejected; r["rate_limited"] != 2 {
+		t.Errorf("rejected %v", r)
+	}
+	if n := len(sink.Messages()); n != 3 {
+		t.Errorf("%d messages through", n)
+	}
+}

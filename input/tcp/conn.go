@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/metlog/metlog"
@@ -56,6 +57,8 @@ type connection struct {
 	ack  bool
 	// tlsClient names the verified client certificate, if any.
 	tlsClient string
+	// src is the client's address, for the rate limit.
+	src netip.Addr
 
 	cur  *batch
 	free chan *batch // empty batches
@@ -73,7 +76,7 @@ type connection struct {
 
 func newConnection(in *Input, conn net.Conn, sink input.Sink) *connection {
 	c := &connection{
-		in: in, conn: conn, sink: sink,
+		in: in, conn: conn, sink: sink, src: input.SourceOf(conn.RemoteAddr()),
 		free:   make(chan *batch, 3),
 		full:   make(chan *batch, 2),
 		failed: make(chan struct{}),
@@ -170,6 +173,10 @@ func (c *connection) readJSON(r io.Reader) error {
 				c.in.counters.Rejected(input.ReasonUnsigned)
 				continue
 			}
+			if !c.in.limiter.Allow(c.src, 1) {
+				c.in.counters.Rejected(input.ReasonRateLimited)
+				continue
+			}
 			m := c.cur.next()
 			*m, scratch = scratch, *m
 			input.Identify(m, c.tlsClient, "")
@@ -210,6 +217,9 @@ func (c *connection) readHeka(r io.Reader) error {
 				}
 				continue
 			}
+		}
+		if err == nil && !c.in.limiter.Allow(c.src, 1) {
+			reason, err = input.ReasonRateLimited, errors.New("over the source's rate limit")
 		}
 		if err != nil {
 			c.in.counters.Rejected(reason)
