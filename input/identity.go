@@ -13,14 +13,16 @@ const (
 	// FieldSigner is the signer of a Heka record whose signature verified
 	// against the input's keys.
 	FieldSigner = "signer"
+	// FieldSource is the source an HTTP ingest token belongs to.
+	FieldSource = "ingest_source"
 )
 
-// Identify removes the identity fields m arrived with and adds the ones
-// given that are not empty.
+// Identify removes the identity fields m arrived with (all three) and adds
+// the ones given that are not empty.
 func Identify(m *metlog.Message, tlsClient, signer string) {
 	fs := m.Fields[:0]
 	for _, f := range m.Fields {
-		if f.Name != FieldTLSClient && f.Name != FieldSigner {
+		if f.Name != FieldTLSClient && f.Name != FieldSigner && f.Name != FieldSource {
 			fs = append(fs, f)
 		}
 	}
