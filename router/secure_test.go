@@ -200,7 +200,8 @@ path = "`+filepath.Join(dir, "store")+`"
 		{"metrics with read token", "GET", "/metrics", read, nil, "", 200},
 		{"store API needs a token", "GET", "/api/messages", "", nil, "", 401},
 		{"store API with read token", "GET", "/api/messages", read, nil, "", 200},
-		{"UI page asks a browser to sign in", "GET", "/ui/overview", "", map[string]string{"Accept": "text/html"}, "", 401},
+		{"UI page sends a browser to sign in", "GET", "/ui/overview", "", map[string]string{"Accept": "text/html"}, "", 303},
+		{"sign-in form", "GET", "/login?next=/ui/overview", "", nil, "", 200},
 		{"pprof needs admin", "GET", "/debug/pprof/", read, nil, "", 403},
 		{"pprof with admin", "GET", "/debug/pprof/", admin, nil, "", 200},
 		{"state change needs admin", "POST", "/api/anything", read, nil, "", 403},
@@ -240,6 +241,12 @@ path = "`+filepath.Join(dir, "store")+`"
 		t.Errorf("UI with the cookie: %v %v", resp.StatusCode, err)
 	} else {
 		resp.Body.Close()
+	}
+	// A wrong token leads back to the form.
+	form = url.Values{"token": {"wrong"}, "next": {"/ui/overview"}}.Encode()
+	if resp := do("POST", "/login", "", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, form); resp.StatusCode != http.StatusSeeOther ||
+		!strings.HasPrefix(resp.Header.Get("Location"), "/login?") || len(resp.Cookies()) != 0 {
+		t.Errorf("wrong token: %d to %q, cookies %v", resp.StatusCode, resp.Header.Get("Location"), resp.Cookies())
 	}
 	// An open redirect is refused.
 	form = url.Values{"token": {read}, "next": {"//evil.example/"}}.Encode()

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -56,6 +57,7 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 // and the login and logout endpoints.
 func (g *Guard) Handler(next http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /login", g.loginForm)
 	mux.HandleFunc("POST /login", g.login)
 	mux.HandleFunc("POST /logout", g.logout)
 	mux.Handle("/", next)
@@ -76,8 +78,8 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 
 // Require serves next only to requests with a token of role min or
 // better; without, it answers 401 (403 for a token of a lesser role) as
-// JSON, or the login page to a browser asking for a page. RoleNone
-// requires nothing.
+// JSON, or sends a browser asking for a page to the sign-in form (GET
+// /login). RoleNone requires nothing.
 func (g *Guard) Require(min Role, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tokens := g.tokens.Load()
@@ -99,7 +101,7 @@ func (g *Guard) Require(min Role, next http.Handler) http.Handler {
 			return
 		}
 		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && wantsPage(r) {
-			loginPage(w, r.URL.RequestURI(), ok)
+			http.Redirect(w, r, "/login?"+url.Values{"next": {r.URL.RequestURI()}}.Encode(), http.StatusSeeOther)
 			return
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="metlog"`)
@@ -161,34 +163,43 @@ var loginTemplate = template.Must(template.New("login").Parse(`<!doctype html>
 </form></main></body></html>
 `))
 
-func loginPage(w http.ResponseWriter, next string, failed bool) {
+// localPath returns next if it is a path on this server, else "/": the
+// sign-in form never redirects elsewhere.
+func localPath(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, `\`) {
+		return "/"
+	}
+	return next
+}
+
+// loginForm serves the sign-in form; next is where to go once signed in,
+// and failed says that the previous attempt was refused.
+func (g *Guard) loginForm(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusUnauthorized)
 	loginTemplate.Execute(w, struct {
 		Next   string
 		Failed bool
-	}{next, failed})
+	}{localPath(q.Get("next")), q.Get("failed") != ""})
 }
 
-// login takes a token from the login form and, if valid, sets the token
+// login takes a token from the sign-in form and, if valid, sets the token
 // cookie: HttpOnly (scripts cannot read it), SameSite=Strict (other sites
-// cannot send it), Secure over TLS.
+// cannot send it), Secure over TLS. A refused token leads back to the form
+// (a redirect, so that reloading the page posts nothing).
 func (g *Guard) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	token := r.PostFormValue("token")
-	next := r.PostFormValue("next")
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, `\`) {
-		next = "/"
-	}
+	next := localPath(r.PostFormValue("next"))
 	tokens := g.tokens.Load()
 	if tokens == nil {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
 	if tokens.Role(token) == RoleNone {
-		g.log.Info("login refused", "from", r.RemoteAddr)
-		loginPage(w, next, true)
+		g.log.Info("sign-in refused", "from", r.RemoteAddr)
+		http.Redirect(w, r, "/login?"+url.Values{"next": {next}, "failed": {"1"}}.Encode(), http.StatusSeeOther)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{

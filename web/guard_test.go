@@ -79,7 +79,9 @@ func TestGuardUnauthenticated(t *testing.T) {
 		body               string
 	}{
 		{"API", "GET", "/api/x", nil, 401, `"error"`},
-		{"page", "GET", "/ui/x?q=1", map[string]string{"Accept": "text/html"}, 401, `name="next" value="/ui/x?q=1"`},
+		{"page", "GET", "/ui/x?q=1", map[string]string{"Accept": "text/html"}, 303, ""},
+		{"sign-in form", "GET", "/login?next=%2Fui%2Fx%3Fq%3D1", nil, 200, `name="next" value="/ui/x?q=1"`},
+		{"sign-in form stays here", "GET", "/login?next=https://evil.example/", nil, 200, `name="next" value="/"`},
 		{"basic auth is not a token", "GET", "/api/x", map[string]string{"Authorization": "Basic YTph"}, 401, ""},
 		{"admin", "GET", "/api/x", map[string]string{"Authorization": "Bearer a"}, 200, "ok"},
 		{"cookie", "DELETE", "/api/x", map[string]string{"Cookie": TokenCookie + "=a"}, 200, "ok"},
