@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/codec/heka"
 	"github.com/metlog/metlog/config"
 	"github.com/metlog/metlog/input/inputtest"
 )
@@ -307,5 +310,68 @@ http = "127.0.0.1:0"
 				t.Error("accepted")
 			}
 		})
+	}
+}
+
+// TestMatchOnSigner routes by verified signer: an output matching
+// Fields[signer] gets the records billing signed, and neither another
+// signer's records nor unsigned ones claiming to be billing's.
+func TestMatchOnSigner(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "billing.json")
+	r, _ := runRouter(t, `
+[router]
+data_dir = "`+dir+`"
+http = ""
+[input.tcp]
+address = "127.0.0.1:0"
+[[input.tcp.signers]]
+name = "billing"
+version = 1
+key = "old-key"
+[[input.tcp.signers]]
+name = "billing"
+version = 2
+key = "new-key"
+[[input.tcp.signers]]
+name = "web"
+version = 1
+key = "web-key"
+[output.billing]
+type = "file"
+format = "metlog-json"
+match = "Fields[signer] == 'billing'"
+path = "`+out+`"
+[output.all]
+type = "file"
+format = "metlog-json"
+path = "`+filepath.Join(dir, "all.json")+`"
+`, io.Discard)
+	record := func(typ string, s *heka.Signer, fields ...metlog.Field) []byte {
+		b, err := heka.AppendRecord(nil, &metlog.Message{Type: typ, Fields: fields}, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	var stream []byte
+	stream = append(stream, record("billing-v1", &heka.Signer{Name: "billing", Version: 1, Hash: heka.MD5, Key: "old-key"})...)
+	stream = append(stream, record("billing-v2", &heka.Signer{Name: "billing", Version: 2, Hash: heka.SHA256, Key: "new-key"})...)
+	stream = append(stream, record("web", &heka.Signer{Name: "web", Version: 1, Hash: heka.SHA1, Key: "web-key"})...)
+	stream = append(stream, record("forged", nil, metlog.String("signer", "billing"))...)
+	c, err := net.Dial("tcp", r.InputAddr("tcp").String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write(stream)
+	c.Close()
+	waitFor(t, "delivery", func() bool { return r.Status().Outputs["all"].Delivered == 4 })
+	waitFor(t, "billing's", func() bool { o := r.Status().Outputs["billing"]; return o.Read == 4 && o.Delivered == 2 })
+	var got []string
+	for _, m := range readJSONLines(t, out) {
+		got = append(got, m.Type)
+	}
+	if strings.Join(got, " ") != "billing-v1 billing-v2" {
+		t.Errorf("billing output got %v", got)
 	}
 }
