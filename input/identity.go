@@ -20,18 +20,32 @@ const (
 // Identify removes the identity fields m arrived with (all three) and adds
 // the ones given that are not empty.
 func Identify(m *metlog.Message, tlsClient, signer string) {
-	fs := m.Fields[:0]
-	for _, f := range m.Fields {
-		if f.Name != FieldTLSClient && f.Name != FieldSigner && f.Name != FieldSource {
-			fs = append(fs, f)
+	for i := range m.Fields {
+		if reserved(m.Fields[i].Name) {
+			strip(m)
+			break
 		}
 	}
-	clear(m.Fields[len(fs):])
-	m.Fields = fs
 	if tlsClient != "" {
 		m.Fields = append(m.Fields, metlog.String(FieldTLSClient, tlsClient))
 	}
 	if signer != "" {
 		m.Fields = append(m.Fields, metlog.String(FieldSigner, signer))
 	}
+}
+
+func reserved(name string) bool {
+	return name == FieldTLSClient || name == FieldSigner || name == FieldSource
+}
+
+// strip removes the identity fields of m, keeping the order of the others.
+func strip(m *metlog.Message) {
+	fs := m.Fields[:0]
+	for _, f := range m.Fields {
+		if !reserved(f.Name) {
+			fs = append(fs, f)
+		}
+	}
+	clear(m.Fields[len(fs):])
+	m.Fields = fs
 }

@@ -98,3 +98,11 @@ func deep(n int) string {
 	}
 	return s
 }
+
+func BenchmarkIdentify(b *testing.B) {
+	m := &metlog.Message{Fields: []metlog.Field{metlog.String("name", "x"), metlog.Float("rate", 1), metlog.String("env", "prod")}}
+	b.ReportAllocs()
+	for b.Loop() {
+		Identify(m, "", "")
+	}
+}

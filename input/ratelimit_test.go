@@ -82,3 +82,17 @@ func TestNilLimiterAllows(t *testing.T) {
 		t.Error("rate 0 made a limiter")
 	}
 }
+
+func BenchmarkLimiterAllow(b *testing.B) {
+	l := NewLimiter(1e12, 0, time.Now)
+	srcs := make([]netip.Addr, 1024)
+	for i := range srcs {
+		srcs[i] = netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		l.Allow(srcs[i&1023], 1)
+		i++
+	}
+}

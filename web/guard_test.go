@@ -98,3 +98,11 @@ func TestGuardUnauthenticated(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkTokensRole(b *testing.B) {
+	tokens := NewTokens([]string{"admin-token-0123456789abcdef"}, []string{"read-token-0123456789abcdef", "another-read-token"})
+	b.ReportAllocs()
+	for b.Loop() {
+		tokens.Role("read-token-0123456789abcdef")
+	}
+}
