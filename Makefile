@@ -7,6 +7,8 @@
 #                (about 17 minutes; writes docs/performance.md)
 #   make bench-quick  the same in under two minutes, for development
 #                (writes bench/results/performance-quick.md)
+#   make bench-statsd the statsd workload alone, 100 lines a datagram, flat out and
+#                at 1,000,000 lines/s (writes docs/performance-statsd.md)
 #   make bench-micro  client and codec micro-benchmarks
 #   make build   the static metlog binary in ./bin
 
@@ -23,7 +25,7 @@ SUDO      ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test lint deps tools apt-deps npm-deps fuzz bench bench-quick bench-micro bench-deps clean
+.PHONY: all build test lint deps tools apt-deps npm-deps fuzz bench bench-quick bench-statsd bench-micro bench-deps clean
 
 all: build
 
@@ -82,6 +84,10 @@ bench: build bench-deps
 
 bench-quick: build bench-deps
 	cd bench && $(GO) run ./cmd/perf -quick -metlog ../bin/metlog -out results/performance-quick.md $(BENCHFLAGS)
+
+bench-statsd: build bench-deps
+	cd bench && $(GO) run ./cmd/perf -workloads statsd -statsd-lines 100 -statsd-names 1000 \
+	  -statsd-rates 0,1000000 -statsd-duration 5s -out ../docs/performance-statsd.md $(BENCHFLAGS)
 
 bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -170,7 +170,9 @@ type OutputCommon struct {
 	Type string `toml:"type"`
 	// Match selects the messages the output receives (matcher language).
 	Match string `toml:"match"`
-	// BatchSize is the most messages handed to the output at once.
+	// BatchSize is the most messages handed to the output at once; the
+	// lines of one statsd record (up to 512) are never split, so with
+	// statsd traffic a batch may exceed it by up to 511.
 	BatchSize int `toml:"batch_size"`
 	// RetryInitial is the first delay after a failed delivery; it doubles,
 	// with jitter, up to RetryMax.

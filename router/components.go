@@ -11,6 +11,7 @@ import (
 	"github.com/metlog/metlog/config"
 	httpin "github.com/metlog/metlog/input/http"
 	statsdin "github.com/metlog/metlog/input/statsd"
+	syslogin "github.com/metlog/metlog/input/syslog"
 	"github.com/metlog/metlog/input/tcp"
 	"github.com/metlog/metlog/input/udp"
 	carbonout "github.com/metlog/metlog/output/carbon"
@@ -19,6 +20,7 @@ import (
 	"github.com/metlog/metlog/output/sentry"
 	statsdout "github.com/metlog/metlog/output/statsd"
 	"github.com/metlog/metlog/output/stdout"
+	syslogout "github.com/metlog/metlog/output/syslog"
 	tcpout "github.com/metlog/metlog/output/tcp"
 	"github.com/metlog/metlog/store"
 	"github.com/metlog/metlog/web"
@@ -30,6 +32,7 @@ var (
 	inputPlugins = map[string]plugin[Input]{
 		"http":   inputOf(httpin.Defaults, httpin.New, httpin.Sample),
 		"statsd": inputOf(statsdin.Defaults, statsdin.New, statsdin.Sample),
+		"syslog": inputOf(syslogin.Defaults, syslogin.New, syslogin.Sample),
 		"tcp":    inputOf(tcp.Defaults, tcp.New, tcp.Sample),
 		"udp":    inputOf(udp.Defaults, udp.New, udp.Sample),
 	}
@@ -45,6 +48,7 @@ var (
 		"statsd":     outputOf(statsdout.Defaults, statsdout.New, statsdout.Sample),
 		"store":      outputOf(store.Defaults, web.New, store.Sample),
 		"stdout":     outputOf(stdout.Defaults, stdout.New, stdout.Sample),
+		"syslog":     outputOf(syslogout.Defaults, syslogout.New, syslogout.Sample),
 		"tcp":        outputOf(tcpout.Defaults, tcpout.New, tcpout.Sample),
 	}
 )

@@ -11,6 +11,7 @@ import (
 
 	"github.com/metlog/metlog"
 	"github.com/metlog/metlog/config"
+	statsdin "github.com/metlog/metlog/input/statsd"
 	"github.com/metlog/metlog/journal"
 	"github.com/metlog/metlog/match"
 	"github.com/metlog/metlog/output"
@@ -78,6 +79,10 @@ type prepared struct {
 	pool  []metlog.Message // decoded messages, reused
 	batch []*metlog.Message
 	end   journal.Pos
+	// expander makes the messages of the lines of statsd records, lines
+	// the latest record's; both are made on first use.
+	expander *statsdin.Expander
+	lines    []*metlog.Message
 }
 
 // run reads the journal and delivers until stopped. It is a two-stage

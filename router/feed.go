@@ -8,6 +8,7 @@ import (
 
 	"github.com/metlog/metlog"
 	"github.com/metlog/metlog/codec/heka"
+	statsdin "github.com/metlog/metlog/input/statsd"
 	"github.com/metlog/metlog/journal"
 	"github.com/metlog/metlog/match"
 )
@@ -50,10 +51,17 @@ func (f *feed) run(ctx context.Context, free <-chan *prepared, ready chan<- *pre
 			return
 		}
 		p.batch = p.batch[:0]
+		if p.expander != nil {
+			p.expander.Reset()
+		}
 		for i, rec := range b.Records {
 			m := &p.pool[i]
 			if err := heka.Unmarshal(rec, m); err != nil {
 				f.corrupt.Add(1)
+				continue
+			}
+			if m.Type == statsdin.RecordType {
+				p.batch = p.expand(f.matcher, m)
 				continue
 			}
 			if f.skipDerived && isDerived(m) {
@@ -72,6 +80,23 @@ func (f *feed) run(ctx context.Context, free <-chan *prepared, ready chan<- *pre
 			return
 		}
 	}
+}
+
+// expand adds the messages of the lines of rec, a record of the statsd
+// input, that matcher accepts to p.batch, and returns it. The lines of a
+// record stay together: a batch may exceed the batch size by up to
+// statsd.MaxRecordLines-1 messages.
+func (p *prepared) expand(matcher *match.Matcher, rec *metlog.Message) []*metlog.Message {
+	if p.expander == nil {
+		p.expander = statsdin.NewExpander()
+	}
+	p.lines, _ = p.expander.Expand(p.lines[:0], rec, 0, 0)
+	for _, m := range p.lines {
+		if matcher.Match(m) {
+			p.batch = append(p.batch, m)
+		}
+	}
+	return p.batch
 }
 
 func isDerived(m *metlog.Message) bool {

@@ -57,6 +57,15 @@ type InputStatus struct {
 	Type    string `json:"type"`
 	Address string `json:"address,omitempty"`
 	input.Snapshot
+	// MalformedKinds breaks Rejected["malformed"] down by what was wrong,
+	// for inputs that tell (MalformedKinder).
+	MalformedKinds map[string]uint64 `json:"malformed_kinds,omitempty"`
+}
+
+// MalformedKinder is implemented by inputs that count malformed messages
+// by kind ("bad_value", "bad_pri", …).
+type MalformedKinder interface {
+	MalformedKinds() map[string]uint64
 }
 
 // OutputStatus is one output's counters and lag.
@@ -100,6 +109,9 @@ func (r *Router) Status() Status {
 		is := InputStatus{Type: in.typ, Snapshot: in.in.Counters().Snapshot()}
 		if a, ok := in.in.(Addresser); ok {
 			is.Address = a.Addr().String()
+		}
+		if k, ok := in.in.(MalformedKinder); ok {
+			is.MalformedKinds = k.MalformedKinds()
 		}
 		st.Inputs[name] = is
 	}
@@ -159,6 +171,7 @@ func (r *Router) rebuildMux() (err error) {
 	g := r.guard
 	mux.Handle("GET /metrics", g.Require(web.RoleRead, r.metrics))
 	mux.Handle("GET /api/stream", g.Require(web.RoleRead, http.HandlerFunc(r.serveStream)))
+	mux.Handle("GET /api/config", g.Require(web.RoleRead, configHandler(r.cfg)))
 	if r.cfg.Router.Pprof {
 		mux.Handle("/debug/pprof/", g.Require(web.RoleAdmin, http.HandlerFunc(pprof.Index)))
 		mux.Handle("/debug/pprof/profile", g.Require(web.RoleAdmin, http.HandlerFunc(pprof.Profile)))
@@ -203,6 +216,7 @@ var (
 	descInBytes     = prometheus.NewDesc("metlog_input_received_bytes_total", "Bytes of the messages an input accepted.", []string{"input", "type"}, nil)
 	descInDropped   = prometheus.NewDesc("metlog_input_dropped_total", "Valid messages an input dropped because the journal was full.", []string{"input", "type"}, nil)
 	descInRejected  = prometheus.NewDesc("metlog_input_rejected_total", "Messages an input rejected, by reason.", []string{"input", "type", "reason"}, nil)
+	descInMalformed = prometheus.NewDesc("metlog_input_malformed_total", "Malformed messages, by what was wrong, for inputs that tell.", []string{"input", "type", "kind"}, nil)
 	descOutRead     = prometheus.NewDesc("metlog_output_read_total", "Journal records an output read.", []string{"output", "type"}, nil)
 	descOutMatched  = prometheus.NewDesc("metlog_output_matched_total", "Messages an output's matcher accepted.", []string{"output", "type"}, nil)
 	descOutDeliv    = prometheus.NewDesc("metlog_output_delivered_total", "Messages an output delivered.", []string{"output", "type"}, nil)
@@ -221,7 +235,7 @@ var (
 )
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descInReceived, descInBytes, descInDropped, descInRejected,
+	for _, d := range []*prometheus.Desc{descInReceived, descInBytes, descInDropped, descInRejected, descInMalformed,
 		descAggEmitted, descAggLag, descOutRead, descOutMatched, descOutDeliv, descOutRetries, descOutPerm, descOutLag, descOutLagBytes,
 		descJBytes, descJSegments, descJAppended, descJTorn, descJCorrupt, descJOversize} {
 		ch <- d
@@ -243,6 +257,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descInDropped, float64(in.Dropped), name, in.Type)
 		for reason, n := range in.Rejected {
 			counter(descInRejected, float64(n), name, in.Type, reason)
+		}
+		for kind, n := range in.MalformedKinds {
+			counter(descInMalformed, float64(n), name, in.Type, kind)
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(st.Aggregates)) {

@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/metlog/metlog"
+	statsdin "github.com/metlog/metlog/input/statsd"
 	"github.com/metlog/metlog/match"
 )
 
@@ -33,6 +35,20 @@ func (h *tailHub) publish(msgs []*metlog.Message) {
 	if h.n.Load() == 0 {
 		return
 	}
+	if slices.ContainsFunc(msgs, isRecord) { // the messages of its lines instead
+		exp := expanders.Get().(*statsdin.Expander)
+		defer expanders.Put(exp)
+		defer exp.Reset()
+		var lines []*metlog.Message
+		for _, m := range msgs {
+			if isRecord(m) {
+				lines, _ = exp.Expand(lines, m, 0, 0)
+			} else {
+				lines = append(lines, m)
+			}
+		}
+		msgs = lines
+	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for s := range h.subs {
@@ -48,6 +64,11 @@ func (h *tailHub) publish(msgs []*metlog.Message) {
 		}
 	}
 }
+
+func isRecord(m *metlog.Message) bool { return m.Type == statsdin.RecordType }
+
+// expanders make the messages of statsd records for the tail.
+var expanders = sync.Pool{New: func() any { return statsdin.NewExpander() }}
 
 func (h *tailHub) subscribe(m *match.Matcher) *tailSub {
 	s := &tailSub{m: m, ch: make(chan []byte, 4096)}

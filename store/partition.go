@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE UNIQUE INDEX IF NOT EXISTS messages_uuid ON messages (uuid);
 CREATE INDEX IF NOT EXISTS messages_ts ON messages (ts);
 CREATE INDEX IF NOT EXISTS messages_type_ts ON messages (type, ts);
-CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5 (text, content='', detail='none');
+CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5 (text, content='', detail='none', columnsize=0);
 CREATE TABLE IF NOT EXISTS rollups (
 	kind    INTEGER NOT NULL,
 	name    TEXT NOT NULL,

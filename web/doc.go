@@ -8,7 +8,8 @@
 //	GET /api/series/names     the metric names the store has rollups for
 //	GET /api/exceptions       exception groups: from, to, logger, buckets, limit
 //
-// The router itself serves /api/status and /api/stream (the live tail).
+// The router itself serves /api/status, /api/config (the configuration in
+// effect) and /api/stream (the live tail).
 // Times (from, to) are RFC 3339 ("2026-11-22T10:00:00Z"), nanoseconds since
 // the epoch, or a duration meaning that long before now ("15m", "24h").
 // Every error is a JSON object {"error": "...", "param": "..."} whose text

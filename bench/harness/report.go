@@ -247,8 +247,9 @@ func reportStatsd(w writer, r *Results) {
 	w("`statsd_exporter_samples_total`); collectd counts nothing it exposes, so for it received = sent −\n")
 	w("the kernel's drops on its socket (`/proc/net/udp`) × lines per datagram. The interval runs until the\n")
 	w("system has emptied its socket. etsy statsd flushes once an hour (never, in a run), collectd every\n")
-	w("10s to no writer; statsd_exporter is read by nobody. *metlog input only* journals every line as a\n")
-	w("message; with the accumulator (when the router has `[aggregate.statsd]`), it also aggregates them.\n\n")
+	w("10s to no writer; statsd_exporter is read by nobody. *metlog input only* journals every line (in\n")
+	w("records of up to 512 lines, which every reader turns back into one message per line); with the\n")
+	w("accumulator (when the router has `[aggregate.statsd]`), it also reads them back and aggregates them.\n\n")
 	var variants []string
 	for _, s := range r.Statsd {
 		if !slices.Contains(variants, s.Variant) && s.Round > 0 {

@@ -154,9 +154,10 @@ func (t tools) metlogDaemon(cfg string, udp bool) daemon {
 				n += i.Received
 			}
 			// With an aggregator, a line counts once the aggregator has
-			// read it back from the journal too.
+			// read it back from the journal too (matched counts messages;
+			// read counts journal records, which hold many lines each).
 			for _, a := range st.Aggregates {
-				n = min(n, a.Read)
+				n = min(n, a.Matched)
 			}
 			return n, nil
 		}
@@ -190,7 +191,7 @@ type routerStatus struct {
 		Dropped  uint64 `json:"dropped"`
 	} `json:"inputs"`
 	Aggregates map[string]struct {
-		Read uint64 `json:"read"`
+		Matched uint64 `json:"matched"`
 	} `json:"aggregates"`
 	Outputs map[string]struct {
 		Delivered  uint64 `json:"delivered"`

@@ -14,6 +14,7 @@ import (
 	"github.com/metlog/metlog"
 	"github.com/metlog/metlog/codec/heka"
 	"github.com/metlog/metlog/codec/metlogjson"
+	statsdin "github.com/metlog/metlog/input/statsd"
 	"github.com/metlog/metlog/match"
 	"github.com/metlog/metlog/output"
 )
@@ -62,6 +63,7 @@ type catter struct {
 	stderr io.Writer
 	buf    []byte
 	msg    metlog.Message
+	lines  *statsdin.Expander // made for the first statsd record
 }
 
 func (c *catter) path(p string) error {
@@ -139,14 +141,26 @@ func (c *catter) stream(name string, r io.Reader) error {
 	}
 }
 
+// print writes c.msg if it matches; a record of the statsd input is
+// written as the messages of its lines, as the router's readers see it.
 func (c *catter) print() {
-	if !c.match.Match(&c.msg) {
-		return
+	msgs := []*metlog.Message{&c.msg}
+	if c.msg.Type == statsdin.RecordType {
+		if c.lines == nil {
+			c.lines = statsdin.NewExpander()
+		}
+		c.lines.Reset()
+		msgs, _ = c.lines.Expand(nil, &c.msg, 0, 0)
 	}
-	var err error
-	if c.buf, err = c.format.Append(c.buf[:0], &c.msg); err != nil {
-		fmt.Fprintf(c.stderr, "message %s: %v\n", c.msg.UUID, err)
-		return
+	for _, m := range msgs {
+		if !c.match.Match(m) {
+			continue
+		}
+		var err error
+		if c.buf, err = c.format.Append(c.buf[:0], m); err != nil {
+			fmt.Fprintf(c.stderr, "message %s: %v\n", m.UUID, err)
+			continue
+		}
+		c.w.Write(c.buf)
 	}
-	c.w.Write(c.buf)
 }

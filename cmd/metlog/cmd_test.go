@@ -11,7 +11,9 @@ import (
 	"testing"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/codec/heka"
 	"github.com/metlog/metlog/codec/metlogjson"
+	statsdin "github.com/metlog/metlog/input/statsd"
 )
 
 func runCmd(args ...string) (int, string, string) {
@@ -105,6 +107,18 @@ func TestCat(t *testing.T) {
 	code, out, errs := runCmd("cat", "-match", "Type == 'b'", "-template", "{type}:{payload}", f)
 	if code != 0 || out != "b:two\n" {
 		t.Errorf("cat: %d %q %q", code, out, errs)
+	}
+	// A statsd record in a heka stream is printed as its lines' messages.
+	rec := &metlog.Message{Type: statsdin.RecordType, Logger: "statsd", Payload: "hits:1|c\nlatency:12|ms\nhits:3|c|@0.5"}
+	hf := filepath.Join(dir, "journal.heka")
+	stream, err := heka.AppendRecord(nil, rec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(hf, stream, 0o600)
+	code, out, errs = runCmd("cat", "-match", "Type == 'counter'", "-template", "{type}:{payload}", hf)
+	if code != 0 || out != "counter:1\ncounter:3\n" {
+		t.Errorf("cat of a statsd record: %d %q %q", code, out, errs)
 	}
 	code, _, errs = runCmd("cat", "-match", "Type ==", f)
 	if code != 1 || !strings.Contains(errs, "column") {

@@ -45,7 +45,7 @@ func benchDatagrams(n int) [][]byte {
 // without sockets.
 func BenchmarkBuild(b *testing.B) {
 	in := testInput(Defaults())
-	bld := in.newBuilder(in.cfg.InternLimit)
+	bld := testBuilder(in, 65536)
 	ds := benchDatagrams(100)
 	b.ReportAllocs()
 	lines := 0

@@ -29,7 +29,11 @@ var digits = [10]string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
 //
 //	add(line) … add(line) → batch() → Deliver → reset()
 type builder struct {
-	in     *Input
+	// The envelope of every message, and what is done with a bad line.
+	logger, hostname string
+	maxLineSize      int
+	reject           func(line []byte, err error)
+
 	names  cache
 	metric statsd.Metric
 	slots  []*slot // grown up to cfg.Batch
@@ -55,28 +59,26 @@ type ref struct {
 	off, end int
 }
 
-func (in *Input) newBuilder(internLimit int) *builder {
+// newBuilder returns a builder of messages with the given envelope that
+// interns up to internLimit strings and passes bad lines to reject.
+func newBuilder(logger, hostname string, maxLineSize, internLimit int, reject func([]byte, error)) *builder {
 	return &builder{
-		in:    in,
-		names: cache{shared: in.names, m: map[string]string{}, limit: internLimit},
-		msgs:  make([]*metlog.Message, 0, in.cfg.Batch),
+		logger: logger, hostname: hostname, maxLineSize: maxLineSize, reject: reject,
+		names: cache{shared: newNames(internLimit), m: map[string]string{}, limit: internLimit},
 	}
 }
-
-// full reports whether the batch has reached cfg.Batch messages.
-func (b *builder) full() bool { return len(b.msgs) == cap(b.msgs) }
 
 // add parses line into the next message of the batch, or counts it as
 // rejected. now is the time it was read, in ns since the epoch. The builder
 // keeps nothing of line.
 func (b *builder) add(line []byte, now int64) {
-	if len(line) > b.in.cfg.MaxLineSize {
-		b.in.reject(line, errTooLarge)
+	if len(line) > b.maxLineSize {
+		b.reject(line, errTooLarge)
 		return
 	}
 	mt := &b.metric
 	if err := statsd.Parse(line, mt); err != nil {
-		b.in.reject(line, err)
+		b.reject(line, err)
 		return
 	}
 	if len(b.msgs) == len(b.slots) {
@@ -91,10 +93,10 @@ func (b *builder) add(line []byte, now int64) {
 	*m = metlog.Message{
 		Timestamp:  now,
 		Type:       messageTypes[mt.Type],
-		Logger:     b.in.cfg.Logger,
+		Logger:     b.logger,
 		Severity:   metlog.Info,
 		EnvVersion: metlog.EnvVersion,
-		Hostname:   b.in.hostname,
+		Hostname:   b.hostname,
 	}
 	if v := mt.Value; len(v) == 1 && v[0] >= '0' && v[0] <= '9' {
 		m.Payload = digits[v[0]-'0']

@@ -17,8 +17,12 @@ func testInput(cfg Config) *Input {
 		cfg:      cfg,
 		log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		hostname: "host1",
-		names:    newNames(cfg.InternLimit),
 	}
+}
+
+// testBuilder returns a builder with in's envelope and rejections.
+func testBuilder(in *Input, internLimit int) *builder {
+	return newBuilder(in.cfg.Logger, in.hostname, in.cfg.MaxLineSize, internLimit, in.reject)
 }
 
 const now = int64(1_700_000_000_123_456_789)
@@ -91,9 +95,8 @@ func TestLineForms(t *testing.T) {
 	cfg := Defaults()
 	cfg.MaxLineSize = 64
 	for _, internLimit := range []int{65536, 0} {
-		cfg.InternLimit = internLimit
 		in := testInput(cfg)
-		b := in.newBuilder(internLimit)
+		b := testBuilder(in, internLimit)
 		for _, tt := range lineForms {
 			b.add([]byte(tt.line), now)
 			got := b.batch()
@@ -109,7 +112,7 @@ func TestLineForms(t *testing.T) {
 			b.reset()
 		}
 		s := in.counters.Snapshot()
-		errs := in.LineErrors()
+		errs := in.MalformedKinds()
 		for _, tt := range lineForms {
 			if tt.reject != "" && tt.reject != "too_large" && errs[tt.reject] != 1 {
 				t.Errorf("intern %d: %s counted %d times, want 1", internLimit, tt.reject, errs[tt.reject])
@@ -127,16 +130,13 @@ func TestLineForms(t *testing.T) {
 func TestBatchesAreIndependent(t *testing.T) {
 	cfg := Defaults()
 	cfg.Batch = 10
-	cfg.InternLimit = 8 // most names and tags overflow into the batch's string
+	const internLimit = 8 // most names and tags overflow into the batch's string
 	in := testInput(cfg)
-	b := in.newBuilder(cfg.InternLimit)
+	b := testBuilder(in, internLimit)
 	var kept []*metlog.Message
 	for round := range 5 {
 		for i := range 10 {
 			b.add(fmt.Appendf(nil, "m%d_%d:%d|ms|#k%d:v%d", round, i, round*100+i, i%3, i), now)
-		}
-		if !b.full() {
-			t.Fatal("not full after Batch lines")
 		}
 		for _, m := range b.batch() {
 			kept = append(kept, m.Clone())
@@ -158,7 +158,7 @@ func TestBatchesAreIndependent(t *testing.T) {
 func TestNoAllocationPerLine(t *testing.T) {
 	cfg := Defaults()
 	in := testInput(cfg)
-	b := in.newBuilder(cfg.InternLimit)
+	b := testBuilder(in, 65536)
 	var datagram []byte
 	for i := range 100 {
 		datagram = fmt.Appendf(datagram, "app.endpoint_%d:%d|ms|@0.5|#env:prod\napp.hits_%d:1|c\n", i, i*37%500, i)

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/metlog/metlog"
 	"github.com/metlog/metlog/codec/statsd"
-	"github.com/metlog/metlog/input/inputtest"
 )
 
 // FuzzTCPFraming checks that a TCP stream, however it is cut into reads,
@@ -40,7 +40,7 @@ func FuzzTCPFraming(f *testing.F) {
 		}
 
 		in := testInput(cfg)
-		sink := &inputtest.Sink{}
+		sink := newLineSink(false)
 		server, client := net.Pipe()
 		done := make(chan struct{})
 		go func() {
@@ -71,6 +71,45 @@ func FuzzTCPFraming(f *testing.F) {
 		s := in.counters.Snapshot()
 		if s.Rejected["too_large"] != tooLarge || s.Rejected["malformed"] != malformed {
 			t.Fatalf("rejected %v, want too_large %d, malformed %d", s.Rejected, tooLarge, malformed)
+		}
+	})
+}
+
+// FuzzExpand checks that any record payload (a journal may be damaged or
+// written by something else) expands without panicking, into no more
+// messages than it has good lines, the same however it is resumed.
+func FuzzExpand(f *testing.F) {
+	f.Add("a:1|c\nb:2|ms|@0.5|#k:v\n\nnot a line\nc:+3|g", 0, 2)
+	f.Add("x:1|c|T1700000000", 1, 0)
+	f.Add("", 0, 0)
+	f.Fuzz(func(t *testing.T, payload string, from, max int) {
+		from, max = from%64, max%64
+		rec := &metlog.Message{Type: RecordType, Payload: payload, UUID: metlog.UUID{1, 2, 3}}
+		good := 0
+		var m statsd.Metric
+		for line := range statsd.Lines([]byte(payload)) {
+			if statsd.Parse(line, &m) == nil {
+				good++
+			}
+		}
+		all, next := NewExpander().Expand(nil, rec, 0, 0)
+		if next != -1 || len(all) > good+strings.Count(payload, "\r") {
+			t.Fatalf("%d messages from %d good lines, next %d", len(all), good, next)
+		}
+		if from < 0 || max < 0 {
+			return
+		}
+		e := NewExpander()
+		var parts []*metlog.Message
+		for at := from; at >= 0; {
+			n := len(parts)
+			parts, at = e.Expand(parts, rec, at, max)
+			if at >= 0 && len(parts) == n {
+				t.Fatalf("no progress at line %d", at)
+			}
+		}
+		if from == 0 && len(parts) != len(all) {
+			t.Fatalf("resumed: %d messages, at once: %d", len(parts), len(all))
 		}
 	})
 }

@@ -20,7 +20,7 @@ func TestSameShapeAsMetlogPy(t *testing.T) {
 		{"07-timer-context.json", "db_query:12|ms|#table:users"},
 	}
 	in := testInput(Defaults())
-	b := in.newBuilder(in.cfg.InternLimit)
+	b := testBuilder(in, 65536)
 	for _, tt := range tests {
 		data, err := os.ReadFile(filepath.Join("testdata", tt.capture))
 		if err != nil {

@@ -8,7 +8,9 @@
 // # Messages
 //
 // Every good line becomes one message, in the shape metlog-py gives its
-// counters and timers, so that both aggregate identically:
+// counters and timers, so that both aggregate identically. The input
+// journals the lines in records (see RecordType), and readers of the
+// journal turn each record back into these messages with an Expander:
 //
 //	line               Type     Payload           Fields, in order
 //	name:v|c[|@r]      counter  v (as written)    name (string), rate (double, r or 1)
@@ -32,15 +34,15 @@
 // default), Hostname the configured hostname (this machine's host name by
 // default: statsd says nothing about its sender), Severity Info (6),
 // EnvVersion "0.8", Pid 0, Timestamp the DogStatsD timestamp when the line
-// has one and the time the line was read otherwise. The UUID is left to the
-// router.
+// has one and the time the line was read otherwise. The UUID is derived
+// from the record's (see RecordType).
 //
 // # Bad lines
 //
 // A bad line is rejected on its own: the lines around it, in the same
 // datagram or stream, are read as usual. Each rejected line counts once in
 // Counters, as too_large when it is longer than max_line_size and as
-// malformed otherwise; LineErrors breaks the malformed ones down by the
+// malformed otherwise; MalformedKinds breaks the malformed ones down by the
 // codec's error kinds (bad_value, unknown_type, bad_rate, …).
 //
 // # Speed
@@ -48,13 +50,13 @@
 // Reading allocates nothing per line. UDP datagrams are read in batches
 // (recvmmsg on Linux) into a large socket buffer, and datagrams the kernel
 // drops for want of buffer space are counted as dropped (SO_RXQ_OVFL; one
-// per datagram, since how many lines it held is unknown).
-// Messages and their fields are reused from batch to batch; metric names
-// and tag keys and values are interned in a bounded table shared by the
-// input's goroutines (each keeps a private cache of it), and everything
-// else (payloads, and strings when the table is full) is copied into one
-// string per batch. A full journal makes UDP drop the batch and count it;
-// TCP waits, so the sender is slowed down.
+// per datagram, since how many lines it held is unknown). Each line is
+// checked and, when good, appended to a record: one journal record per up
+// to MaxRecordLines lines. An Expander reuses messages and their fields
+// from batch to batch; metric names and tag keys and values are interned
+// in a bounded table, and everything else (payloads, and strings when the
+// table is full) is copied into one string per batch. A full journal makes
+// UDP drop the batch and count it; TCP waits, so the sender is slowed down.
 package statsd
 
 import (
@@ -115,10 +117,6 @@ type Config struct {
 	// IdleTimeout closes a TCP connection that sends nothing for this
 	// long; 0 never does.
 	IdleTimeout config.Duration `toml:"idle_timeout"`
-	// InternLimit is how many distinct metric names, tag keys and tag
-	// values (of up to 256 bytes) the input keeps as shared strings; 0
-	// interns nothing. More distinct strings still work, copied per batch.
-	InternLimit int `toml:"intern_limit"`
 	// TLS, when configured, makes the TCP listener a TLS listener; with
 	// client_ca_file, messages carry the client certificate's name as
 	// field tls_client.
@@ -140,7 +138,6 @@ func Defaults() Config {
 		MaxConnections:          1024,
 		MaxConnectionsPerSource: 256,
 		IdleTimeout:             config.Duration(10 * time.Minute),
-		InternLimit:             65536,
 	}
 }
 
@@ -184,9 +181,6 @@ func (c *Config) Validate() error {
 	if c.IdleTimeout < 0 {
 		errs = append(errs, errors.New("idle_timeout must not be negative"))
 	}
-	if c.InternLimit < 0 {
-		errs = append(errs, errors.New("intern_limit must not be negative"))
-	}
 	if c.MaxConnectionsPerSource < 0 {
 		errs = append(errs, errors.New("max_connections_per_source must not be negative"))
 	}
@@ -209,7 +203,6 @@ type Input struct {
 	hostname string
 	udp      *net.UDPConn // nil without UDP
 	tcp      net.Listener // nil without TCP
-	names    *names
 	counters input.Counters
 	// lineErrors counts the malformed lines by kind, indexed by
 	// statsd.Error.
@@ -231,7 +224,6 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 		cfg:      cfg,
 		log:      log,
 		hostname: cfg.Hostname,
-		names:    newNames(cfg.InternLimit),
 		conns:    input.Conns{Max: cfg.MaxConnections, MaxPerSource: cfg.MaxConnectionsPerSource, Log: log},
 		limiter:  cfg.RateLimit.Limiter(),
 	}
@@ -305,9 +297,9 @@ func (in *Input) Reload() error {
 // Counters returns the input's running totals.
 func (in *Input) Counters() *input.Counters { return &in.counters }
 
-// LineErrors returns how many lines were rejected as malformed, by the
+// MalformedKinds returns how many lines were rejected as malformed, by the
 // label of their statsd.Error ("bad_value", "unknown_type", …).
-func (in *Input) LineErrors() map[string]uint64 {
+func (in *Input) MalformedKinds() map[string]uint64 {
 	out := map[string]uint64{}
 	for _, e := range statsd.Errors() {
 		out[e.Label()] = in.lineErrors[e].Load()
@@ -386,7 +378,7 @@ var errTooLarge = errors.New("line over max_line_size")
 
 // deliverUDP hands the builder's batch to sink without waiting, counting
 // it as received or dropped, and empties the builder.
-func (in *Input) deliverUDP(ctx context.Context, sink input.Sink, b *builder) error {
+func (in *Input) deliverUDP(ctx context.Context, sink input.Sink, b *recorder) error {
 	msgs := b.batch()
 	defer b.reset()
 	if len(msgs) == 0 {
@@ -394,9 +386,9 @@ func (in *Input) deliverUDP(ctx context.Context, sink input.Sink, b *builder) er
 	}
 	switch err := sink.Deliver(ctx, msgs, input.DeliverOptions{NoWait: true}); {
 	case err == nil:
-		in.counters.Received(len(msgs), b.size)
+		in.counters.Received(b.lines, b.size)
 	case errors.Is(err, input.ErrFull):
-		in.counters.Dropped(len(msgs))
+		in.counters.Dropped(b.lines)
 	default:
 		return err
 	}

@@ -21,10 +21,6 @@ const handshakeTimeout = 10 * time.Second
 // what it had already read.
 const drainTimeout = 5 * time.Second
 
-// connCacheLimit caps the private intern cache of a TCP connection, so that
-// many connections do not hold many copies of a large table.
-const connCacheLimit = 4096
-
 // readSize is the least room a connection reads into.
 const readSize = 64 << 10
 
@@ -59,7 +55,7 @@ func (in *Input) serveConn(ctx context.Context, conn net.Conn, sink input.Sink) 
 		cs := tc.ConnectionState()
 		tlsClient = input.ClientName(&cs)
 	}
-	b := in.newBuilder(min(in.cfg.InternLimit, connCacheLimit))
+	b := in.newRecorder()
 	deliver := func() bool {
 		msgs := b.batch()
 		defer b.reset()
@@ -75,7 +71,7 @@ func (in *Input) serveConn(ctx context.Context, conn net.Conn, sink input.Sink) 
 			in.log.Warn("closing connection: cannot deliver", "from", conn.RemoteAddr(), "err", err)
 			return false
 		}
-		in.counters.Received(len(msgs), b.size)
+		in.counters.Received(b.lines, b.size)
 		return true
 	}
 	// add parses the whole lines of p; it returns false when delivery

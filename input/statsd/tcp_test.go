@@ -12,7 +12,6 @@ import (
 
 	"github.com/metlog/metlog"
 	"github.com/metlog/metlog/input"
-	"github.com/metlog/metlog/input/inputtest"
 )
 
 // tcpStream is a stream with every kind of line: split anywhere, "\r\n",
@@ -57,7 +56,7 @@ func TestTCPFraming(t *testing.T) {
 			cfg := Defaults()
 			cfg.MaxLineSize = 64
 			in := testInput(cfg)
-			sink := &inputtest.Sink{}
+			sink := newLineSink(false)
 			server, client := net.Pipe()
 			done := make(chan struct{})
 			go func() {
@@ -74,7 +73,7 @@ func TestTCPFraming(t *testing.T) {
 			}
 			client.Close()
 			<-done
-			checkTCPStream(t, sink.Messages(), in.counters.Snapshot(), in.LineErrors())
+			checkTCPStream(t, sink.Messages(), in.counters.Snapshot(), in.MalformedKinds())
 		})
 	}
 }
@@ -92,7 +91,7 @@ func dialTCP(t *testing.T, in *Input) net.Conn {
 func TestTCPEndToEnd(t *testing.T) {
 	cfg := Defaults()
 	cfg.MaxLineSize = 64
-	sink := &inputtest.Sink{}
+	sink := newLineSink(false)
 	in, stop := start(t, cfg, sink, true)
 	c := dialTCP(t, in)
 	if _, err := io.WriteString(c, tcpStream); err != nil {
@@ -104,7 +103,7 @@ func TestTCPEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop() // every count is in once Run has returned
-	checkTCPStream(t, got, in.Counters().Snapshot(), in.LineErrors())
+	checkTCPStream(t, got, in.Counters().Snapshot(), in.MalformedKinds())
 	for _, o := range sink.Options() {
 		if o.NoWait {
 			t.Fatal("TCP delivered without waiting for room")
@@ -116,7 +115,7 @@ func TestTCPEndToEnd(t *testing.T) {
 func TestTCPManyConnections(t *testing.T) {
 	cfg := Defaults()
 	cfg.Batch = 64
-	sink := &inputtest.Sink{}
+	sink := newLineSink(false)
 	in, _ := start(t, cfg, sink, true)
 	const conns, lines = 64, 500
 	var wg sync.WaitGroup
@@ -154,7 +153,7 @@ func TestTCPManyConnections(t *testing.T) {
 func TestTCPIdleTimeout(t *testing.T) {
 	cfg := Defaults()
 	cfg.IdleTimeout.UnmarshalText([]byte("50ms"))
-	sink := &inputtest.Sink{}
+	sink := newLineSink(false)
 	in, _ := start(t, cfg, sink, true)
 	c := dialTCP(t, in)
 	if _, err := io.WriteString(c, "a:1|c\nb:1|c"); err != nil {
@@ -178,7 +177,7 @@ func TestTCPIdleTimeout(t *testing.T) {
 func TestTCPMaxConnections(t *testing.T) {
 	cfg := Defaults()
 	cfg.MaxConnections = 1
-	sink := &inputtest.Sink{}
+	sink := newLineSink(false)
 	in, _ := start(t, cfg, sink, true)
 	first := dialTCP(t, in)
 	io.WriteString(first, "a:1|c\n")
@@ -194,7 +193,7 @@ func TestTCPMaxConnections(t *testing.T) {
 
 // gateSink holds every Deliver until release is closed.
 type gateSink struct {
-	inputtest.Sink
+	*lineSink
 	entered chan struct{}
 	release chan struct{}
 }
@@ -209,14 +208,14 @@ func (g *gateSink) Deliver(ctx context.Context, msgs []*metlog.Message, opts inp
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return g.Sink.Deliver(ctx, msgs, opts)
+	return g.lineSink.Deliver(ctx, msgs, opts)
 }
 
 // A journal that is full makes a TCP connection wait, losing nothing.
 func TestTCPBackpressure(t *testing.T) {
 	cfg := Defaults()
 	cfg.Batch = 10
-	sink := &gateSink{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	sink := &gateSink{lineSink: newLineSink(false), entered: make(chan struct{}, 1), release: make(chan struct{})}
 	in, _ := start(t, cfg, sink, true)
 	c := dialTCP(t, in)
 	var b strings.Builder

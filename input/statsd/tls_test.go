@@ -16,7 +16,7 @@ func TestTCPMutualTLS(t *testing.T) {
 	srv := ca.Server()
 	cfg := Defaults()
 	cfg.TLS = input.TLS{CertFile: srv.CertFile, KeyFile: srv.KeyFile, ClientCAFile: ca.File}
-	sink := &inputtest.Sink{}
+	sink := newLineSink(false)
 	in, stop := start(t, cfg, sink, true)
 	defer stop()
 
@@ -57,7 +57,7 @@ func TestTLSNeedsTCP(t *testing.T) {
 func TestTCPRateLimit(t *testing.T) {
 	cfg := Defaults()
 	cfg.Rate, cfg.Burst = 0.001, 3 // three at once, then one per 1000 s
-	sink := &inputtest.Sink{}
+	sink := newLineSink(false)
 	in, stop := start(t, cfg, sink, true)
 	c := dialTCP(t, in)
 	io.WriteString(c, "a:1|c\nb:1|c\nc:1|c\nd:1|c\ne:1|c\n")

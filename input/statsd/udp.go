@@ -26,7 +26,7 @@ func (in *Input) readUDP(ctx context.Context, sink input.Sink) error {
 		dgrams[i].Buffers = [][]byte{make([]byte, datagramBuffer)}
 		dgrams[i].OOB = make([]byte, input.UDPOOBSize)
 	}
-	b := in.newBuilder(in.cfg.InternLimit)
+	b := in.newRecorder()
 	for {
 		n, err := pc.ReadBatch(dgrams, 0)
 		if err != nil {

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/metlog/metlog"
-	"github.com/metlog/metlog/input/inputtest"
 )
 
 func sendUDP(t *testing.T, addr net.Addr, datagrams ...string) {
@@ -30,7 +29,7 @@ func TestUDPLineForms(t *testing.T) {
 	cfg := Defaults()
 	cfg.Hostname = "host1"
 	cfg.MaxLineSize = 64
-	sink := &inputtest.Sink{}
+	sink := newLineSink(false)
 	in, _ := start(t, cfg, sink, false)
 	var datagram strings.Builder
 	var want []*metlog.Message
@@ -61,7 +60,7 @@ func TestUDPLineForms(t *testing.T) {
 	if s.Received != uint64(len(want)) || s.Rejected["malformed"] != 9 || s.Rejected["too_large"] != 1 {
 		t.Errorf("counters %+v", s)
 	}
-	if e := in.LineErrors(); e["unknown_type"] != 1 || e["bad_rate"] != 1 || len(e) != 9 {
+	if e := in.MalformedKinds(); e["unknown_type"] != 1 || e["bad_rate"] != 1 || len(e) != 9 {
 		t.Errorf("line errors %v", e)
 	}
 	for _, o := range sink.Options() {
@@ -76,7 +75,7 @@ func TestUDPLineForms(t *testing.T) {
 func TestUDPManyDatagrams(t *testing.T) {
 	cfg := Defaults()
 	cfg.Batch = 256
-	sink := &inputtest.Sink{}
+	sink := newLineSink(false)
 	in, _ := start(t, cfg, sink, false)
 	const datagrams, lines = 300, 100
 	var ds []string
@@ -104,7 +103,7 @@ func TestUDPManyDatagrams(t *testing.T) {
 
 // A full journal drops the batch and counts every message of it.
 func TestUDPJournalFull(t *testing.T) {
-	sink := &inputtest.Sink{Full: true}
+	sink := newLineSink(true)
 	in, stop := start(t, Defaults(), sink, false)
 	sendUDP(t, in.Addr(), "a:1|c\nb:2|c\nc:3|c")
 	if err := sink.WaitCalls(waitCtx(t), 1); err != nil {

@@ -150,6 +150,9 @@ async function main() {
     checks.router_ms = Date.now() - t0;
     const health = await page.textContent("#router-outputs .badge");
     check("router health", health === "ok", health);
+    await page.waitForSelector("#router-config");
+    const conf = await page.textContent("#router-config");
+    check("router config in effect", conf.includes("[output.store]") && conf.includes("batch_size"), conf.slice(0, 200));
     await shot(page, "router");
 
     // A narrow laptop screen: the charts follow the window.

@@ -473,9 +473,14 @@ function exceptions() {
 // ---- Router ---------------------------------------------------------------
 
 function routerPage() {
-  const out = h("div");
-  main.replaceChildren(h("h1", {}, "Router"), out);
+  const out = h("div"), conf = h("div");
+  main.replaceChildren(h("h1", {}, "Router"), out, conf);
   let timer, stopped = false;
+  api("/api/config").then((c) => conf.replaceChildren(
+    h("h2", {}, "Configuration in effect"),
+    h("p", { class: "muted" }, `${c.path ? "From " + c.path : "The embedded default"}, with every default filled in and secrets redacted.`),
+    h("pre", { id: "router-config", class: "mono config" }, c.toml)),
+  (e) => conf.replaceChildren(errorBox(e)));
   const th = (...xs) => h("thead", {}, h("tr", {}, xs.map((x) => (x.startsWith("#") ? h("th", { class: "num" }, x.slice(1)) : h("th", {}, x)))));
   const td = (x) => h("td", {}, x), tn = (x) => h("td", { class: "num" }, num(x));
   async function load() {
@@ -483,8 +488,7 @@ function routerPage() {
       const st = await api("/api/status");
       const j = st.journal;
       out.replaceChildren(
-        h("p", { class: "muted" }, `Version ${st.version || "dev"}, up ${num(st.uptime_seconds / 60)} minutes. ` +
-          "The router reports the plugins in effect and their matchers; the configuration file itself is not served."),
+        h("p", { class: "muted" }, `Version ${st.version || "dev"}, up ${num(st.uptime_seconds / 60)} minutes.`),
         h("h2", {}, "Journal"),
         h("table", {}, th("#Size", "#Segments", "#Appended", "#Full", "#Torn", "#Corrupt", "#Oversize"),
           h("tbody", {}, h("tr", {}, h("td", { class: "num" }, bytes(j.bytes)), tn(j.segments), tn(j.appended), tn(j.full), tn(j.torn), tn(j.corrupt), tn(j.oversize)))),

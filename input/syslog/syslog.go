@@ -1,0 +1,331 @@
+// Package syslog is the input that receives syslog messages, RFC 5424 and
+// RFC 3164, over UDP (one message per datagram), TCP and TLS. Streams may
+// use newline framing or octet counting (RFC 6587), decided per connection
+// by its first byte: a digit means octet counting.
+//
+// Messages are read by codec/syslog, whose package comment gives the
+// mapping onto metlog messages; docs/syslog.md has it too, and the
+// decisions behind it.
+//
+// # Nothing is lost
+//
+// A message that does not parse is delivered all the same, as its raw text
+// in the payload with a "parse_error" field, and counted as malformed
+// (MalformedKinds breaks those down by kind). A message over max_message_size
+// is cut to max_message_size bytes, parsed, delivered with a
+// "parse_error" field saying it was truncated, and counted as too_large;
+// the rest of it is dropped. (A UDP datagram longer than the socket
+// buffer is cut by the kernel the same way.) Counted messages are in
+// received too.
+//
+// A full journal makes UDP drop the batch and count it; TCP waits, so the
+// sender is slowed down.
+package syslog
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/codec/syslog"
+	"github.com/metlog/metlog/config"
+	"github.com/metlog/metlog/input"
+)
+
+//go:embed sample.toml
+var sample string
+
+// Sample returns the sample configuration, as `metlog plugins` prints it.
+func Sample() string { return sample }
+
+// Config is the [input.NAME] table of a syslog input.
+type Config struct {
+	// Address is the UDP address to listen on, host:port; empty for no
+	// UDP. Loopback unless you mean otherwise.
+	Address string `toml:"address"`
+	// TCPAddress is the TCP address to listen on, host:port; empty for no
+	// TCP. With TLS configured it takes TLS only (RFC 5425).
+	TCPAddress string `toml:"tcp_address"`
+	// MessageType is the Type of every message.
+	MessageType string `toml:"message_type"`
+	// Timezone is the zone of RFC 3164 timestamps, which name none: "Local"
+	// (this machine's), "UTC", or an IANA name such as "Europe/Paris".
+	Timezone string `toml:"timezone"`
+	// MaxMessageSize is the longest message kept whole, in bytes; longer
+	// ones are truncated, delivered and counted as too_large.
+	MaxMessageSize int `toml:"max_message_size"`
+	// ReadBuffer is the UDP socket receive buffer (SO_RCVBUF) in bytes.
+	ReadBuffer int `toml:"read_buffer"`
+	// Batch is the most messages handed to the journal at once.
+	Batch int `toml:"batch"`
+	// MaxConnections caps concurrent TCP connections; more are closed at
+	// once.
+	MaxConnections int `toml:"max_connections"`
+	// IdleTimeout closes a TCP connection that sends nothing for this
+	// long; 0 never does.
+	IdleTimeout config.Duration `toml:"idle_timeout"`
+	// TLS, when configured, makes the TCP listener a TLS listener.
+	TLS input.TLS `toml:"tls"`
+}
+
+// Defaults returns a Config with every default set.
+func Defaults() Config {
+	return Config{
+		Address:        "127.0.0.1:5514",
+		TCPAddress:     "127.0.0.1:5514",
+		MessageType:    syslog.DefaultType,
+		Timezone:       "Local",
+		MaxMessageSize: 64 << 10,
+		ReadBuffer:     4 << 20,
+		Batch:          1024,
+		MaxConnections: 1024,
+		IdleTimeout:    config.Duration(10 * time.Minute),
+	}
+}
+
+// maxMessageSize bounds max_message_size.
+const maxMessageSize = 1 << 20
+
+// Validate reports every problem with c.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Address == "" && c.TCPAddress == "" {
+		errs = append(errs, errors.New("set address (UDP), tcp_address or both"))
+	}
+	if c.Address != "" {
+		if _, _, err := net.SplitHostPort(c.Address); err != nil {
+			errs = append(errs, fmt.Errorf("address %q: %v", c.Address, err))
+		}
+	}
+	if c.TCPAddress != "" {
+		if _, _, err := net.SplitHostPort(c.TCPAddress); err != nil {
+			errs = append(errs, fmt.Errorf("tcp_address %q: %v", c.TCPAddress, err))
+		}
+	}
+	if c.MessageType == "" {
+		errs = append(errs, errors.New("message_type must not be empty"))
+	}
+	if _, err := time.LoadLocation(c.Timezone); err != nil {
+		errs = append(errs, fmt.Errorf("timezone %q: %v", c.Timezone, err))
+	}
+	if c.MaxMessageSize < 480 || c.MaxMessageSize > maxMessageSize {
+		errs = append(errs, fmt.Errorf("max_message_size %d: want 480..%d", c.MaxMessageSize, maxMessageSize))
+	}
+	if c.ReadBuffer < 0 {
+		errs = append(errs, errors.New("read_buffer must not be negative"))
+	}
+	if c.Batch < 1 || c.Batch > 65536 {
+		errs = append(errs, fmt.Errorf("batch %d: want 1..65536", c.Batch))
+	}
+	if c.MaxConnections < 1 {
+		errs = append(errs, errors.New("max_connections must be at least 1"))
+	}
+	if c.IdleTimeout < 0 {
+		errs = append(errs, errors.New("idle_timeout must not be negative"))
+	}
+	if err := c.TLS.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.TLS.Enabled() && c.TCPAddress == "" {
+		errs = append(errs, errors.New("tls needs tcp_address"))
+	}
+	return errors.Join(errs...)
+}
+
+// Input is a bound UDP socket, TCP listener or both; Run reads them.
+type Input struct {
+	cfg         Config
+	log         *slog.Logger
+	parser      syslog.Parser
+	udp         *net.UDPConn // nil without UDP
+	tcp         net.Listener // nil without TCP
+	counters    input.Counters
+	parseErrors [8]atomic.Uint64 // by syslog.Error
+	closeOnce   sync.Once
+	conns       input.Conns
+}
+
+// New validates cfg and binds the sockets, so that a taken port is an
+// error at startup rather than later.
+func New(cfg Config, log *slog.Logger) (*Input, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	loc, _ := time.LoadLocation(cfg.Timezone)
+	in := &Input{
+		cfg:    cfg,
+		log:    log,
+		parser: syslog.Parser{Type: cfg.MessageType, Location: loc},
+		conns:  input.Conns{Max: cfg.MaxConnections, Log: log},
+	}
+	tc, err := cfg.TLS.Config()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Address != "" {
+		addr, err := net.ResolveUDPAddr("udp", cfg.Address)
+		if err != nil {
+			return nil, err
+		}
+		if in.udp, err = net.ListenUDP("udp", addr); err != nil {
+			return nil, err
+		}
+		if cfg.ReadBuffer > 0 {
+			if err := in.udp.SetReadBuffer(cfg.ReadBuffer); err != nil {
+				log.Warn("cannot set the socket receive buffer", "bytes", cfg.ReadBuffer, "err", err)
+			}
+		}
+		if err := input.TuneUDP(in.udp, cfg.ReadBuffer); err != nil {
+			log.Warn("kernel drops will not be counted", "err", err)
+		}
+	}
+	if cfg.TCPAddress != "" {
+		ln, err := net.Listen("tcp", cfg.TCPAddress)
+		if err != nil {
+			in.Close()
+			return nil, err
+		}
+		if tc != nil {
+			ln = tls.NewListener(ln, tc)
+		}
+		in.tcp = ln
+	}
+	return in, nil
+}
+
+// Addr returns the address of the UDP socket, or of the TCP listener when
+// there is no UDP socket.
+func (in *Input) Addr() net.Addr {
+	if in.udp != nil {
+		return in.udp.LocalAddr()
+	}
+	return in.tcp.Addr()
+}
+
+// TCPAddr returns the address of the TCP listener, or nil when there is
+// none.
+func (in *Input) TCPAddr() net.Addr {
+	if in.tcp == nil {
+		return nil
+	}
+	return in.tcp.Addr()
+}
+
+// Counters returns the input's running totals.
+func (in *Input) Counters() *input.Counters { return &in.counters }
+
+// MalformedKinds returns how many messages did not parse, by the label of
+// their syslog.Error ("no_priority", "bad_timestamp", …).
+func (in *Input) MalformedKinds() map[string]uint64 {
+	out := map[string]uint64{}
+	for _, e := range syslog.Errors() {
+		out[e.Label()] = in.parseErrors[e].Load()
+	}
+	return out
+}
+
+// Close closes the sockets. Run does it when it returns; Close is for an
+// Input that is never run.
+func (in *Input) Close() error {
+	in.closeOnce.Do(func() {
+		if in.udp != nil {
+			in.udp.Close()
+		}
+		if in.tcp != nil {
+			in.tcp.Close()
+		}
+	})
+	return nil
+}
+
+// Run reads the sockets and delivers what they carry to sink until ctx
+// ends, then closes them, closes every TCP connection and waits for its
+// goroutine, which delivers what it had already read. It returns nil after
+// ctx ends, or the error that stopped the input.
+func (in *Input) Run(ctx context.Context, sink input.Sink) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { in.Close() })
+	defer stop()
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	run := func(f func(context.Context, input.Sink) error) {
+		wg.Go(func() {
+			if err := f(ctx, sink); err != nil && ctx.Err() == nil {
+				errc <- err
+				cancel()
+			}
+		})
+	}
+	if in.udp != nil {
+		run(in.readUDP)
+	}
+	if in.tcp != nil {
+		run(func(ctx context.Context, sink input.Sink) error {
+			return in.conns.Serve(ctx, in.tcp, func(conn net.Conn) { in.serveConn(ctx, conn, sink) })
+		})
+	}
+	wg.Wait()
+	in.Close()
+	close(errc)
+	return <-errc
+}
+
+// truncatedText is the parse_error of a message cut to max_message_size.
+const truncatedText = "message over max_message_size, truncated"
+
+// batch is the messages read and not yet delivered; they are reused from
+// batch to batch.
+type batch struct {
+	msgs []*metlog.Message
+	n    int
+	size int
+}
+
+func newBatch(n int) *batch {
+	b := &batch{msgs: make([]*metlog.Message, n)}
+	for i := range b.msgs {
+		b.msgs[i] = &metlog.Message{}
+	}
+	return b
+}
+
+func (b *batch) full() bool { return b.n == len(b.msgs) }
+
+func (b *batch) reset() { b.n, b.size = 0, 0 }
+
+// add parses one message into the batch, counting what is wrong with it.
+// Blank messages (empty lines between messages) are skipped.
+func (in *Input) add(b *batch, msg []byte, truncated bool) {
+	if len(bytes.Trim(msg, "\r\n\x00")) == 0 {
+		return
+	}
+	m := b.msgs[b.n]
+	b.n++
+	b.size += len(msg)
+	err := in.parser.Parse(msg, m)
+	if e, ok := err.(syslog.Error); ok {
+		in.counters.Rejected(input.ReasonMalformed)
+		if int(e) < len(in.parseErrors) {
+			in.parseErrors[e].Add(1)
+		}
+		if in.log.Enabled(context.Background(), slog.LevelDebug) {
+			in.log.Debug("message does not parse; kept as payload", "err", err, "message", string(msg[:min(len(msg), 256)]))
+		}
+	}
+	if truncated {
+		in.counters.Rejected(input.ReasonTooLarge)
+		if err == nil {
+			m.AddField(metlog.String(syslog.FieldParseError, truncatedText))
+		}
+	}
+}
