@@ -80,6 +80,12 @@ type Router struct {
 	// Pprof serves Go's profiler under /debug/pprof/ on the HTTP address
 	// (to admin tokens only when auth is on).
 	Pprof bool `toml:"pprof"`
+	// HTTPMaxConnections caps the connections open at once on the HTTP
+	// address, and HTTPMaxConnectionsPerSource those of one client IP
+	// address (IPv6: /64 network); more are closed when accepted. 0 is no
+	// limit.
+	HTTPMaxConnections          int `toml:"http_max_connections"`
+	HTTPMaxConnectionsPerSource int `toml:"http_max_connections_per_source"`
 	// TLS, when configured, serves the HTTP address over HTTPS; with
 	// client_ca_file, clients must present a certificate. The files are
 	// read again on SIGHUP.
@@ -127,6 +133,9 @@ func DefaultRouter() Router {
 		SyncInterval:    Duration(50 * time.Millisecond),
 		JournalMaxBytes: 1 << 30,
 		ShutdownTimeout: Duration(10 * time.Second),
+
+		HTTPMaxConnections:          1024,
+		HTTPMaxConnectionsPerSource: 256,
 	}
 }
 
@@ -147,6 +156,9 @@ func (r *Router) Validate() error {
 	}
 	if r.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown_timeout must be positive"))
+	}
+	if r.HTTPMaxConnections < 0 || r.HTTPMaxConnectionsPerSource < 0 {
+		errs = append(errs, errors.New("http_max_connections and http_max_connections_per_source must not be negative"))
 	}
 	if err := r.TLS.Validate(); err != nil {
 		errs = append(errs, err)

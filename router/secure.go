@@ -27,6 +27,7 @@ func (r *Router) listenHTTP() error {
 	if err != nil {
 		return fmt.Errorf("router http: %w", err)
 	}
+	ln = input.LimitListener(ln, rc.HTTPMaxConnections, rc.HTTPMaxConnectionsPerSource, r.log.With("component", "http"))
 	if r.httpTLS != nil {
 		ln = tls.NewListener(ln, r.httpTLS.Config())
 	}

@@ -375,3 +375,32 @@ path = "`+filepath.Join(dir, "all.json")+`"
 		t.Errorf("billing output got %v", got)
 	}
 }
+
+func TestHTTPConnectionsPerSource(t *testing.T) {
+	dir := t.TempDir()
+	r, _ := runRouter(t, `
+[router]
+data_dir = "`+dir+`"
+http = "127.0.0.1:0"
+http_max_connections_per_source = 1
+`, io.Discard)
+	idle, err := net.Dial("tcp", r.HTTPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	if resp, err := client.Get("http://" + r.HTTPAddr().String() + "/healthz"); err == nil {
+		resp.Body.Close()
+		t.Error("a second connection from one source was served")
+	}
+	idle.Close()
+	waitFor(t, "the slot to come back", func() bool {
+		resp, err := client.Get("http://" + r.HTTPAddr().String() + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
