@@ -73,3 +73,23 @@ func TestTCPRateLimit(t *testing.T) {
 		t.Errorf("%d messages through", n)
 	}
 }
+
+func TestUDPRateLimit(t *testing.T) {
+	cfg := Defaults()
+	cfg.Rate, cfg.Burst = 0.001, 3 // three at once, then one per 1000 s
+	sink := newLineSink(false)
+	in, stop := start(t, cfg, sink, false)
+	sendUDP(t, in.Addr(), "a:1|c\nb:1|c", "c:1|c\nd:1|c\ne:1|c")
+	// Line c, the third through, is in the second datagram, whose lines
+	// are all counted before any of them is delivered.
+	if _, err := sink.Wait(waitCtx(t), 3); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if r := in.Counters().Snapshot().Rejected; r["rate_limited"] != 2 {
+		t.Errorf("rejected %v", r)
+	}
+	if n := len(sink.Messages()); n != 3 {
+		t.Errorf("%d lines through", n)
+	}
+}
