@@ -16,4 +16,9 @@
 // says what to fix.
 //
 // Output is the "store" output plugin: a store.Store with these routes.
+//
+// Guard protects the whole HTTP address (guard.go, tokens.go): security
+// headers on every response, cross-site state changes refused, and, with
+// [router.auth], read and admin tokens (a bearer header, or the cookie the
+// sign-in form at /login sets); see docs/security.md.
 package web
