@@ -17,12 +17,13 @@ import (
 // its name keeps its journal cursor, so nothing is skipped or lost, and a
 // removed output's cursor is forgotten. Certificate and token files (of
 // [router.tls], [router.auth] and the inputs kept) are read again: new
-// connections get the new certificate and open ones keep theirs. Settings
-// of the [router] table need
-// a restart; a reload that changes them says so and leaves them as they are.
+// connections get the new certificate and open ones keep theirs; files
+// that fail to load leave the previous ones in use. Settings of the
+// [router] table need a restart; a reload that changes them says so and
+// leaves them as they are.
 //
-// Errors building a new plugin are returned, joined; the plugins that could
-// be built run.
+// Errors building a new plugin or reading those files are returned,
+// joined; the plugins that could be built run.
 func (r *Router) Reload(cfg *config.Config) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
