@@ -27,6 +27,10 @@ import (
 //	batch_size = 128
 //	close_timeout = "5s"
 //	stats_interval = "1m"             # "0s": report drops only at Close
+//	tls_ca_file = "/etc/metlog/ca.crt"        # tls:// targets: the router's CA
+//	tls_cert_file = "/etc/metlog/app.crt"     # and a client certificate, for
+//	tls_key_file = "/etc/metlog/app.key"      # a router with mutual TLS
+//	tls_server_name = "router.internal"       # the name in the router's certificate
 //
 //	[type_severity_max]               # per-type severity_max
 //	oldstyle = "warning"
@@ -63,6 +67,16 @@ type Config struct {
 	CloseTimeout string `toml:"close_timeout"`
 	// StatsInterval is how often the client reports its own losses.
 	StatsInterval string `toml:"stats_interval"`
+	// TLSCAFile is the PEM CAs that verify the router of a tls:// or
+	// tls+ack:// target; empty: the system's.
+	TLSCAFile string `toml:"tls_ca_file"`
+	// TLSCertFile and TLSKeyFile are the client certificate and key a
+	// router with mutual TLS requires.
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
+	// TLSServerName is the name the router's certificate must have, when
+	// it is not the target's host.
+	TLSServerName string `toml:"tls_server_name"`
 }
 
 // LoadConfig reads a Config from the TOML file at path; see ParseConfig.
@@ -115,6 +129,7 @@ var envKeys = []string{
 	"METLOG_SEVERITY_MAX", "METLOG_TYPE_ALLOWLIST", "METLOG_TYPE_DENYLIST",
 	"METLOG_TYPE_SEVERITY_MAX", "METLOG_DISABLED_TIMERS", "METLOG_QUEUE_SIZE",
 	"METLOG_BATCH_SIZE", "METLOG_CLOSE_TIMEOUT", "METLOG_STATS_INTERVAL",
+	"METLOG_TLS_CA_FILE", "METLOG_TLS_CERT_FILE", "METLOG_TLS_KEY_FILE", "METLOG_TLS_SERVER_NAME",
 }
 
 // ConfigFromEnv returns the Config the METLOG_* environment variables give.
@@ -207,6 +222,14 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
 			c.CloseTimeout = v
 		case "METLOG_STATS_INTERVAL":
 			c.StatsInterval = v
+		case "METLOG_TLS_CA_FILE":
+			c.TLSCAFile = v
+		case "METLOG_TLS_CERT_FILE":
+			c.TLSCertFile = v
+		case "METLOG_TLS_KEY_FILE":
+			c.TLSKeyFile = v
+		case "METLOG_TLS_SERVER_NAME":
+			c.TLSServerName = v
 		}
 	}
 	if err := c.Validate(); err != nil {
@@ -291,6 +314,14 @@ func (c *Config) Options() ([]Option, error) {
 	if c.StatsInterval != "" {
 		if d, ok := duration("stats_interval", c.StatsInterval); ok {
 			opts = append(opts, WithStatsInterval(d))
+		}
+	}
+	if c.TLSCAFile != "" || c.TLSCertFile != "" || c.TLSKeyFile != "" || c.TLSServerName != "" {
+		tc, err := ClientTLS(c.TLSCAFile, c.TLSCertFile, c.TLSKeyFile, c.TLSServerName)
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			opts = append(opts, WithTLS(tc))
 		}
 	}
 	return opts, errors.Join(errs...)

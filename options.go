@@ -1,6 +1,7 @@
 package metlog
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -24,6 +25,7 @@ type options struct {
 	disabledTimers []string
 	rand           func() float64
 	now            func() int64
+	tls            *tls.Config
 }
 
 // Defaults of the options.

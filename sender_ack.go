@@ -3,6 +3,7 @@ package metlog
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -32,6 +33,7 @@ const DefaultResendBuffer = 65536
 //	             ▲ dropped from the front as acks arrive ◀── ack reader ◀─────────┘
 type ackSender struct {
 	network, addr string
+	tls           *tls.Config // nil: plain TCP
 	limit         int
 
 	mu      sync.Mutex
@@ -49,9 +51,10 @@ type ackSender struct {
 	once    sync.Once
 }
 
-func newAckSender(network, addr string, limit int) *ackSender {
+// newAckSender starts a sender to addr, over TLS when tc is not nil.
+func newAckSender(network, addr string, tc *tls.Config, limit int) *ackSender {
 	s := &ackSender{
-		network: network, addr: addr, limit: limit,
+		network: network, addr: addr, tls: tc, limit: limit,
 		work:    make(chan struct{}, 1),
 		space:   make(chan struct{}, 1),
 		closing: make(chan struct{}),
@@ -159,6 +162,14 @@ func (s *ackSender) pendingLen() int {
 // up on what is still unacknowledged.
 const closeWait = 10 * time.Second
 
+// dial connects, over TLS when configured, completing the handshake.
+func (s *ackSender) dial() (net.Conn, error) {
+	if s.tls == nil {
+		return net.DialTimeout(s.network, s.addr, dialTimeout)
+	}
+	return tls.DialWithDialer(&net.Dialer{Timeout: dialTimeout}, s.network, s.addr, s.tls)
+}
+
 // loop owns the connection.
 func (s *ackSender) loop() {
 	defer close(s.done)
@@ -167,7 +178,7 @@ func (s *ackSender) loop() {
 		if s.finished() {
 			return
 		}
-		conn, err := net.DialTimeout(s.network, s.addr, dialTimeout)
+		conn, err := s.dial()
 		if err == nil {
 			err = s.serve(conn)
 			backoff = 0

@@ -1,6 +1,7 @@
 package metlog
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -50,6 +51,10 @@ var errTooLarge = errors.New("message too large")
 //	                  and the client resends what it has not acknowledged
 //	                  after a reconnect (docs/protocol.md); a bounded resend
 //	                  buffer of DefaultResendBuffer messages
+//	tls://host:port   tcp:// over TLS (see WithTLS for the CAs and a client
+//	                  certificate; by default the system's CAs verify the
+//	                  router)
+//	tls+ack://host:port  tcp+ack:// over TLS
 //	unix:///path      heka stream framing over a Unix stream socket
 //	stdout:           metlog JSON, one message per line, on standard output
 //	file:///path      metlog JSON lines appended to a file
@@ -65,26 +70,40 @@ var errTooLarge = errors.New("message too large")
 // application nothing but the messages (counted in Stats.Failed). Dial
 // fails only for a target it does not understand or a file it cannot open.
 func Dial(target string, opts ...Option) (*Client, error) {
-	s, err := NewSender(target)
+	s, err := NewSender(target, opts...)
 	if err != nil {
 		return nil, err
 	}
 	return New(s, opts...), nil
 }
 
-// NewSender returns the Sender for target, read as Dial reads it.
-func NewSender(target string) (Sender, error) {
+// NewSender returns the Sender for target, read as Dial reads it. Of the
+// options, only WithTLS concerns a sender; the others are ignored.
+func NewSender(target string, opts ...Option) (Sender, error) {
 	t, err := parseTarget(target)
 	if err != nil {
 		return nil, err
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var tc *tls.Config
+	if t.tls {
+		tc = &tls.Config{MinVersion: tls.VersionTLS12}
+		if o.tls != nil {
+			tc = o.tls.Clone()
+		}
 	}
 	switch t.kind {
 	case "udp":
 		return newUDPSender(t.network, t.addr, t.format), nil
 	case "stream":
-		return newStreamSender(t.network, t.addr, t.format), nil
+		s := newStreamSender(t.network, t.addr, t.format)
+		s.tls = tc
+		return s, nil
 	case "ack":
-		return newAckSender(t.network, t.addr, DefaultResendBuffer), nil
+		return newAckSender(t.network, t.addr, tc, DefaultResendBuffer), nil
 	case "stdout":
 		return newWriterSender(os.Stdout, false, t.format), nil
 	}
@@ -102,6 +121,7 @@ type target struct {
 	network string // for net.Dial
 	addr    string // host:port, socket path or file path
 	format  wireFormat
+	tls     bool // stream and ack over TLS
 }
 
 // parseTarget reads a Dial target without opening or resolving anything.
@@ -139,14 +159,19 @@ func parseTarget(raw string) (target, error) {
 		if strings.HasPrefix(u.Scheme, "tcp") {
 			t.kind, t.format = "stream", or(format, formatHeka)
 		}
-	case "tcp+ack":
+	case "tls":
+		if t.addr, err = hostPort(u); err != nil {
+			return fail(err)
+		}
+		t.kind, t.network, t.format, t.tls = "stream", "tcp", or(format, formatHeka), true
+	case "tcp+ack", "tls+ack":
 		if t.addr, err = hostPort(u); err != nil {
 			return fail(err)
 		}
 		if format == formatJSON {
 			return fail(errors.New("the acknowledged protocol speaks heka framing only"))
 		}
-		t.kind, t.network, t.format = "ack", "tcp", formatHeka
+		t.kind, t.network, t.format, t.tls = "ack", "tcp", formatHeka, u.Scheme == "tls+ack"
 	case "unix":
 		if path == "" {
 			return fail(errors.New("no socket path (want unix:///path)"))
@@ -162,7 +187,7 @@ func parseTarget(raw string) (target, error) {
 	case "":
 		return target{}, fmt.Errorf("metlog: target %q has no scheme (want udp://, tcp://, unix://, stdout: or file://)", raw)
 	default:
-		return fail(fmt.Errorf("unknown scheme %q (want udp, tcp, tcp+ack, unix, stdout or file)", u.Scheme))
+		return fail(fmt.Errorf("unknown scheme %q (want udp, tcp, tcp+ack, tls, tls+ack, unix, stdout or file)", u.Scheme))
 	}
 	return t, nil
 }

@@ -2,6 +2,7 @@ package metlog
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +29,7 @@ const (
 //	   └────────── retryAt = now + backoff ◀────┴────────────────────────────┘
 type streamSender struct {
 	network, addr string
+	tls           *tls.Config // nil: plain TCP
 	format        wireFormat
 	conn          net.Conn
 	buf           []byte
@@ -112,8 +114,15 @@ func (s *streamSender) connect(ctx context.Context) error {
 		return fmt.Errorf("%s %s: %w (%v left)", s.network, s.addr, errBackoff,
 			s.retryAt.Sub(now).Round(time.Millisecond))
 	}
-	d := net.Dialer{Timeout: dialTimeout}
-	conn, err := d.DialContext(ctx, s.network, s.addr)
+	var conn net.Conn
+	var err error
+	if s.tls != nil {
+		d := tls.Dialer{NetDialer: &net.Dialer{Timeout: dialTimeout}, Config: s.tls}
+		conn, err = d.DialContext(ctx, s.network, s.addr)
+	} else {
+		d := net.Dialer{Timeout: dialTimeout}
+		conn, err = d.DialContext(ctx, s.network, s.addr)
+	}
 	if err != nil {
 		s.scheduleRetry()
 		return err

@@ -40,6 +40,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/metlog/metlog/input"
 	"github.com/metlog/metlog/match"
 )
 
@@ -76,8 +77,44 @@ type Router struct {
 	JournalMaxBytes int64 `toml:"journal_max_bytes"`
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
-	// Pprof serves Go's profiler under /debug/pprof/ on the HTTP address.
+	// Pprof serves Go's profiler under /debug/pprof/ on the HTTP address
+	// (to admin tokens only when auth is on).
 	Pprof bool `toml:"pprof"`
+	// HTTPMaxConnections caps the connections open at once on the HTTP
+	// address, and HTTPMaxConnectionsPerSource those of one client IP
+	// address (IPv6: /64 network); more are closed when accepted. 0 is no
+	// limit.
+	HTTPMaxConnections          int `toml:"http_max_connections"`
+	HTTPMaxConnectionsPerSource int `toml:"http_max_connections_per_source"`
+	// TLS, when configured, serves the HTTP address over HTTPS; with
+	// client_ca_file, clients must present a certificate. The files are
+	// read again on SIGHUP.
+	TLS input.TLS `toml:"tls"`
+	// Auth turns on token authentication of the API, the web UI and
+	// /metrics.
+	Auth Auth `toml:"auth"`
+}
+
+// Auth is the [router.auth] table: where the tokens of the HTTP address
+// come from. With no token configured, authentication is off. Admin tokens
+// may do everything read tokens may, and change state (POST, PUT, PATCH,
+// DELETE) and read /debug/pprof/. Token files hold one token per line
+// (blank lines and lines starting with # are ignored) and are read again
+// on SIGHUP; an environment variable holds one token. HTTP ingest is
+// governed by each HTTP input's own tokens.
+type Auth struct {
+	// AdminTokensFile and ReadTokensFile are files of tokens.
+	AdminTokensFile string `toml:"admin_tokens_file"`
+	ReadTokensFile  string `toml:"read_tokens_file"`
+	// AdminTokenEnv and ReadTokenEnv name environment variables that
+	// hold a token, such as "METLOG_ADMIN_TOKEN".
+	AdminTokenEnv string `toml:"admin_token_env"`
+	ReadTokenEnv  string `toml:"read_token_env"`
+}
+
+// Enabled reports whether any token source is configured.
+func (a *Auth) Enabled() bool {
+	return a.AdminTokensFile != "" || a.ReadTokensFile != "" || a.AdminTokenEnv != "" || a.ReadTokenEnv != ""
 }
 
 //go:embed router.toml
@@ -96,6 +133,9 @@ func DefaultRouter() Router {
 		SyncInterval:    Duration(50 * time.Millisecond),
 		JournalMaxBytes: 1 << 30,
 		ShutdownTimeout: Duration(10 * time.Second),
+
+		HTTPMaxConnections:          1024,
+		HTTPMaxConnectionsPerSource: 256,
 	}
 }
 
@@ -116,6 +156,15 @@ func (r *Router) Validate() error {
 	}
 	if r.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown_timeout must be positive"))
+	}
+	if r.HTTPMaxConnections < 0 || r.HTTPMaxConnectionsPerSource < 0 {
+		errs = append(errs, errors.New("http_max_connections and http_max_connections_per_source must not be negative"))
+	}
+	if err := r.TLS.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if r.Auth.Enabled() && r.Auth.AdminTokensFile == "" && r.Auth.AdminTokenEnv == "" {
+		errs = append(errs, errors.New("auth: set admin_tokens_file or admin_token_env (read tokens alone leave no one able to administer)"))
 	}
 	return errors.Join(errs...)
 }

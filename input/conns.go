@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 )
 
@@ -14,12 +15,16 @@ type Conns struct {
 	// Max is how many connections may be open at once; more are closed as
 	// soon as they are accepted, and logged.
 	Max int
-	Log *slog.Logger
+	// MaxPerSource is how many of them one source (see SourceKey) may
+	// hold; more are closed as soon as they are accepted. 0 is no limit.
+	MaxPerSource int
+	Log          *slog.Logger
 
-	once  sync.Once
-	slots chan struct{}
-	mu    sync.Mutex
-	open  map[net.Conn]struct{}
+	once      sync.Once
+	slots     chan struct{}
+	mu        sync.Mutex
+	open      map[net.Conn]struct{}
+	perSource map[netip.Addr]int
 }
 
 // Serve accepts connections from ln and runs serve for each in a goroutine
@@ -31,6 +36,7 @@ func (s *Conns) Serve(ctx context.Context, ln net.Listener, serve func(net.Conn)
 	s.once.Do(func() {
 		s.slots = make(chan struct{}, s.Max)
 		s.open = map[net.Conn]struct{}{}
+		s.perSource = map[netip.Addr]int{}
 	})
 	stop := context.AfterFunc(ctx, func() {
 		ln.Close()
@@ -62,6 +68,7 @@ func (s *Conns) Serve(ctx context.Context, ln net.Listener, serve func(net.Conn)
 			conn.Close()
 			continue
 		}
+		src := SourceKey(SourceOf(conn.RemoteAddr()))
 		s.mu.Lock()
 		if ctx.Err() != nil { // the closing above may have run already
 			s.mu.Unlock()
@@ -69,12 +76,23 @@ func (s *Conns) Serve(ctx context.Context, ln net.Listener, serve func(net.Conn)
 			<-s.slots
 			continue
 		}
+		if s.MaxPerSource > 0 && s.perSource[src] >= s.MaxPerSource {
+			s.mu.Unlock()
+			s.Log.Warn("too many connections from one source; closing", "from", conn.RemoteAddr(), "max_connections_per_source", s.MaxPerSource)
+			conn.Close()
+			<-s.slots
+			continue
+		}
 		s.open[conn] = struct{}{}
+		s.perSource[src]++
 		s.mu.Unlock()
 		wg.Go(func() {
 			defer func() {
 				s.mu.Lock()
 				delete(s.open, conn)
+				if s.perSource[src]--; s.perSource[src] <= 0 {
+					delete(s.perSource, src)
+				}
 				s.mu.Unlock()
 				conn.Close()
 				<-s.slots

@@ -1,6 +1,7 @@
 package input
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -84,6 +85,9 @@ type Decoder struct {
 	Keys *heka.KeySet
 	// RequireSignature rejects unsigned Heka records and all metlog JSON.
 	RequireSignature bool
+	// MaxFields is the most fields a message may have; 0 means
+	// metlogjson.DefaultMaxFields, the limit of the metlog JSON decoder.
+	MaxFields int
 }
 
 // Datagram decodes one UDP datagram, metlog JSON or one Heka record, into
@@ -113,22 +117,42 @@ func (d *Decoder) JSON(p []byte, m *metlog.Message) (Reason, error) {
 	if len(p) > d.MaxSize {
 		return ReasonTooLarge, fmt.Errorf("message of %d bytes is over the limit of %d", len(p), d.MaxSize)
 	}
-	if err := metlogjson.Decode(p, m); err != nil {
-		if errors.Is(err, metlogjson.ErrTooLarge) {
-			return ReasonTooLarge, err
-		}
-		return ReasonMalformed, err
+	if err := (metlogjson.Limits{MaxFields: d.MaxFields}).Decode(p, m); err != nil {
+		return JSONReason(err), err
 	}
+	Identify(m, "", "")
 	return 0, nil
 }
 
+// JSONReason is the Reason to count for an error of the metlog JSON
+// decoder: messages over a limit (size, nesting, fields) are too_large.
+func JSONReason(err error) Reason {
+	if errors.Is(err, metlogjson.ErrTooLarge) || errors.Is(err, metlogjson.ErrTooDeep) || errors.Is(err, metlogjson.ErrTooManyFields) {
+		return ReasonTooLarge
+	}
+	return ReasonMalformed
+}
+
 // Record checks a Heka record's size and signature and decodes it into m.
+// A record whose signature verified gets the signer's name as field
+// FieldSigner (see Identify).
 func (d *Decoder) Record(rec *heka.Record, m *metlog.Message) (Reason, error) {
+	return d.RecordFrom(rec, m, "")
+}
+
+// RecordFrom is Record for a record that came over a connection whose
+// client certificate names tlsClient ("" for none), which becomes field
+// FieldTLSClient.
+func (d *Decoder) RecordFrom(rec *heka.Record, m *metlog.Message, tlsClient string) (Reason, error) {
 	if len(rec.Message) > d.MaxSize {
 		return ReasonTooLarge, fmt.Errorf("message of %d bytes is over the limit of %d", len(rec.Message), d.MaxSize)
 	}
+	signer := ""
 	switch st := d.verify(rec); st {
 	case heka.Valid:
+		if d.Keys != nil && d.Keys.Len() > 0 {
+			signer = rec.Header.Signer
+		}
 	case heka.Unsigned:
 		if d.RequireSignature {
 			return ReasonUnsigned, errors.New("unsigned record and this input requires a signature")
@@ -141,6 +165,10 @@ func (d *Decoder) Record(rec *heka.Record, m *metlog.Message) (Reason, error) {
 	if err := heka.Unmarshal(rec.Message, m); err != nil {
 		return ReasonMalformed, err
 	}
+	if max := cmp.Or(d.MaxFields, metlogjson.DefaultMaxFields); len(m.Fields) > max {
+		return ReasonTooLarge, fmt.Errorf("message has %d fields; the limit is %d", len(m.Fields), max)
+	}
+	Identify(m, tlsClient, signer)
 	return 0, nil
 }
 

@@ -98,5 +98,5 @@
 // compares with an RFC 3339 time, as in Heka's Lua matcher; TRUE and
 // FALSE also compare with !=; Heka's %TIMESTAMP% regexp template (dropped
 // by Heka itself) is not expanded. Errors name the column, and limits
-// (MaxLen, MaxDepth, MaxRegexpSize) bound the cost of compiling.
+// (MaxLen, MaxDepth, MaxRegexpSize, MaxTerms) bound the cost of compiling.
 package match

@@ -20,10 +20,14 @@ const (
 	// per literal character or character class, after repetitions are
 	// expanded), all regular expressions together.
 	MaxRegexpSize = 10000
+	// MaxTerms is the most comparisons (and TRUE or FALSE) one expression
+	// may hold: the nodes of its tree, and so the work of matching one
+	// message, are bounded by it.
+	MaxTerms = 1024
 )
 
 // ErrLimit is wrapped by an *Error that reports an expression exceeding
-// MaxLen, MaxDepth or MaxRegexpSize.
+// MaxLen, MaxDepth, MaxRegexpSize or MaxTerms.
 var ErrLimit = errors.New("limit exceeded")
 
 // Error is a problem with an expression's text, located by line and

@@ -48,6 +48,7 @@ type parser struct {
 	tok   token // the current token
 	depth int   // parentheses open around the current token
 	insts int   // instructions of the regular expressions so far
+	terms int   // comparisons, TRUE and FALSE so far
 }
 
 func (p *parser) advance() error {
@@ -130,6 +131,11 @@ func (p *parser) operand(after string) (Node, error) {
 		p.depth--
 		return n, p.advance()
 	case tIdent:
+		if p.terms++; p.terms > MaxTerms {
+			err := errorAt(p.lx.src, t.pos, "more than "+strconv.Itoa(MaxTerms)+" comparisons; split the expression or use a regular expression")
+			err.Err = ErrLimit
+			return nil, err
+		}
 		switch t.text {
 		case "TRUE", "FALSE":
 			return &Const{Value: t.text == "TRUE"}, p.advance()

@@ -196,6 +196,7 @@ func TestLimits(t *testing.T) {
 		{"regexp size", "Type =~ /(abcdefghij){1000}/", 9, "instructions in all; the limit is 10000"},
 		{"regexps in all", strings.Repeat("Type =~ /c{1000}/ || ", 10) + "TRUE", 198, "the limit is 10000"},
 		{"regexp classes", "Type =~ /[a-z]{1000}[0-9]{1000}x{1000}(ab){1000}(cd){1000}(ef){1000}(gh){1000}/", 9, "the limit is 10000"},
+		{"terms", strings.Repeat("TRUE||", MaxTerms) + "TRUE", MaxTerms*6 + 1, "more than 1024 comparisons"},
 	}
 	for _, c := range cases {
 		_, err := Compile(c.expr)
@@ -211,6 +212,7 @@ func TestLimits(t *testing.T) {
 	// Just inside the limits compiles.
 	ok := []string{
 		strings.Repeat("(", MaxDepth) + "TRUE" + strings.Repeat(")", MaxDepth),
+		strings.Repeat("Pid==1||", MaxTerms-1) + "TRUE",
 		"Type == '" + strings.Repeat("x", MaxLen-10) + "'",
 		"Type =~ /(abcdefghij){800}/",
 		strings.Repeat("(TRUE) && ", 500) + "TRUE",

@@ -15,11 +15,15 @@ import (
 // which is what logrotate needs. Changed plugins are stopped and started
 // again, removed ones stopped, and new ones started; an output that keeps
 // its name keeps its journal cursor, so nothing is skipped or lost, and a
-// removed output's cursor is forgotten. Settings of the [router] table need
-// a restart; a reload that changes them says so and leaves them as they are.
+// removed output's cursor is forgotten. Certificate and token files (of
+// [router.tls], [router.auth] and the inputs kept) are read again: new
+// connections get the new certificate and open ones keep theirs; files
+// that fail to load leave the previous ones in use. Settings of the
+// [router] table need a restart; a reload that changes them says so and
+// leaves them as they are.
 //
-// Errors building a new plugin are returned, joined; the plugins that could
-// be built run.
+// Errors building a new plugin or reading those files are returned,
+// joined; the plugins that could be built run.
 func (r *Router) Reload(cfg *config.Config) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -73,10 +77,14 @@ func (r *Router) Reload(cfg *config.Config) error {
 
 	var errs []error
 	var kept []config.Plugin
+	var keptInputs []*runningInput
 	for _, p := range cfg.Plugins {
 		key := string(p.Kind) + "." + p.Name
 		if o, ok := old[key]; ok && same(o, p) {
 			kept = append(kept, o)
+			if p.Kind == config.KindInput {
+				keptInputs = append(keptInputs, r.inputs[p.Name])
+			}
 			if p.Kind == config.KindOutput {
 				if ro, ok := r.outputs[p.Name].out.(Reopener); ok {
 					if err := ro.Reopen(); err != nil {
@@ -107,6 +115,9 @@ func (r *Router) Reload(cfg *config.Config) error {
 		if err := r.rebuildMux(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := r.reloadSecrets(keptInputs); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

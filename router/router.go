@@ -27,6 +27,7 @@ import (
 	"github.com/metlog/metlog/input"
 	"github.com/metlog/metlog/journal"
 	"github.com/metlog/metlog/match"
+	"github.com/metlog/metlog/web"
 )
 
 // Input is what an input plugin implements. Run receives until ctx ends,
@@ -90,6 +91,8 @@ type Router struct {
 	outputs map[string]*runningOutput
 	ctx     context.Context // Run's context, for plugins started by Reload
 	httpLn  net.Listener
+	httpTLS *input.ServerTLS // nil without [router.tls]
+	guard   *web.Guard
 	mux     atomic.Pointer[http.ServeMux]
 	metrics http.Handler
 }
@@ -117,6 +120,7 @@ func New(cfg *config.Config, opts Options) (_ *Router, err error) {
 		aggs:    map[string]*runningAggregate{},
 		outputs: map[string]*runningOutput{},
 		started: time.Now(),
+		guard:   web.NewGuard(opts.Logger.With("component", "http")),
 	}
 	sync, err := journal.ParseSyncPolicy(cfg.Router.Sync)
 	if err != nil {
@@ -155,8 +159,8 @@ func New(cfg *config.Config, opts Options) (_ *Router, err error) {
 		if err := r.rebuildMux(); err != nil {
 			return nil, err
 		}
-		if r.httpLn, err = net.Listen("tcp", cfg.Router.HTTP); err != nil {
-			return nil, fmt.Errorf("router http: %w", err)
+		if err := r.listenHTTP(); err != nil {
+			return nil, err
 		}
 	}
 	return r, nil
@@ -291,7 +295,9 @@ func (r *Router) Run(ctx context.Context) error {
 		r.mu.Lock()
 		h := r.handler()
 		r.mu.Unlock()
-		srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		srv = &http.Server{Handler: r.guard.Handler(h), ReadHeaderTimeout: 10 * time.Second,
+			MaxHeaderBytes: 64 << 10, IdleTimeout: 5 * time.Minute,
+			ErrorLog: slog.NewLogLogger(r.log.With("component", "http").Handler(), slog.LevelDebug)}
 		go func() { httpDone <- srv.Serve(r.httpLn) }()
 	}
 	r.log.Info("router running", r.listening()...)
@@ -353,7 +359,11 @@ func (r *Router) listening() []any {
 		}
 	}
 	if r.httpLn != nil {
-		attrs = append(attrs, "http", "http://"+r.httpLn.Addr().String())
+		scheme := "http://"
+		if r.httpTLS != nil {
+			scheme = "https://"
+		}
+		attrs = append(attrs, "http", scheme+r.httpLn.Addr().String(), "auth", r.guard.Enabled())
 	}
 	return attrs
 }

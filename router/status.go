@@ -15,6 +15,7 @@ import (
 
 	"github.com/metlog/metlog/input"
 	"github.com/metlog/metlog/journal"
+	"github.com/metlog/metlog/web"
 )
 
 // Status is what /api/status reports: the router's health at one moment.
@@ -164,20 +165,28 @@ func (r *Router) rebuildMux() (err error) {
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), (*collector)(r))
 		r.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	}
-	mux.Handle("GET /metrics", r.metrics)
-	mux.HandleFunc("GET /api/stream", r.serveStream)
-	mux.Handle("GET /api/config", configHandler(r.cfg))
+	// Every route but ingest needs a read token (an admin token to change
+	// state) once [router.auth] is set; HTTP inputs check their own
+	// ingest tokens.
+	g := r.guard
+	mux.Handle("GET /metrics", g.Require(web.RoleRead, r.metrics))
+	mux.Handle("GET /api/stream", g.Require(web.RoleRead, http.HandlerFunc(r.serveStream)))
+	mux.Handle("GET /api/config", g.Require(web.RoleRead, configHandler(r.cfg)))
 	if r.cfg.Router.Pprof {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.Handle("/debug/pprof/", g.Require(web.RoleAdmin, http.HandlerFunc(pprof.Index)))
+		mux.Handle("/debug/pprof/profile", g.Require(web.RoleAdmin, http.HandlerFunc(pprof.Profile)))
+		mux.Handle("/debug/pprof/symbol", g.Require(web.RoleAdmin, http.HandlerFunc(pprof.Symbol)))
+		mux.Handle("/debug/pprof/trace", g.Require(web.RoleAdmin, http.HandlerFunc(pprof.Trace)))
 	}
-	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, _ *http.Request) {
+	mux.Handle("GET /api/status", g.Require(web.RoleRead, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		enc.Encode(r.Status())
+	})))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"ok":true}` + "\n"))
 	})
 	for _, in := range r.inputs {
 		if h, ok := in.in.(HTTPInput); ok {
@@ -186,11 +195,11 @@ func (r *Router) rebuildMux() (err error) {
 	}
 	for _, o := range r.outputs {
 		if h, ok := o.out.(HTTPOutput); ok {
-			mux.Handle(h.Pattern(), h.Handler())
+			mux.Handle(h.Pattern(), g.RequireByMethod(h.Handler()))
 		}
 		if h, ok := o.out.(HTTPRouter); ok {
 			for pattern, handler := range h.Routes() {
-				mux.Handle(pattern, handler)
+				mux.Handle(pattern, g.RequireByMethod(handler))
 			}
 		}
 	}

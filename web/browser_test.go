@@ -59,17 +59,27 @@ func browserDeps(t *testing.T) (chromium, playwright string) {
 	return chromium, playwright
 }
 
+// browserToken is the read token of the router TestBrowser runs.
+const browserToken = "browser-test-read-token"
+
 // TestBrowser loads every page in headless Chromium against a router fed
 // by the Go client: a search shows the expected rows, a chart has data
 // points, the live tail follows new messages, the exception shows its
-// stack. Screenshots of each page are kept as test artifacts.
+// stack. Screenshots of each page are kept as test artifacts. The router
+// requires tokens, so the browser signs in first, and the pages run under
+// the router's Content-Security-Policy (a violation is a page error).
 func TestBrowser(t *testing.T) {
 	chromium, playwright := browserDeps(t)
 	dir := t.TempDir()
+	t.Setenv("TEST_METLOG_BROWSER_READ", browserToken)
+	t.Setenv("TEST_METLOG_BROWSER_ADMIN", "browser-test-admin-token")
 	cfg, err := config.Parse("test.toml", []byte(`
 [router]
 data_dir = "`+dir+`"
 http = "127.0.0.1:0"
+[router.auth]
+read_token_env = "TEST_METLOG_BROWSER_READ"
+admin_token_env = "TEST_METLOG_BROWSER_ADMIN"
 [input.udp]
 address = "127.0.0.1:0"
 [output.store]
@@ -124,7 +134,7 @@ max_age = "0s"
 	tctx, tcancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer tcancel()
 	cmd := exec.CommandContext(tctx, "node", script)
-	cmd.Env = append(os.Environ(), "BASE="+base, "OUT="+out, "PLAYWRIGHT="+playwright,
+	cmd.Env = append(os.Environ(), "BASE="+base, "OUT="+out, "PLAYWRIGHT="+playwright, "TOKEN="+browserToken,
 		"CHROMIUM="+chromium, "CHROMIUM_FLAGS="+strings.Join(chromiumFlags, " "))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -203,7 +213,12 @@ func waitAPI(t *testing.T, u string, ok func(map[string]any) bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(u)
+		req, err := http.NewRequest("GET", u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+browserToken)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,4 +18,9 @@
 //
 // Output is the "store" output plugin: a store.Store (or, with backend
 // "clickhouse", a clickhouse output) with these routes.
+//
+// Guard protects the whole HTTP address (guard.go, tokens.go): security
+// headers on every response, cross-site state changes refused, and, with
+// [router.auth], read and admin tokens (a bearer header, or the cookie the
+// sign-in form at /login sets); see docs/security.md.
 package web

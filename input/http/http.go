@@ -5,8 +5,10 @@
 //
 //	200 {"accepted": 3}
 //	400 {"error": "…", "accepted": 2, "rejected": 1, "errors": [{"index": 1, "reason": "malformed", "error": "…"}]}
+//	401 {"error": "a valid ingest token is required: …"}   (with tokens)
 //	413 {"error": "body over 16777216 bytes"}
 //	415 {"error": "unsupported Content-Encoding \"br\""}
+//	429 {"error": "3 messages are over this source's rate limit; …"}   (with Retry-After)
 //	503 {"error": "journal full"}            (with Retry-After)
 //
 // A 400 still stored the messages it counts as accepted: resend only the
@@ -25,7 +27,9 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/metlog/metlog"
@@ -52,8 +56,13 @@ type Config struct {
 	// FullTimeout is how long a request waits for room in a full journal
 	// before it is answered 503.
 	FullTimeout config.Duration `toml:"full_timeout"`
+	// Tokens, when any is set, make a token necessary: each request sends
+	// one as "Authorization: Bearer <token>", and its messages carry the
+	// token's source as field ingest_source.
+	Tokens []IngestToken `toml:"tokens"`
 
 	input.Signatures
+	input.RateLimit
 }
 
 // Defaults returns a Config with every default set.
@@ -84,6 +93,12 @@ func (c *Config) Validate() error {
 	if err := c.Signatures.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.RateLimit.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := validateTokens(c.Tokens); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -93,6 +108,8 @@ type Input struct {
 	log      *slog.Logger
 	dec      input.Decoder
 	counters input.Counters
+	limiter  *input.Limiter // nil without rate_limit
+	tokens   atomic.Pointer[tokenTable]
 }
 
 // New validates cfg and loads the signature keys.
@@ -104,8 +121,25 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Input{cfg: cfg, log: log,
-		dec: input.Decoder{MaxSize: cfg.MaxMessageSize, Keys: keys, RequireSignature: cfg.RequireSignature}}, nil
+	tokens, err := loadTokens(cfg.Tokens, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	in := &Input{cfg: cfg, log: log, limiter: cfg.RateLimit.Limiter(),
+		dec: input.Decoder{MaxSize: cfg.MaxMessageSize, Keys: keys, RequireSignature: cfg.RequireSignature}}
+	in.tokens.Store(tokens)
+	return in, nil
+}
+
+// Reload reads the token files again (input.Reloader); on error the
+// previous tokens stay.
+func (in *Input) Reload() error {
+	tokens, err := loadTokens(in.cfg.Tokens, os.Getenv)
+	if err != nil {
+		return err
+	}
+	in.tokens.Store(tokens)
+	return nil
 }
 
 // Run waits for ctx to end: the router's HTTP server does the serving.
@@ -140,6 +174,20 @@ const maxItemErrors = 20
 // sink.
 func (in *Input) Handler(sink input.Sink) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var id identity
+		if tt := in.tokens.Load(); tt != nil {
+			var ok bool
+			if id.source, ok = tt.source(bearer(r)); !ok {
+				// The token itself is never logged.
+				in.log.Info("ingest request without a valid token", "from", r.RemoteAddr)
+				w.Header().Set("WWW-Authenticate", `Bearer realm="metlog ingest"`)
+				reply(w, http.StatusUnauthorized, response{Error: "a valid ingest token is required: send Authorization: Bearer <token>"})
+				return
+			}
+		}
+		if r.TLS != nil {
+			id.tlsClient = input.ClientName(r.TLS)
+		}
 		body := io.Reader(http.MaxBytesReader(w, r.Body, in.cfg.MaxBodySize))
 		switch enc := strings.ToLower(r.Header.Get("Content-Encoding")); enc {
 		case "", "identity":
@@ -170,7 +218,15 @@ func (in *Input) Handler(sink input.Sink) http.Handler {
 			reply(w, http.StatusUnsupportedMediaType, response{Error: err.Error()})
 			return
 		}
-		msgs, res := in.decode(format, data)
+		msgs, res := in.decode(format, data, id)
+		if len(msgs) > 0 && !in.limiter.Allow(input.SourceOfString(r.RemoteAddr), len(msgs)) {
+			for range msgs {
+				in.counters.Rejected(input.ReasonRateLimited)
+			}
+			w.Header().Set("Retry-After", "1")
+			reply(w, http.StatusTooManyRequests, response{Error: fmt.Sprintf("%d messages are over this source's rate limit; nothing was stored", len(msgs))})
+			return
+		}
 		if len(msgs) > 0 {
 			ctx, cancel := context.WithTimeout(r.Context(), in.cfg.FullTimeout.D())
 			err := sink.Deliver(ctx, msgs, input.DeliverOptions{Durable: true})
@@ -216,7 +272,21 @@ func (in *Input) format(contentType string, data []byte) (string, error) {
 	return "", fmt.Errorf("unsupported Content-Type %q (want application/x-ndjson for metlog JSON lines or application/x-heka-stream)", mt)
 }
 
-func (in *Input) decode(format string, data []byte) ([]*metlog.Message, response) {
+// identity is what the input verified about a request's sender.
+type identity struct {
+	tlsClient, source string
+}
+
+// bearer returns the request's bearer token, or "".
+func bearer(r *http.Request) string {
+	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(tok)
+}
+
+func (in *Input) decode(format string, data []byte, id identity) ([]*metlog.Message, response) {
 	var msgs []*metlog.Message
 	var res response
 	reject := func(i int, reason input.Reason, err error) {
@@ -237,13 +307,13 @@ func (in *Input) decode(format string, data []byte) ([]*metlog.Message, response
 				break
 			}
 			switch {
-			case err != nil && errors.Is(err, metlogjson.ErrTooLarge):
-				reject(i, input.ReasonTooLarge, err)
 			case err != nil:
-				reject(i, input.ReasonMalformed, err)
+				reject(i, input.JSONReason(err), err)
 			case in.dec.RequireSignature:
 				reject(i, input.ReasonUnsigned, errors.New("metlog JSON carries no signature and this input requires one"))
 			default:
+				input.Identify(m, id.tlsClient, "")
+				id.addSource(m)
 				msgs = append(msgs, m)
 			}
 		}
@@ -259,16 +329,25 @@ func (in *Input) decode(format string, data []byte) ([]*metlog.Message, response
 			break
 		}
 		m := new(metlog.Message)
-		if reason, err := in.dec.Record(rec, m); err != nil {
+		if reason, err := in.dec.RecordFrom(rec, m, id.tlsClient); err != nil {
 			reject(i, reason, err)
 			continue
 		}
+		id.addSource(m)
 		msgs = append(msgs, m)
 	}
 	if rd.Skipped() > 0 {
 		reject(i, input.ReasonMalformed, fmt.Errorf("%d bytes between records are not records", rd.Skipped()))
 	}
 	return msgs, res
+}
+
+// addSource adds the token's source to m, which Identify has cleared of
+// identity fields.
+func (id identity) addSource(m *metlog.Message) {
+	if id.source != "" {
+		m.Fields = append(m.Fields, metlog.String(input.FieldSource, id.source))
+	}
 }
 
 func reply(w http.ResponseWriter, status int, res response) {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/metlog/metlog"
 	"github.com/metlog/metlog/codec/statsd"
+	"github.com/metlog/metlog/input"
 )
 
 // messageTypes maps statsd types to message types.
@@ -103,8 +104,12 @@ func (b *builder) add(line []byte, now int64) {
 		b.copy(&m.Payload, v)
 	}
 
+	tags := mt.Tags
+	if reservedTag(tags) {
+		tags = withoutReserved(tags)
+	}
 	withRate := mt.Type != statsd.Gauge && mt.Type != statsd.Set
-	n := 1 + len(mt.Tags)
+	n := 1 + len(tags)
 	if withRate {
 		n++
 	}
@@ -117,16 +122,16 @@ func (b *builder) add(line []byte, now int64) {
 		s.rate[0] = mt.Rate
 		fields = append(fields, metlog.Field{Name: "rate", Type: metlog.TypeDouble, Doubles: s.rate[:]})
 	}
-	if len(mt.Tags) > 0 {
-		if len(s.tags) < len(mt.Tags) {
-			s.tags = make([]string, len(mt.Tags)+4)
+	if len(tags) > 0 {
+		if len(s.tags) < len(tags) {
+			s.tags = make([]string, len(tags)+4)
 		}
 		first := len(fields)
-		for i := range mt.Tags {
+		for i := range tags {
 			fields = append(fields, metlog.Field{Type: metlog.TypeString, Strings: s.tags[i : i+1 : i+1]})
 		}
 		// fields has its final size: pointers into it stay valid.
-		for i, t := range mt.Tags {
+		for i, t := range tags {
 			b.intern(&fields[first+i].Name, t.Key)
 			s.tags[i] = ""
 			if len(t.Value) > 0 {
@@ -238,4 +243,26 @@ func (c *cache) get(v []byte) (string, bool) {
 	}
 	c.m[s] = s
 	return s, true
+}
+
+// reservedTag reports whether a tag is named like a field the inputs set
+// from a verified identity (input.FieldTLSClient, input.FieldSigner).
+func reservedTag(tags []statsd.Tag) bool {
+	for _, t := range tags {
+		if string(t.Key) == input.FieldTLSClient || string(t.Key) == input.FieldSigner {
+			return true
+		}
+	}
+	return false
+}
+
+// withoutReserved returns tags without the reserved ones, in a new slice.
+func withoutReserved(tags []statsd.Tag) []statsd.Tag {
+	var out []statsd.Tag
+	for _, t := range tags {
+		if string(t.Key) != input.FieldTLSClient && string(t.Key) != input.FieldSigner {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/metlog/metlog"
 	"github.com/metlog/metlog/codec/statsd"
+	"github.com/metlog/metlog/input"
 )
 
 // RecordType is the type of the messages the input hands to the journal:
@@ -134,6 +135,12 @@ func NewExpander() *Expander {
 func (e *Expander) Expand(dst []*metlog.Message, rec *metlog.Message, from, max int) ([]*metlog.Message, int) {
 	b := e.b
 	b.logger, b.hostname = rec.Logger, rec.Hostname
+	// The verified client name of a TLS connection is the record's, and
+	// so every line's.
+	tlsClient := ""
+	if f := rec.Field(input.FieldTLSClient); f != nil && len(f.Strings) == 1 {
+		tlsClient = f.Strings[0]
+	}
 	payload := unsafe.Slice(unsafe.StringData(rec.Payload), len(rec.Payload)) // read only
 	first := len(b.msgs)
 	i := 0
@@ -163,6 +170,9 @@ func (e *Expander) Expand(dst []*metlog.Message, rec *metlog.Message, from, max 
 				m.UUID[15] ^= byte(i)
 			}
 			m.Severity, m.EnvVersion, m.Pid = rec.Severity, rec.EnvVersion, rec.Pid
+			if tlsClient != "" {
+				m.Fields = append(m.Fields, metlog.String(input.FieldTLSClient, tlsClient))
+			}
 		}
 		i++
 	}

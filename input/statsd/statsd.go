@@ -61,6 +61,7 @@ package statsd
 
 import (
 	"context"
+	"crypto/tls"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -110,23 +111,33 @@ type Config struct {
 	// MaxConnections caps concurrent TCP connections; more are closed at
 	// once.
 	MaxConnections int `toml:"max_connections"`
+	// MaxConnectionsPerSource caps the concurrent TCP connections of one
+	// client IP address (IPv6: /64 network); 0 is no limit.
+	MaxConnectionsPerSource int `toml:"max_connections_per_source"`
 	// IdleTimeout closes a TCP connection that sends nothing for this
 	// long; 0 never does.
 	IdleTimeout config.Duration `toml:"idle_timeout"`
+	// TLS, when configured, makes the TCP listener a TLS listener; with
+	// client_ca_file, messages carry the client certificate's name as
+	// field tls_client.
+	TLS input.TLS `toml:"tls"`
+
+	input.RateLimit
 }
 
 // Defaults returns a Config with every default set.
 func Defaults() Config {
 	return Config{
-		Address:        "127.0.0.1:8125",
-		Logger:         "statsd",
-		MaxLineSize:    8192,
-		ReadBuffer:     16 << 20,
-		ReadBatch:      64,
-		Readers:        1,
-		Batch:          4096,
-		MaxConnections: 1024,
-		IdleTimeout:    config.Duration(10 * time.Minute),
+		Address:                 "127.0.0.1:8125",
+		Logger:                  "statsd",
+		MaxLineSize:             8192,
+		ReadBuffer:              16 << 20,
+		ReadBatch:               64,
+		Readers:                 1,
+		Batch:                   4096,
+		MaxConnections:          1024,
+		MaxConnectionsPerSource: 256,
+		IdleTimeout:             config.Duration(10 * time.Minute),
 	}
 }
 
@@ -170,6 +181,18 @@ func (c *Config) Validate() error {
 	if c.IdleTimeout < 0 {
 		errs = append(errs, errors.New("idle_timeout must not be negative"))
 	}
+	if c.MaxConnectionsPerSource < 0 {
+		errs = append(errs, errors.New("max_connections_per_source must not be negative"))
+	}
+	if err := c.RateLimit.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.TLS.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.TLS.Enabled() && c.TCPAddress == "" {
+		errs = append(errs, errors.New("tls needs tcp_address (statsd over UDP has no TLS)"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -186,7 +209,9 @@ type Input struct {
 	lineErrors [16]atomic.Uint64
 	closeOnce  sync.Once
 
-	conns input.Conns // TCP connections
+	conns   input.Conns      // TCP connections
+	tls     *input.ServerTLS // nil without TLS
+	limiter *input.Limiter   // nil without rate_limit
 }
 
 // New validates cfg and binds the sockets, so that a taken port is an
@@ -199,7 +224,8 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 		cfg:      cfg,
 		log:      log,
 		hostname: cfg.Hostname,
-		conns:    input.Conns{Max: cfg.MaxConnections, Log: log},
+		conns:    input.Conns{Max: cfg.MaxConnections, MaxPerSource: cfg.MaxConnectionsPerSource, Log: log},
+		limiter:  cfg.RateLimit.Limiter(),
 	}
 	if in.hostname == "" {
 		in.hostname, _ = os.Hostname()
@@ -222,10 +248,19 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 		}
 	}
 	if cfg.TCPAddress != "" {
+		st, err := cfg.TLS.Server()
+		if err != nil {
+			in.Close()
+			return nil, err
+		}
 		ln, err := net.Listen("tcp", cfg.TCPAddress)
 		if err != nil {
 			in.Close()
 			return nil, err
+		}
+		if st != nil {
+			in.tls = st
+			ln = tls.NewListener(ln, st.Config())
 		}
 		in.tcp = ln
 	}
@@ -248,6 +283,15 @@ func (in *Input) TCPAddr() net.Addr {
 		return nil
 	}
 	return in.tcp.Addr()
+}
+
+// Reload reads the TLS certificates again (input.Reloader); connections
+// already open keep theirs.
+func (in *Input) Reload() error {
+	if in.tls == nil {
+		return nil
+	}
+	return in.tls.Reload()
 }
 
 // Counters returns the input's running totals.

@@ -3,14 +3,19 @@ package statsd
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
 	"time"
 
+	"github.com/metlog/metlog"
 	"github.com/metlog/metlog/codec/statsd"
 	"github.com/metlog/metlog/input"
 )
+
+// handshakeTimeout bounds a TLS handshake.
+const handshakeTimeout = 10 * time.Second
 
 // drainTimeout bounds how long a closing connection may wait to deliver
 // what it had already read.
@@ -37,12 +42,30 @@ func (in *Input) serveConn(ctx context.Context, conn net.Conn, sink input.Sink) 
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(drainTimeout, cancel) })
 	defer stop()
 
+	tlsClient := ""
+	src := input.SourceOf(conn.RemoteAddr())
+	if tc, ok := conn.(*tls.Conn); ok {
+		hctx, hcancel := context.WithTimeout(ctx, handshakeTimeout)
+		err := tc.HandshakeContext(hctx)
+		hcancel()
+		if err != nil {
+			in.log.Debug("TLS handshake", "from", conn.RemoteAddr(), "err", err)
+			return
+		}
+		cs := tc.ConnectionState()
+		tlsClient = input.ClientName(&cs)
+	}
 	b := in.newRecorder()
 	deliver := func() bool {
 		msgs := b.batch()
 		defer b.reset()
 		if len(msgs) == 0 {
 			return true
+		}
+		if tlsClient != "" {
+			for _, m := range msgs {
+				m.Fields = append(m.Fields, metlog.String(input.FieldTLSClient, tlsClient))
+			}
 		}
 		if err := sink.Deliver(dctx, msgs, input.DeliverOptions{}); err != nil {
 			in.log.Warn("closing connection: cannot deliver", "from", conn.RemoteAddr(), "err", err)
@@ -55,6 +78,10 @@ func (in *Input) serveConn(ctx context.Context, conn net.Conn, sink input.Sink) 
 	// failed.
 	add := func(p []byte, now int64) bool {
 		for line := range statsd.Lines(p) {
+			if in.limiter != nil && !in.limiter.Allow(src, 1) {
+				in.counters.Rejected(input.ReasonRateLimited)
+				continue
+			}
 			b.add(line, now)
 			if b.full() && !deliver() {
 				return false

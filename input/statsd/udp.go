@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"time"
 
 	"golang.org/x/net/ipv4"
@@ -44,7 +45,15 @@ func (in *Input) readUDP(ctx context.Context, sink input.Sink) error {
 				in.reject(nil, errTooLarge)
 				continue
 			}
+			var src netip.Addr
+			if in.limiter != nil {
+				src = input.SourceOf(d.Addr)
+			}
 			for line := range statsd.Lines(d.Buffers[0][:d.N]) {
+				if in.limiter != nil && !in.limiter.Allow(src, 1) {
+					in.counters.Rejected(input.ReasonRateLimited)
+					continue
+				}
 				b.add(line, now)
 				if b.full() {
 					if err := in.deliverUDP(ctx, sink, b); err != nil {

@@ -3,9 +3,11 @@ package tcp
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/metlog/metlog"
@@ -23,6 +25,9 @@ const (
 // readSize is the size of the reads from a connection: 64 KiB carries a
 // few hundred messages, so reads and journal appends are few.
 const readSize = 64 << 10
+
+// handshakeTimeout bounds a TLS handshake.
+const handshakeTimeout = 10 * time.Second
 
 // drainTimeout bounds how long a closing connection may wait to deliver
 // what it had already read.
@@ -50,6 +55,10 @@ type connection struct {
 	conn net.Conn
 	sink input.Sink
 	ack  bool
+	// tlsClient names the verified client certificate, if any.
+	tlsClient string
+	// src is the client's address, for the rate limit.
+	src netip.Addr
 
 	cur  *batch
 	free chan *batch // empty batches
@@ -67,7 +76,7 @@ type connection struct {
 
 func newConnection(in *Input, conn net.Conn, sink input.Sink) *connection {
 	c := &connection{
-		in: in, conn: conn, sink: sink,
+		in: in, conn: conn, sink: sink, src: input.SourceOf(conn.RemoteAddr()),
 		free:   make(chan *batch, 3),
 		full:   make(chan *batch, 2),
 		failed: make(chan struct{}),
@@ -88,6 +97,17 @@ func (c *connection) serve(ctx context.Context) {
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(drainTimeout, cancel) })
 	defer stop()
 
+	if tc, ok := c.conn.(*tls.Conn); ok {
+		hctx, hcancel := context.WithTimeout(ctx, handshakeTimeout)
+		err := tc.HandshakeContext(hctx)
+		hcancel()
+		if err != nil {
+			c.in.log.Debug("TLS handshake", "from", c.conn.RemoteAddr(), "err", err)
+			return
+		}
+		cs := tc.ConnectionState()
+		c.tlsClient = input.ClientName(&cs)
+	}
 	delivered := make(chan struct{})
 	go func() {
 		defer close(delivered)
@@ -153,15 +173,16 @@ func (c *connection) readJSON(r io.Reader) error {
 				c.in.counters.Rejected(input.ReasonUnsigned)
 				continue
 			}
+			if !c.in.limiter.Allow(c.src, 1) {
+				c.in.counters.Rejected(input.ReasonRateLimited)
+				continue
+			}
 			m := c.cur.next()
 			*m, scratch = scratch, *m
+			input.Identify(m, c.tlsClient, "")
 			c.add(m, int(dec.InputOffset()-start))
 		case errors.As(err, &jerr):
-			if errors.Is(err, metlogjson.ErrTooLarge) {
-				c.in.counters.Rejected(input.ReasonTooLarge)
-			} else {
-				c.in.counters.Rejected(input.ReasonMalformed)
-			}
+			c.in.counters.Rejected(input.JSONReason(err))
 			c.in.log.Debug("message rejected", "from", c.conn.RemoteAddr(), "err", err)
 		default:
 			return err
@@ -187,7 +208,7 @@ func (c *connection) readHeka(r io.Reader) error {
 			return err
 		}
 		m := c.cur.next()
-		reason, err := c.in.dec.Record(rec, m)
+		reason, err := c.in.dec.RecordFrom(rec, m, c.tlsClient)
 		if firstRecord {
 			firstRecord = false
 			if err == nil && m.Type == TypeHello {
@@ -196,6 +217,9 @@ func (c *connection) readHeka(r io.Reader) error {
 				}
 				continue
 			}
+		}
+		if err == nil && !c.in.limiter.Allow(c.src, 1) {
+			reason, err = input.ReasonRateLimited, errors.New("over the source's rate limit")
 		}
 		if err != nil {
 			c.in.counters.Rejected(reason)

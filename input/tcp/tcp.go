@@ -39,6 +39,9 @@ type Config struct {
 	MaxMessageSize int `toml:"max_message_size"`
 	// MaxConnections caps concurrent connections; more are closed at once.
 	MaxConnections int `toml:"max_connections"`
+	// MaxConnectionsPerSource caps the concurrent connections of one
+	// client IP address (IPv6: /64 network); 0 is no limit.
+	MaxConnectionsPerSource int `toml:"max_connections_per_source"`
 	// IdleTimeout closes a connection that sends nothing for this long;
 	// 0 never does.
 	IdleTimeout config.Duration `toml:"idle_timeout"`
@@ -48,16 +51,18 @@ type Config struct {
 	TLS input.TLS `toml:"tls"`
 
 	input.Signatures
+	input.RateLimit
 }
 
 // Defaults returns a Config with every default set.
 func Defaults() Config {
 	return Config{
-		Address:        "127.0.0.1:5565",
-		MaxMessageSize: heka.MaxMessageSize,
-		MaxConnections: 1024,
-		IdleTimeout:    config.Duration(10 * time.Minute),
-		Batch:          1024,
+		Address:                 "127.0.0.1:5565",
+		MaxMessageSize:          heka.MaxMessageSize,
+		MaxConnections:          1024,
+		MaxConnectionsPerSource: 256,
+		IdleTimeout:             config.Duration(10 * time.Minute),
+		Batch:                   1024,
 	}
 }
 
@@ -72,6 +77,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxConnections < 1 {
 		errs = append(errs, errors.New("max_connections must be at least 1"))
+	}
+	if c.MaxConnectionsPerSource < 0 {
+		errs = append(errs, errors.New("max_connections_per_source must not be negative"))
+	}
+	if err := c.RateLimit.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.IdleTimeout < 0 {
 		errs = append(errs, errors.New("idle_timeout must not be negative"))
@@ -96,6 +107,8 @@ type Input struct {
 	dec      input.Decoder
 	counters input.Counters
 	conns    input.Conns
+	tls      *input.ServerTLS // nil without TLS
+	limiter  *input.Limiter   // nil without rate_limit
 }
 
 // New validates cfg and binds the listener.
@@ -107,7 +120,7 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc, err := cfg.TLS.Config()
+	st, err := cfg.TLS.Server()
 	if err != nil {
 		return nil, err
 	}
@@ -115,20 +128,31 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tc != nil {
-		ln = tls.NewListener(ln, tc)
+	if st != nil {
+		ln = tls.NewListener(ln, st.Config())
 	}
 	return &Input{
-		cfg:   cfg,
-		log:   log,
-		ln:    ln,
-		dec:   input.Decoder{MaxSize: cfg.MaxMessageSize, Keys: keys, RequireSignature: cfg.RequireSignature},
-		conns: input.Conns{Max: cfg.MaxConnections, Log: log},
+		cfg:     cfg,
+		log:     log,
+		ln:      ln,
+		tls:     st,
+		limiter: cfg.RateLimit.Limiter(),
+		dec:     input.Decoder{MaxSize: cfg.MaxMessageSize, Keys: keys, RequireSignature: cfg.RequireSignature},
+		conns:   input.Conns{Max: cfg.MaxConnections, MaxPerSource: cfg.MaxConnectionsPerSource, Log: log},
 	}, nil
 }
 
 // Addr returns the listener's address.
 func (in *Input) Addr() net.Addr { return in.ln.Addr() }
+
+// Reload reads the TLS certificates again (input.Reloader); connections
+// already open keep theirs.
+func (in *Input) Reload() error {
+	if in.tls == nil {
+		return nil
+	}
+	return in.tls.Reload()
+}
 
 // Counters returns the input's running totals.
 func (in *Input) Counters() *input.Counters { return &in.counters }

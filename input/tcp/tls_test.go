@@ -8,6 +8,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
+	"maps"
 	"math/big"
 	"net"
 	"os"
@@ -15,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/codec/heka"
+	"github.com/metlog/metlog/input"
 	"github.com/metlog/metlog/input/inputtest"
 )
 
@@ -89,5 +94,121 @@ func TestTLSValidate(t *testing.T) {
 	cfg.TLS.KeyFile = "missing.pem"
 	if _, err := New(cfg, nil); err == nil {
 		t.Error("missing certificate files accepted")
+	}
+}
+
+// TestMutualTLSIdentity checks that a client certificate's name becomes
+// field tls_client, a verified signer field signer, and that neither can
+// be forged by the sender.
+func TestMutualTLSIdentity(t *testing.T) {
+	ca := inputtest.NewCA(t)
+	srv := ca.Server()
+	cfg := Defaults()
+	cfg.TLS = input.TLS{CertFile: srv.CertFile, KeyFile: srv.KeyFile, ClientCAFile: ca.File}
+	cfg.Signers = []input.SignerKey{{Name: "billing", Version: 1, Key: "k"}}
+	sink := &inputtest.Sink{}
+	in := start(t, cfg, sink)
+
+	client := ca.Client("billing-worker")
+	c, err := tls.Dial("tcp", in.Addr().String(), &tls.Config{RootCAs: ca.Pool, Certificates: []tls.Certificate{client.Cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := &metlog.Message{Type: "forged", Fields: []metlog.Field{metlog.String("tls_client", "admin"), metlog.String("signer", "root")}}
+	signed, err := heka.AppendRecord(nil, &metlog.Message{Type: "signed"}, &heka.Signer{Name: "billing", Version: 1, Hash: heka.SHA256, Key: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write(append(record(t, forged), signed...))
+	msgs, err := sink.Wait(waitCtx(t), 2)
+	c.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]string{
+		"forged": {"tls_client": "billing-worker"},
+		"signed": {"tls_client": "billing-worker", "signer": "billing"},
+	}
+	for _, m := range msgs {
+		got := map[string]string{}
+		for _, f := range m.Fields {
+			if len(f.Strings) != 1 {
+				t.Fatalf("%s: field %s is %+v", m.Type, f.Name, f)
+			}
+			if _, dup := got[f.Name]; dup {
+				t.Errorf("%s: field %s twice", m.Type, f.Name)
+			}
+			got[f.Name] = f.Strings[0]
+		}
+		if !maps.Equal(got, want[m.Type]) {
+			t.Errorf("%s: fields %v, want %v", m.Type, got, want[m.Type])
+		}
+	}
+
+	// Without a client certificate the handshake fails.
+	c, err = tls.Dial("tcp", in.Addr().String(), &tls.Config{RootCAs: ca.Pool})
+	if err == nil {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, err = c.Read(make([]byte, 1))
+		c.Close()
+	}
+	if err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("a client without a certificate was served (err %v)", err)
+	}
+}
+
+// TestTLSReload checks that Reload serves a renewed certificate to new
+// connections while an open connection keeps working.
+func TestTLSReload(t *testing.T) {
+	ca := inputtest.NewCA(t)
+	first, second := ca.Server(), ca.Server()
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "router.crt"), filepath.Join(dir, "router.key")
+	first.CopyTo(t, certFile, keyFile)
+	cfg := Defaults()
+	cfg.TLS = input.TLS{CertFile: certFile, KeyFile: keyFile}
+	sink := &inputtest.Sink{}
+	in := start(t, cfg, sink)
+
+	served := func() (*tls.Conn, *big.Int) {
+		t.Helper()
+		c, err := tls.Dial("tcp", in.Addr().String(), &tls.Config{RootCAs: ca.Pool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, c.ConnectionState().PeerCertificates[0].SerialNumber
+	}
+	open, serial := served()
+	defer open.Close()
+	if serial.Cmp(first.Serial) != 0 {
+		t.Fatalf("serial %v, want %v", serial, first.Serial)
+	}
+	second.CopyTo(t, certFile, keyFile)
+	if err := in.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	c, serial := served()
+	c.Close()
+	if serial.Cmp(second.Serial) != 0 {
+		t.Errorf("after reload: serial %v, want %v", serial, second.Serial)
+	}
+	// A broken file keeps the certificate in use.
+	os.WriteFile(keyFile, []byte("not a key"), 0o600)
+	if err := in.Reload(); err == nil {
+		t.Error("reloading a broken key succeeded")
+	}
+	c, serial = served()
+	c.Close()
+	if serial.Cmp(second.Serial) != 0 {
+		t.Errorf("after a failed reload: serial %v, want %v", serial, second.Serial)
+	}
+	// The connection opened before the reloads still delivers.
+	open.Write([]byte(`{"type": "still open"}` + "\n"))
+	msgs, err := sink.Wait(waitCtx(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msgs[0].Type != "still open" {
+		t.Errorf("got %q", msgs[0].Type)
 	}
 }

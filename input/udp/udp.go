@@ -47,6 +47,7 @@ type Config struct {
 	Readers int `toml:"readers"`
 
 	input.Signatures
+	input.RateLimit
 }
 
 // Defaults returns a Config with every default set.
@@ -84,6 +85,9 @@ func (c *Config) Validate() error {
 	if err := c.Signatures.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.RateLimit.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -94,6 +98,7 @@ type Input struct {
 	conn     *net.UDPConn
 	dec      input.Decoder
 	counters input.Counters
+	limiter  *input.Limiter // nil without rate_limit
 }
 
 // New validates cfg and binds the socket, so that a taken port is an error
@@ -123,10 +128,11 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 		log.Warn("kernel drops will not be counted", "err", err)
 	}
 	return &Input{
-		cfg:  cfg,
-		log:  log,
-		conn: conn,
-		dec:  input.Decoder{MaxSize: cfg.MaxMessageSize, Keys: keys, RequireSignature: cfg.RequireSignature},
+		cfg:     cfg,
+		log:     log,
+		conn:    conn,
+		dec:     input.Decoder{MaxSize: cfg.MaxMessageSize, Keys: keys, RequireSignature: cfg.RequireSignature},
+		limiter: cfg.RateLimit.Limiter(),
 	}, nil
 }
 
@@ -182,6 +188,10 @@ func (in *Input) read(ctx context.Context, sink input.Sink) error {
 		for i := range n {
 			if d := input.KernelDrops(batch[i].OOB[:batch[i].NN]); d >= 0 {
 				in.counters.KernelDrops(d)
+			}
+			if in.limiter != nil && !in.limiter.Allow(input.SourceOf(batch[i].Addr), 1) {
+				in.counters.Rejected(input.ReasonRateLimited)
+				continue
 			}
 			p := batch[i].Buffers[0][:batch[i].N]
 			m := pool[i]

@@ -127,6 +127,7 @@ func TestHekaRecordsAndSignatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	heka.Unmarshal(rec.Message, &want)
+	want.Fields = append(want.Fields, metlog.String(input.FieldSigner, "router")) // verified
 	if len(msgs) != 1 || !msgs[0].Equal(&want) {
 		t.Fatalf("got %d messages %+v, want only the signed one", len(msgs), msgs)
 	}

@@ -37,6 +37,18 @@ async function main() {
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
   page.setDefaultTimeout(15000);
   try {
+    // With a token, the router asks the browser to sign in first; the
+    // cookie it sets then carries every request (fetch, EventSource).
+    if (process.env.TOKEN) {
+      await page.goto(base + "/ui/overview");
+      check("sign-in form", (await page.locator('input[name="token"]').count()) === 1);
+      await page.fill('input[name="token"]', "wrong");
+      await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+      check("wrong token refused", (await page.getByRole("alert").count()) === 1);
+      await page.fill('input[name="token"]', process.env.TOKEN);
+      await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+      check("signed in", page.url().endsWith("/ui/overview"), page.url());
+    }
     // Overview: the first paint, then the rates once two polls are in.
     let t0 = Date.now();
     await page.goto(base + "/");
