@@ -25,7 +25,7 @@ func testConfig(dir string) Config {
 	return cfg
 }
 
-func newOutput(t *testing.T, cfg Config) *Output {
+func newOutput(t testing.TB, cfg Config) *Output {
 	t.Helper()
 	o, err := New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
