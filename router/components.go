@@ -15,6 +15,7 @@ import (
 	"github.com/metlog/metlog/input/udp"
 	carbonout "github.com/metlog/metlog/output/carbon"
 	"github.com/metlog/metlog/output/file"
+	parquetout "github.com/metlog/metlog/output/parquet"
 	promout "github.com/metlog/metlog/output/prometheus"
 	"github.com/metlog/metlog/output/sentry"
 	statsdout "github.com/metlog/metlog/output/statsd"
@@ -40,6 +41,7 @@ var (
 	outputPlugins = map[string]plugin[Output]{
 		"carbon":     outputOf(carbonout.Defaults, carbonout.New, carbonout.Sample),
 		"file":       outputOf(file.Defaults, file.New, file.Sample),
+		"parquet":    outputOf(parquetout.Defaults, parquetout.New, parquetout.Sample),
 		"prometheus": outputOf(promout.Defaults, promout.New, promout.Sample),
 		"sentry":     outputOf(sentry.Defaults, sentry.New, sentry.Sample),
 		"statsd":     outputOf(statsdout.Defaults, statsdout.New, statsdout.Sample),

@@ -327,17 +327,6 @@ func (o *Output) abandon(p *partFile) {
 	}
 }
 
-// Flush closes every open file, so that everything written so far is
-// visible to readers.
-func (o *Output) Flush() error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for key, p := range o.open {
-		o.finish(key, p)
-	}
-	return nil
-}
-
 // Close closes every open file and stops the age ticker.
 func (o *Output) Close() error {
 	o.mu.Lock()
