@@ -164,11 +164,12 @@ type Output struct {
 	now     func() time.Time
 
 	mu     sync.Mutex
-	open   map[string]*partFile // by partition
-	seq    uint64               // files named by this Output
-	stamp  string               // the start time, in every file name
-	row    row                  // scratch, reused
-	buf    []byte               // scratch, reused
+	open   map[string]*partFile  // by partition
+	seq    uint64                // files named by this Output
+	stamp  string                // the start time, in every file name
+	rows   []row                 // scratch, reused; rowChunk long
+	keys   map[hourOfType]string // partitionOf, cached
+	buf    []byte                // scratch, reused
 	closed bool
 
 	stop chan struct{} // closes the age ticker
@@ -192,6 +193,7 @@ func New(cfg Config, log *slog.Logger) (*Output, error) {
 			pq.PageBufferSize(256 << 10),
 		},
 		open: make(map[string]*partFile),
+		rows: make([]row, rowChunk),
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
 	}
@@ -242,7 +244,7 @@ func (o *Output) Write(_ context.Context, batch []*metlog.Message) error {
 	groups := make(map[string][]*metlog.Message)
 	var order []string
 	for _, m := range batch {
-		key := partitionOf(m)
+		key := o.partition(m)
 		if _, ok := groups[key]; !ok {
 			order = append(order, key)
 		}
@@ -342,6 +344,33 @@ func (o *Output) Close() error {
 	close(o.stop)
 	<-o.done
 	return nil
+}
+
+// hourOfType identifies a partition: a type and an hour since the epoch.
+type hourOfType struct {
+	typ  string
+	hour int64
+}
+
+// partition is partitionOf(m), remembered for the types and hours seen
+// lately.
+func (o *Output) partition(m *metlog.Message) string {
+	h := hourOfType{m.Type, m.Timestamp / int64(time.Hour)}
+	if m.Timestamp < 0 && m.Timestamp%int64(time.Hour) != 0 {
+		h.hour-- // floor
+	}
+	if key, ok := o.keys[h]; ok {
+		return key
+	}
+	if len(o.keys) >= 1024 {
+		clear(o.keys)
+	}
+	if o.keys == nil {
+		o.keys = make(map[hourOfType]string)
+	}
+	key := partitionOf(m)
+	o.keys[h] = key
+	return key
 }
 
 // nextName returns a new file name, unique across restarts: the start time

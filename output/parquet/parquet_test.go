@@ -146,6 +146,7 @@ func TestValidate(t *testing.T) {
 func TestPartitionOf(t *testing.T) {
 	ts := time.Date(2026, 11, 22, 5, 30, 0, 0, time.UTC).UnixNano()
 	long := strings.Repeat("é", 150)
+	var o Output // its cache must agree with partitionOf
 	for _, tc := range []struct {
 		typ  string
 		ts   int64
@@ -158,11 +159,19 @@ func TestPartitionOf(t *testing.T) {
 		{"x=1%", ts, "type=x%3D1%25/date=2026-11-22/hour=05"},
 		{"dotted.name_-", 0, "type=dotted.name_-/date=1970-01-01/hour=00"},
 		{"t", -1, "type=t/date=1969-12-31/hour=23"},
+		{"t", -int64(time.Hour), "type=t/date=1969-12-31/hour=23"},
+		{"t", -int64(time.Hour) - 1, "type=t/date=1969-12-31/hour=22"},
+		{"t", int64(time.Hour) - 1, "type=t/date=1970-01-01/hour=00"},
 		{long, ts, "type=" + strings.Repeat("%C3%A9", 30) + "~e8f95dee7a64a70d/date=2026-11-22/hour=05"},
 	} {
 		m := metlog.Message{Type: tc.typ, Timestamp: tc.ts}
 		if got := partitionOf(&m); got != tc.want {
 			t.Errorf("partitionOf(%q, %d) = %q, want %q", tc.typ, tc.ts, got, tc.want)
+		}
+		for range 2 {
+			if got := o.partition(&m); got != tc.want {
+				t.Errorf("partition(%q, %d) = %q, want %q", tc.typ, tc.ts, got, tc.want)
+			}
 		}
 	}
 }

@@ -14,6 +14,10 @@ import (
 	pq "github.com/parquet-go/parquet-go"
 )
 
+// rowChunk is how many rows are converted and handed to the Parquet writer
+// at a time.
+const rowChunk = 256
+
 // File name suffixes in the inflight directory.
 const (
 	spoolExt = ".spool"
@@ -86,26 +90,29 @@ func (p *partFile) append(o *Output, msgs []*metlog.Message) error {
 			return err
 		}
 	}
-	for _, m := range msgs {
-		if err := p.writeRow(o, m); err != nil {
-			return err
-		}
-	}
-	return nil
+	return p.writeRows(o, msgs)
 }
 
-// writeRow adds one row, ending the row group when it is large enough.
-func (p *partFile) writeRow(o *Output, m *metlog.Message) error {
-	o.buf = o.row.fill(m, o.buf)
-	if _, err := p.w.Write([]row{o.row}); err != nil {
-		return err
-	}
-	p.rows++
-	if p.w.Size()-p.groupBase >= o.cfg.RowGroupSize {
-		if err := p.w.Flush(); err != nil {
+// writeRows adds msgs as rows, ending the row group once it is large
+// enough.
+func (p *partFile) writeRows(o *Output, msgs []*metlog.Message) error {
+	for len(msgs) > 0 {
+		n := min(len(msgs), rowChunk)
+		rows := o.rows[:n]
+		for i, m := range msgs[:n] {
+			o.buf = rows[i].fill(m, o.buf)
+		}
+		if _, err := p.w.Write(rows); err != nil {
 			return err
 		}
-		p.groupBase = p.w.Size()
+		p.rows += int64(n)
+		msgs = msgs[n:]
+		if p.w.Size()-p.groupBase >= o.cfg.RowGroupSize {
+			if err := p.w.Flush(); err != nil {
+				return err
+			}
+			p.groupBase = p.w.Size()
+		}
 	}
 	return nil
 }
@@ -259,8 +266,8 @@ func (o *Output) rebuild(spoolPath string) error {
 			}
 			w = pq.NewGenericWriter[row](tmp, o.opts...)
 		}
-		o.buf = o.row.fill(&msg, o.buf)
-		if _, err := w.Write([]row{o.row}); err != nil {
+		o.buf = o.rows[0].fill(&msg, o.buf)
+		if _, err := w.Write(o.rows[:1]); err != nil {
 			return err
 		}
 		rows++
