@@ -309,15 +309,19 @@ func (o *Output) closeLRU() {
 	}
 }
 
-// finish closes p and removes it from the open set. On error its spool
-// stays, and the file is rebuilt from it by the next New.
+// finish closes p and removes it from the open set. On error the file is
+// rebuilt from its spool; if that fails too, the spool stays for the next
+// New.
 func (o *Output) finish(key string, p *partFile) {
 	delete(o.open, key)
-	if err := p.finish(o); err != nil {
-		o.log.Error("closing parquet file; its spool is kept and replayed on restart",
-			"partition", key, "file", p.name, "err", err)
-		o.abandon(p)
+	err := p.finish(o)
+	if err == nil {
+		o.log.Debug("parquet file closed", "partition", key, "file", p.name, "rows", p.rows)
+		return
 	}
+	o.log.Error("closing parquet file; rebuilding it from its spool",
+		"partition", key, "file", p.name, "err", err)
+	o.abandon(p)
 }
 
 // abandon drops p's writer and rebuilds its file from the spool.

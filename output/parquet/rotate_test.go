@@ -246,9 +246,10 @@ func TestWriteAfterClose(t *testing.T) {
 }
 
 func TestCompressions(t *testing.T) {
+	var queries []string
 	for _, c := range []string{"zstd", "snappy", "gzip", "none"} {
+		dir := t.TempDir()
 		t.Run(c, func(t *testing.T) {
-			dir := t.TempDir()
 			cfg := testConfig(dir)
 			cfg.Compression = c
 			o := newOutput(t, cfg)
@@ -266,5 +267,12 @@ func TestCompressions(t *testing.T) {
 				t.Fatalf("%d rows", len(rows))
 			}
 		})
+		queries = append(queries, "SELECT '"+c+"' AS codec, count(*)::INTEGER AS n, sum(pid)::INTEGER AS pids FROM "+scan(dir))
+	}
+	// And DuckDB reads every codec.
+	for _, res := range duckDB(t, queries...) {
+		if r := res[0]; r["n"] != float64(100) || r["pids"] != float64(99*100/2) {
+			t.Errorf("DuckDB read %v", r)
+		}
 	}
 }
