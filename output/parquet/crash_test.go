@@ -23,11 +23,11 @@ import (
 const crashDirEnv = "METLOG_PARQUET_CRASH_DIR"
 
 // crashConfig is the configuration of the writer that is killed: small
-// files, so that files are renamed into place while it runs, and spools
-// fsynced as in production.
+// files, so that files are renamed into place while it runs. Spools are
+// not fsynced: a killed process loses nothing the kernel has, and fsync
+// only matters for power loss, which a test cannot cause.
 func crashConfig(dir string) Config {
-	cfg := Defaults()
-	cfg.Dir = dir
+	cfg := testConfig(dir)
 	cfg.MaxFileSize = 32 << 10
 	cfg.RowGroupSize = 8 << 10
 	return cfg
