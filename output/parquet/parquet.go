@@ -72,7 +72,8 @@ type Config struct {
 	// or not.
 	MaxFileAge config.Duration `toml:"max_file_age"`
 	// RowGroupSize ends a row group once its buffered rows take this many
-	// bytes; it bounds the memory of each open file.
+	// bytes. Each open file holds about this much memory, plus a few MiB
+	// of writer buffers.
 	RowGroupSize int64 `toml:"row_group_size"`
 	// MaxOpenFiles bounds the partitions open at once; opening one more
 	// closes the least recently written.
@@ -93,8 +94,8 @@ func Defaults() Config {
 		Compression:  "zstd",
 		MaxFileSize:  128 << 20,
 		MaxFileAge:   config.Duration(5 * time.Minute),
-		RowGroupSize: 8 << 20,
-		MaxOpenFiles: 32,
+		RowGroupSize: 4 << 20,
+		MaxOpenFiles: 16,
 		Sync:         true,
 		Mode:         "0640",
 		DirMode:      "0750",
