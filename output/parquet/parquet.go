@@ -190,7 +190,6 @@ func New(cfg Config, log *slog.Logger) (*Output, error) {
 		cfg: cfg, log: log, mode: mode, dirMode: dirMode, now: time.Now,
 		opts: []pq.WriterOption{
 			pq.Compression(c),
-			pq.CreatedBy("metlog", "0.8", ""),
 			pq.PageBufferSize(256 << 10),
 		},
 		open: make(map[string]*partFile),
