@@ -2,6 +2,7 @@ package parquet
 
 import (
 	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metlog/metlog/codec/heka"
 	"github.com/metlog/metlog/config"
+	"github.com/metlog/metlog/output/outputtest"
 )
 
 // clock is a settable time source.
@@ -274,5 +277,61 @@ func TestCompressions(t *testing.T) {
 		if r := res[0]; r["n"] != float64(100) || r["pids"] != float64(99*100/2) {
 			t.Errorf("DuckDB read %v", r)
 		}
+	}
+}
+
+// TestRebuildCorrupt checks that recovery survives any spool: whole, cut
+// short, with garbage in front or in the middle, or nothing but garbage.
+// It publishes the records it can decode and removes the spool.
+func TestRebuildCorrupt(t *testing.T) {
+	var whole []byte
+	msgs := outputtest.ReadMessages(t, "testdata/messages.jsonl")
+	for _, m := range msgs {
+		var err error
+		if whole, err = heka.AppendRecord(whole, m, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flipped := bytes.Clone(whole)
+	for i := 7; i < len(flipped); i += 97 {
+		flipped[i] ^= 0x5a
+	}
+	for _, tc := range []struct {
+		name  string
+		spool []byte
+		rows  int // -1: any number
+	}{
+		{"whole", whole, len(msgs)},
+		{"cut short", whole[:len(whole)-3], len(msgs) - 1},
+		{"garbage first", append([]byte("garbage\x1e\x1f"), whole...), len(msgs)},
+		{"bytes flipped", flipped, -1},
+		{"garbage only", bytes.Repeat([]byte{0x1e, 2, 0x1f, 0xff}, 100), 0},
+		{"empty", nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			o := &Output{cfg: testConfig(dir), log: slog.New(slog.DiscardHandler), mode: 0o640, dirMode: 0o750,
+				rows: make([]row, rowChunk)}
+			if err := os.MkdirAll(filepath.Join(dir, inflightDir), 0o750); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, inflightDir, "part-x"+spoolExt)
+			if err := os.WriteFile(path, tc.spool, 0o640); err != nil {
+				t.Fatal(err)
+			}
+			if err := o.rebuild(path); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(path); err == nil {
+				t.Fatal("the spool is still there")
+			}
+			rows := readRows(t, dir)
+			if tc.rows >= 0 && len(rows) != tc.rows {
+				t.Fatalf("%d rows, want %d", len(rows), tc.rows)
+			}
+			if got := inflight(t, dir); len(got) != 0 {
+				t.Errorf("inflight: %v", got)
+			}
+		})
 	}
 }
