@@ -100,3 +100,18 @@ func tickers() []string {
 	}
 	return out
 }
+
+// TestTooLargeSkipped checks that a message too large for the spool is
+// left out of the file as well, so that a rebuilt file is the same.
+func TestTooLargeSkipped(t *testing.T) {
+	dir := t.TempDir()
+	o := newOutput(t, testConfig(dir))
+	batch := gen(3, t0, "a")
+	batch[1].Payload = strings.Repeat("x", 70_000) // beyond Heka's 64 KiB
+	write(t, o, batch)
+	o.Close()
+	rows := readRows(t, dir)
+	if len(rows) != 2 || rows[0].UUID != batch[0].UUID.String() || rows[1].UUID != batch[2].UUID.String() {
+		t.Fatalf("rows %v, want the first and the last message", len(rows))
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,15 +65,20 @@ func (o *Output) newPartFile(key string, now time.Time) (*partFile, error) {
 // accepted earlier or now.
 func (p *partFile) append(o *Output, msgs []*metlog.Message) error {
 	buf := o.buf[:0]
+	var skipped []*metlog.Message
 	for _, m := range msgs {
 		next, err := heka.AppendRecord(buf, m, nil)
 		if err != nil {
 			// The journal holds Heka records, so this cannot happen for
 			// messages the router read from it.
 			o.log.Warn("message too large for the spool; skipped", "uuid", m.UUID, "err", err)
+			skipped = append(skipped, m)
 			continue
 		}
 		buf = next
+	}
+	if skipped != nil { // the file holds what the spool holds
+		msgs = slices.DeleteFunc(slices.Clone(msgs), func(m *metlog.Message) bool { return slices.Contains(skipped, m) })
 	}
 	o.buf = buf
 	if _, err := p.spool.Write(buf); err != nil {
