@@ -17,6 +17,7 @@ import (
 	carbonout "github.com/metlog/metlog/output/carbon"
 	"github.com/metlog/metlog/output/clickhouse"
 	"github.com/metlog/metlog/output/file"
+	parquetout "github.com/metlog/metlog/output/parquet"
 	promout "github.com/metlog/metlog/output/prometheus"
 	"github.com/metlog/metlog/output/sentry"
 	statsdout "github.com/metlog/metlog/output/statsd"
@@ -45,6 +46,7 @@ var (
 		"carbon":     outputOf(carbonout.Defaults, carbonout.New, carbonout.Sample),
 		"clickhouse": outputOf(clickhouse.Defaults, clickhouse.New, clickhouse.Sample),
 		"file":       outputOf(file.Defaults, file.New, file.Sample),
+		"parquet":    outputOf(parquetout.Defaults, parquetout.New, parquetout.Sample),
 		"prometheus": outputOf(promout.Defaults, promout.New, promout.Sample),
 		"sentry":     outputOf(sentry.Defaults, sentry.New, sentry.Sample),
 		"statsd":     outputOf(statsdout.Defaults, statsdout.New, statsdout.Sample),
