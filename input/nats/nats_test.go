@@ -44,7 +44,9 @@ func TestSample(t *testing.T) {
 }
 
 // publish writes n messages through the nats output and returns them.
-func publish(t *testing.T, url string, n int) []*metlog.Message {
+func publish(t *testing.T, url string, n int) []*metlog.Message { return publishB(t, url, n) }
+
+func publishB(t testing.TB, url string, n int) []*metlog.Message {
 	t.Helper()
 	cfg := natsout.Defaults()
 	cfg.URLs = []string{url}

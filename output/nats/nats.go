@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -280,15 +281,62 @@ func (o *Output) connect(ctx context.Context) error {
 		return err
 	}
 	if o.cfg.CreateStream {
-		ctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout.D())
-		defer cancel()
-		if _, err := js.CreateOrUpdateStream(ctx, o.cfg.StreamConfig()); err != nil {
+		if err := o.ensureStream(ctx, js); err != nil {
 			nc.Close()
 			return fmt.Errorf("stream %s: %w", o.cfg.Stream, err)
 		}
 	}
 	o.nc, o.js = nc, js
 	return nil
+}
+
+// ensureStream creates the stream, or updates it when its settings
+// differ. It looks before it creates: JetStream 2.9 may leave an update
+// racing another router's create unanswered.
+func (o *Output) ensureStream(ctx context.Context, js jetstream.JetStream) error {
+	ctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout.D())
+	defer cancel()
+	want := o.cfg.StreamConfig()
+	for {
+		err := o.tryEnsureStream(ctx, js, want)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		o.log.Debug("creating the stream; trying again", "err", err)
+	}
+}
+
+func (o *Output) tryEnsureStream(ctx context.Context, js jetstream.JetStream, want jetstream.StreamConfig) error {
+	// Each request gets a part of the time, so that one left unanswered
+	// leaves time to ask again.
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, want.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		_, err = js.CreateStream(ctx, want)
+		if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return err
+		}
+		s, err = js.Stream(ctx, want.Name)
+	}
+	if err != nil {
+		return err
+	}
+	have := s.CachedInfo().Config
+	if sameStream(have, want) {
+		return nil
+	}
+	o.log.Info("updating the stream's settings", "stream", want.Name)
+	_, err = js.UpdateStream(ctx, want)
+	return err
+}
+
+// sameStream reports whether have already has the settings of want.
+func sameStream(have, want jetstream.StreamConfig) bool {
+	return slices.Equal(have.Subjects, want.Subjects) && have.Replicas == want.Replicas &&
+		have.Storage == want.Storage && have.Duplicates == want.Duplicates &&
+		have.MaxAge == want.MaxAge && have.MaxBytes == want.MaxBytes &&
+		have.Retention == want.Retention && have.Discard == want.Discard
 }
 
 // fail drops the connection after an error that may have left it in an
