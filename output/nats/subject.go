@@ -67,8 +67,13 @@ func ParseSubject(template string, shards int, field string) (*Subject, error) {
 		rest = rest[i+j+1:]
 	}
 	for _, p := range s.parts {
-		if p.key == 0 && strings.ContainsAny(p.lit, "*> \t\r\n{}") {
-			return nil, fmt.Errorf("subject %q: literal text may not hold wildcards, spaces or braces", template)
+		if p.key != 0 {
+			continue
+		}
+		for i := 0; i < len(p.lit); i++ {
+			if c := p.lit[i]; c <= ' ' || c == 0x7f || c == '*' || c == '>' || c == '}' {
+				return nil, fmt.Errorf("subject %q: literal text may not hold wildcards, spaces, control characters or braces", template)
+			}
 		}
 	}
 	// Every token must be non-empty: check with a message whose values are
