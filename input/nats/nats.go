@@ -11,7 +11,8 @@
 // duplicate with the same UUID, never a new message.
 //
 //	Fetch(batch) ──decode──▶ Sink.Deliver(Durable) ──▶ Ack each message
-//	     ▲                          │ fails
+//	     ▲                          │ (InProgress every ack_wait/2 while it waits)
+//	     │                          │ fails
 //	     └──── redelivered after ack_wait ◀── Nak
 package nats
 
@@ -287,7 +288,10 @@ func (in *Input) fetch(ctx context.Context, cons jetstream.Consumer, sink input.
 		fetchErr = nil // max_wait passed: a partial (or empty) batch
 	}
 	if len(b.msgs) > 0 {
-		if err := sink.Deliver(ctx, b.msgs, input.DeliverOptions{Durable: true}); err != nil {
+		stop := in.inProgress(b.raw)
+		err := sink.Deliver(ctx, b.msgs, input.DeliverOptions{Durable: true})
+		stop()
+		if err != nil {
 			for _, msg := range b.raw {
 				msg.Nak()
 			}
@@ -301,6 +305,34 @@ func (in *Input) fetch(ctx context.Context, cons jetstream.Consumer, sink input.
 		}
 	}
 	return fetchErr
+}
+
+// inProgress tells JetStream every half ack_wait that msgs are still
+// being journaled, so that a slow journal (a full one waiting for room, a
+// slow disk) does not have them delivered to another router meanwhile. The
+// returned func stops it, and returns once it has stopped.
+func (in *Input) inProgress(msgs []jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(in.cfg.AckWait.D() / 2)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				for _, msg := range msgs {
+					msg.InProgress()
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
 }
 
 // decode reads one message's data: a Heka record, framed.

@@ -279,3 +279,59 @@ func TestConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// slowSink holds its first Deliver call for a while, as a journal that is
+// full or a disk that is slow.
+type slowSink struct {
+	inputtest.Sink
+	once sync.Once
+	hold time.Duration
+}
+
+func (s *slowSink) Deliver(ctx context.Context, msgs []*metlog.Message, opts input.DeliverOptions) error {
+	s.once.Do(func() {
+		select {
+		case <-time.After(s.hold):
+		case <-ctx.Done():
+		}
+	})
+	return s.Sink.Deliver(ctx, msgs, opts)
+}
+
+// Messages that take longer than ack_wait to journal are kept in progress,
+// not delivered to the other router of the group meanwhile.
+func TestSlowJournalKeepsMessagesInProgress(t *testing.T) {
+	srv := natstest.Start(t)
+	sent := publish(t, srv.URL, 10)
+	slow := &slowSink{hold: 2500 * time.Millisecond}
+	ackWait := func(c *natsin.Config) { c.AckWait = config.Duration(time.Second) }
+	first := newInput(t, srv.URL, ackWait)
+	run(t, first, slow)
+	// The first input holds every message; start the second.
+	waitFor(t, func() bool {
+		info := consumerInfo(t, srv.URL, "METLOG", "metlog")
+		return info != nil && info.NumAckPending == len(sent)
+	})
+	other := &inputtest.Sink{}
+	second := newInput(t, srv.URL, ackWait)
+	run(t, second, other)
+	if _, err := slow.Wait(ctxTimeout(t), len(sent)); err != nil {
+		t.Fatal(err)
+	}
+	waitAcked(t, srv.URL, "metlog")
+	if got := len(other.Messages()); got != 0 || second.Redelivered() != 0 {
+		t.Errorf("the second input got %d messages (%d redelivered), want none", got, second.Redelivered())
+	}
+}
+
+// waitFor polls cond every 20ms, for up to 20s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
