@@ -201,10 +201,10 @@ func messages(def int) int {
 // written). Every message must arrive, each under one UUID; duplicates
 // (redelivered after the kills) are counted and reported.
 //
-// METLOG_CLUSTER_MESSAGES sets the number of messages (default 30000,
-// sent at 2000 a second; 10000 with -short).
+// METLOG_CLUSTER_MESSAGES sets the number of messages (default 20000,
+// sent at 2000 a second; a third with -short).
 func TestEdgeClusterCentralFailover(t *testing.T) {
-	n := messages(30000)
+	n := messages(20000)
 	top := startTopology(t)
 	tr := newTracker("msg-", top.outs...)
 	defer tr.Close()
@@ -249,10 +249,10 @@ func TestEdgeClusterCentralFailover(t *testing.T) {
 // Steady state, no failures: latency at a rate the cluster keeps up with
 // (1000 messages a second), then the end-to-end throughput of a burst.
 //
-// METLOG_CLUSTER_MESSAGES sets the size of the burst (default 30000;
-// 10000 with -short).
+// METLOG_CLUSTER_MESSAGES sets the size of the burst (default 20000; a
+// third with -short).
 func TestEdgeClusterCentralThroughput(t *testing.T) {
-	n := messages(30000)
+	n := messages(20000)
 	top := startTopology(t)
 	paced := max(n/6, 1000)
 	lat := newTracker("paced-", top.outs...)
