@@ -335,3 +335,38 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Records the output signs pass an input that requires signatures with
+// the same key; with another key they are rejected.
+func TestSignedRecords(t *testing.T) {
+	srv := natstest.Start(t)
+	cfg := natsout.Defaults()
+	cfg.URLs = []string{srv.URL}
+	cfg.Signer.Name, cfg.Signer.Version, cfg.Signer.Key = "edge", 1, "secret"
+	o, err := natsout.New(cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	batch := []*metlog.Message{{UUID: metlog.NewUUID(), Type: "oldstyle", Payload: "signed"}}
+	if err := o.Write(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		consumer, key string
+		want          int
+	}{{"good", "secret", 1}, {"bad", "wrong", 0}} {
+		sink := &inputtest.Sink{}
+		in := newInput(t, srv.URL, func(c *natsin.Config) {
+			c.Consumer = tt.consumer
+			c.RequireSignature = true
+			c.Signers = []input.SignerKey{{Name: "edge", Version: 1, Key: tt.key}}
+		})
+		run(t, in, sink)
+		waitAcked(t, srv.URL, tt.consumer)
+		s := in.Counters().Snapshot()
+		if got := len(sink.Messages()); got != tt.want || (tt.want == 0 && s.Rejected["bad_signature"] != 1) {
+			t.Errorf("key %q: %d messages, rejected %v", tt.key, got, s.Rejected)
+		}
+	}
+}

@@ -26,7 +26,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +38,7 @@ import (
 	"github.com/metlog/metlog"
 	"github.com/metlog/metlog/codec/heka"
 	"github.com/metlog/metlog/config"
+	tcpout "github.com/metlog/metlog/output/tcp"
 )
 
 //go:embed sample.toml
@@ -85,6 +88,9 @@ type Config struct {
 	MaxPending int `toml:"max_pending"`
 	// Timeout bounds connecting and waiting for acknowledgements.
 	Timeout config.Duration `toml:"timeout"`
+	// Signer signs every record (HMAC) when its Name is set, for inputs
+	// that require signatures.
+	Signer tcpout.Signer `toml:"signer"`
 }
 
 // Defaults returns a Config with every default set.
@@ -104,6 +110,7 @@ func Defaults() Config {
 		MaxBytes:        -1,
 		MaxPending:      4096,
 		Timeout:         config.Duration(10 * time.Second),
+		Signer:          tcpout.Signer{Hash: "sha256"},
 	}
 }
 
@@ -137,6 +144,14 @@ func (c *Config) Validate() error {
 	if c.Timeout <= 0 {
 		errs = append(errs, errors.New("timeout must be positive"))
 	}
+	if c.Signer.Name != "" {
+		if _, err := heka.ParseHash(c.Signer.Hash); err != nil {
+			errs = append(errs, fmt.Errorf("signer: %w", err))
+		}
+		if (c.Signer.Key == "") == (c.Signer.KeyFile == "") {
+			errs = append(errs, errors.New("signer: set exactly one of key and key_file"))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -166,6 +181,7 @@ type Output struct {
 	cfg     Config
 	log     *slog.Logger
 	subject *Subject
+	signer  *heka.Signer
 
 	mu   sync.Mutex
 	nc   *natsclient.Conn
@@ -180,7 +196,20 @@ func New(cfg Config, log *slog.Logger) (*Output, error) {
 		return nil, err
 	}
 	s, _ := ParseSubject(cfg.Subject, cfg.Shards, cfg.ShardField)
-	return &Output{cfg: cfg, log: log, subject: s}, nil
+	o := &Output{cfg: cfg, log: log, subject: s}
+	if cfg.Signer.Name != "" {
+		key := cfg.Signer.Key
+		if cfg.Signer.KeyFile != "" {
+			b, err := os.ReadFile(cfg.Signer.KeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("signer: %w", err)
+			}
+			key = strings.TrimRight(string(b), "\r\n")
+		}
+		h, _ := heka.ParseHash(cfg.Signer.Hash)
+		o.signer = &heka.Signer{Name: cfg.Signer.Name, Version: cfg.Signer.Version, Hash: h, Key: key}
+	}
+	return o, nil
 }
 
 // Write publishes the batch and waits until JetStream has acknowledged
@@ -205,7 +234,7 @@ func (o *Output) Write(ctx context.Context, batch []*metlog.Message) error {
 	ends := make([]int, 0, len(batch))
 	keep := make([]*metlog.Message, 0, len(batch))
 	for _, m := range batch {
-		next, err := heka.AppendRecord(data, m, nil)
+		next, err := heka.AppendRecord(data, m, o.signer)
 		if err != nil {
 			o.log.Warn("message cannot be published; skipped", "uuid", m.UUID, "err", err)
 			continue
