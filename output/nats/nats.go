@@ -264,11 +264,17 @@ func (o *Output) Write(ctx context.Context, batch []*metlog.Message) error {
 	return nil
 }
 
-// publish starts publishing one record.
+// publish starts publishing one record. A message without a UUID (which
+// the router never journals) gets no ID, rather than one all such
+// messages would share.
 func (o *Output) publish(m *metlog.Message, rec []byte) (jetstream.PubAckFuture, error) {
 	o.subj = o.subject.Append(o.subj[:0], m)
 	msg := &natsclient.Msg{Subject: string(o.subj), Data: rec}
-	return o.js.PublishMsgAsync(msg, jetstream.WithMsgID(MsgID(m.UUID)), jetstream.WithExpectStream(o.cfg.Stream))
+	expect := jetstream.WithExpectStream(o.cfg.Stream)
+	if m.UUID.IsZero() {
+		return o.js.PublishMsgAsync(msg, expect)
+	}
+	return o.js.PublishMsgAsync(msg, jetstream.WithMsgID(MsgID(m.UUID)), expect)
 }
 
 // await waits for the acknowledgement of every publish in futs.
@@ -304,7 +310,8 @@ func (o *Output) connect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(o.cfg.MaxPending))
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(o.cfg.MaxPending),
+		jetstream.WithPublishAsyncTimeout(o.cfg.Timeout.D()))
 	if err != nil {
 		nc.Close()
 		return err

@@ -187,3 +187,22 @@ func TestConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// Messages without a UUID are not taken for duplicates of one another.
+func TestWriteWithoutUUIDs(t *testing.T) {
+	srv := natstest.Start(t)
+	cfg := natsout.Defaults()
+	cfg.URLs = []string{srv.URL}
+	o, err := natsout.New(cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	batch := []*metlog.Message{{Type: "a"}, {Type: "b"}}
+	if err := o.Write(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	if got := streamMessages(t, srv.URL, cfg.Stream); len(got) != 2 {
+		t.Fatalf("stream holds %d messages, want 2", len(got))
+	}
+}
