@@ -11,7 +11,7 @@
 // duplicate with the same UUID, never a new message.
 //
 //	Fetch(batch) ──decode──▶ Sink.Deliver(Durable) ──▶ Ack each message
-//	     ▲                          │ (InProgress every ack_wait/2 while it waits)
+//	     ▲                          │ (InProgress every ack_wait/3 while it waits)
 //	     │                          │ fails
 //	     └──── redelivered after ack_wait ◀── Nak
 package nats
@@ -60,7 +60,7 @@ type Config struct {
 	// Batch is the most messages fetched, and journaled, at once.
 	Batch int `toml:"batch"`
 	// MaxWait is how long a fetch waits for a full batch before it
-	// journals what it has.
+	// journals what it has; stopping the input waits for the fetch.
 	MaxWait config.Duration `toml:"max_wait"`
 	// AckWait is how long JetStream waits for an acknowledgement before it
 	// delivers a message again.
@@ -257,10 +257,13 @@ func newBatch(n int) *batch {
 }
 
 // fetch pulls one batch, journals it and acknowledges it.
+//
+// The pull request is left to expire on the server after max_wait rather
+// than cut short by a context here: JetStream may already be sending
+// messages for it, and messages the client stopped waiting for would only
+// come again after ack_wait. So stopping takes up to max_wait.
 func (in *Input) fetch(ctx context.Context, cons jetstream.Consumer, sink input.Sink, b *batch) error {
-	fctx, cancel := context.WithTimeout(ctx, in.cfg.MaxWait.D())
-	defer cancel()
-	res, err := cons.Fetch(in.cfg.Batch, jetstream.FetchContext(fctx))
+	res, err := cons.Fetch(in.cfg.Batch, jetstream.FetchMaxWait(in.cfg.MaxWait.D()))
 	if err != nil {
 		return err
 	}
@@ -284,8 +287,13 @@ func (in *Input) fetch(ctx context.Context, cons jetstream.Consumer, sink input.
 		b.raw = append(b.raw, msg)
 	}
 	fetchErr := res.Error()
-	if errors.Is(fetchErr, context.DeadlineExceeded) && ctx.Err() == nil {
-		fetchErr = nil // max_wait passed: a partial (or empty) batch
+	if len(b.msgs) > 0 && ctx.Err() != nil {
+		// Stopping: hand the batch back at once rather than journal it
+		// half way, so another router takes it without a duplicate.
+		for _, msg := range b.raw {
+			msg.Nak()
+		}
+		return ctx.Err()
 	}
 	if len(b.msgs) > 0 {
 		stop := in.inProgress(b.raw)
@@ -307,7 +315,7 @@ func (in *Input) fetch(ctx context.Context, cons jetstream.Consumer, sink input.
 	return fetchErr
 }
 
-// inProgress tells JetStream every half ack_wait that msgs are still
+// inProgress tells JetStream every third of ack_wait that msgs are still
 // being journaled, so that a slow journal (a full one waiting for room, a
 // slow disk) does not have them delivered to another router meanwhile. The
 // returned func stops it, and returns once it has stopped.
@@ -316,7 +324,7 @@ func (in *Input) inProgress(msgs []jetstream.Msg) (stop func()) {
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		tick := time.NewTicker(in.cfg.AckWait.D() / 2)
+		tick := time.NewTicker(in.cfg.AckWait.D() / 3)
 		defer tick.Stop()
 		for {
 			select {

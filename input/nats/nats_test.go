@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -81,8 +83,23 @@ func newInput(t *testing.T, url string, mutate func(*natsin.Config)) *natsin.Inp
 	return in
 }
 
-// run runs in until the test ends.
+// leakChecked holds the tests that check for leaked goroutines.
+var leakChecked sync.Map
+
+// run runs in until the test ends. Once every input of the test has
+// stopped, none of their goroutines may be left.
 func run(t *testing.T, in *natsin.Input, sink input.Sink) {
+	if _, seen := leakChecked.LoadOrStore(t, true); !seen {
+		// Registered before the first input's stop, so run after every one.
+		t.Cleanup(func() {
+			buf := make([]byte, 1<<20)
+			for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+				if strings.Contains(g, "input/nats.(*Input)") {
+					t.Errorf("goroutine left running after Run returned:\n%s", g)
+				}
+			}
+		})
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- in.Run(ctx, sink) }()
@@ -303,8 +320,8 @@ func (s *slowSink) Deliver(ctx context.Context, msgs []*metlog.Message, opts inp
 func TestSlowJournalKeepsMessagesInProgress(t *testing.T) {
 	srv := natstest.Start(t)
 	sent := publish(t, srv.URL, 10)
-	slow := &slowSink{hold: 2500 * time.Millisecond}
-	ackWait := func(c *natsin.Config) { c.AckWait = config.Duration(time.Second) }
+	slow := &slowSink{hold: 4 * time.Second}
+	ackWait := func(c *natsin.Config) { c.AckWait = config.Duration(2 * time.Second) }
 	first := newInput(t, srv.URL, ackWait)
 	run(t, first, slow)
 	// The first input holds every message; start the second.
