@@ -10,6 +10,7 @@ import (
 	statsdagg "github.com/metlog/metlog/aggregate/statsd"
 	"github.com/metlog/metlog/config"
 	httpin "github.com/metlog/metlog/input/http"
+	natsin "github.com/metlog/metlog/input/nats"
 	statsdin "github.com/metlog/metlog/input/statsd"
 	syslogin "github.com/metlog/metlog/input/syslog"
 	"github.com/metlog/metlog/input/tcp"
@@ -18,6 +19,7 @@ import (
 	"github.com/metlog/metlog/output/clickhouse"
 	"github.com/metlog/metlog/output/file"
 	parquetout "github.com/metlog/metlog/output/parquet"
+	natsout "github.com/metlog/metlog/output/nats"
 	promout "github.com/metlog/metlog/output/prometheus"
 	"github.com/metlog/metlog/output/sentry"
 	statsdout "github.com/metlog/metlog/output/statsd"
@@ -33,6 +35,7 @@ import (
 var (
 	inputPlugins = map[string]plugin[Input]{
 		"http":   inputOf(httpin.Defaults, httpin.New, httpin.Sample),
+		"nats":   inputOf(natsin.Defaults, natsin.New, natsin.Sample),
 		"statsd": inputOf(statsdin.Defaults, statsdin.New, statsdin.Sample),
 		"syslog": inputOf(syslogin.Defaults, syslogin.New, syslogin.Sample),
 		"tcp":    inputOf(tcp.Defaults, tcp.New, tcp.Sample),
@@ -47,6 +50,7 @@ var (
 		"clickhouse": outputOf(clickhouse.Defaults, clickhouse.New, clickhouse.Sample),
 		"file":       outputOf(file.Defaults, file.New, file.Sample),
 		"parquet":    outputOf(parquetout.Defaults, parquetout.New, parquetout.Sample),
+		"nats":       outputOf(natsout.Defaults, natsout.New, natsout.Sample),
 		"prometheus": outputOf(promout.Defaults, promout.New, promout.Sample),
 		"sentry":     outputOf(sentry.Defaults, sentry.New, sentry.Sample),
 		"statsd":     outputOf(statsdout.Defaults, statsdout.New, statsdout.Sample),
