@@ -47,10 +47,15 @@ apt-deps:
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+## npm-deps: npm ci installs exactly the lock file; it refuses a lock that
+## lacks the optional platform binaries a package lists for other systems
+## (@duckdb/node-api's, which this registry does not serve), and then npm
+## install, which installs the lock's versions for this platform, does it.
 npm-deps:
 	@if [ -f testdeps/package.json ]; then \
 	  if [ ! -d testdeps/node_modules ] || [ testdeps/package-lock.json -nt testdeps/node_modules ]; then \
-	    cd testdeps && npm ci --no-audit --no-fund --silent && touch node_modules; \
+	    cd testdeps && { npm ci --no-audit --no-fund --silent 2>/dev/null || \
+	      npm install --no-audit --no-fund --silent --no-save; } && touch node_modules; \
 	  fi; \
 	fi
 

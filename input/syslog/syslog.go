@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,11 +71,18 @@ type Config struct {
 	// MaxConnections caps concurrent TCP connections; more are closed at
 	// once.
 	MaxConnections int `toml:"max_connections"`
+	// MaxConnectionsPerSource caps the concurrent TCP connections of one
+	// source (client IP address); 0 means no cap below MaxConnections.
+	MaxConnectionsPerSource int `toml:"max_connections_per_source"`
 	// IdleTimeout closes a TCP connection that sends nothing for this
 	// long; 0 never does.
 	IdleTimeout config.Duration `toml:"idle_timeout"`
-	// TLS, when configured, makes the TCP listener a TLS listener.
+	// TLS, when configured, makes the TCP listener a TLS listener; with
+	// client_ca_file, each message carries the client's certificate name
+	// in the field tls_client.
 	TLS input.TLS `toml:"tls"`
+	// RateLimit bounds the messages per second of each source.
+	input.RateLimit
 }
 
 // Defaults returns a Config with every default set.
@@ -89,6 +97,8 @@ func Defaults() Config {
 		Batch:          1024,
 		MaxConnections: 1024,
 		IdleTimeout:    config.Duration(10 * time.Minute),
+
+		MaxConnectionsPerSource: 256,
 	}
 }
 
@@ -132,6 +142,12 @@ func (c *Config) Validate() error {
 	if c.IdleTimeout < 0 {
 		errs = append(errs, errors.New("idle_timeout must not be negative"))
 	}
+	if c.MaxConnectionsPerSource < 0 {
+		errs = append(errs, errors.New("max_connections_per_source must not be negative"))
+	}
+	if err := c.RateLimit.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.TLS.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -146,8 +162,10 @@ type Input struct {
 	cfg         Config
 	log         *slog.Logger
 	parser      syslog.Parser
-	udp         *net.UDPConn // nil without UDP
-	tcp         net.Listener // nil without TCP
+	udp         *net.UDPConn     // nil without UDP
+	tcp         net.Listener     // nil without TCP
+	tls         *input.ServerTLS // nil without TLS
+	limiter     *input.Limiter   // nil without rate_limit
 	counters    input.Counters
 	parseErrors [8]atomic.Uint64 // by syslog.Error
 	closeOnce   sync.Once
@@ -162,13 +180,14 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 	}
 	loc, _ := time.LoadLocation(cfg.Timezone)
 	in := &Input{
-		cfg:    cfg,
-		log:    log,
-		parser: syslog.Parser{Type: cfg.MessageType, Location: loc},
-		conns:  input.Conns{Max: cfg.MaxConnections, Log: log},
+		cfg:     cfg,
+		log:     log,
+		parser:  syslog.Parser{Type: cfg.MessageType, Location: loc},
+		conns:   input.Conns{Max: cfg.MaxConnections, MaxPerSource: cfg.MaxConnectionsPerSource, Log: log},
+		limiter: cfg.RateLimit.Limiter(),
 	}
-	tc, err := cfg.TLS.Config()
-	if err != nil {
+	var err error
+	if in.tls, err = cfg.TLS.Server(); err != nil {
 		return nil, err
 	}
 	if cfg.Address != "" {
@@ -194,12 +213,21 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 			in.Close()
 			return nil, err
 		}
-		if tc != nil {
-			ln = tls.NewListener(ln, tc)
+		if in.tls != nil {
+			ln = tls.NewListener(ln, in.tls.Config())
 		}
 		in.tcp = ln
 	}
 	return in, nil
+}
+
+// Reload reads the TLS certificates again (input.Reloader); connections
+// already open keep theirs.
+func (in *Input) Reload() error {
+	if in.tls == nil {
+		return nil
+	}
+	return in.tls.Reload()
 }
 
 // Addr returns the address of the UDP socket, or of the TCP listener when
@@ -303,10 +331,16 @@ func (b *batch) full() bool { return b.n == len(b.msgs) }
 
 func (b *batch) reset() { b.n, b.size = 0, 0 }
 
-// add parses one message into the batch, counting what is wrong with it.
-// Blank messages (empty lines between messages) are skipped.
-func (in *Input) add(b *batch, msg []byte, truncated bool) {
+// add parses one message from src into the batch, counting what is wrong
+// with it. Blank messages (empty lines between messages) are skipped, and
+// messages over src's rate limit dropped. tlsClient is the name on the
+// sender's verified certificate, if any.
+func (in *Input) add(b *batch, msg []byte, truncated bool, src netip.Addr, tlsClient string) {
 	if len(bytes.Trim(msg, "\r\n\x00")) == 0 {
+		return
+	}
+	if !in.limiter.Allow(src, 1) {
+		in.counters.Rejected(input.ReasonRateLimited)
 		return
 	}
 	m := b.msgs[b.n]
@@ -328,4 +362,5 @@ func (in *Input) add(b *batch, msg []byte, truncated bool) {
 			m.AddField(metlog.String(syslog.FieldParseError, truncatedText))
 		}
 	}
+	input.Identify(m, tlsClient, "")
 }

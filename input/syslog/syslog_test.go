@@ -3,9 +3,13 @@ package syslog
 import (
 	"context"
 	"crypto/tls"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -347,4 +351,94 @@ func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard,
 func newTestParser(cfg Config) syslog.Parser {
 	loc, _ := time.LoadLocation(cfg.Timezone)
 	return syslog.Parser{Type: cfg.MessageType, Location: loc}
+}
+
+// With client certificates, each message names its sender's in the field
+// tls_client; a client without one is refused; Reload serves a renewed
+// server certificate.
+func TestMutualTLSIdentity(t *testing.T) {
+	ca := inputtest.NewCA(t)
+	srv := ca.Server()
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "srv.crt"), filepath.Join(dir, "srv.key")
+	srv.CopyTo(t, certFile, keyFile)
+	cfg := testConfig()
+	cfg.Address = ""
+	cfg.TLS = input.TLS{CertFile: certFile, KeyFile: keyFile, ClientCAFile: ca.File}
+	sink := &inputtest.Sink{}
+	in, _ := start(t, cfg, sink)
+	client := ca.Client("web-7")
+	send := func(msg string) *tls.Conn {
+		c, err := tls.Dial("tcp", in.TCPAddr().String(), &tls.Config{RootCAs: ca.Pool, Certificates: []tls.Certificate{client.Cert}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write([]byte(strconv.Itoa(len(msg)) + " " + msg)); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c := send(`<165>1 2026-11-22T05:00:00Z vm app - - - signed by its certificate`)
+	got, err := sink.Wait(waitCtx(t), 1)
+	c.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := got[0].Field("tls_client"); f == nil || f.Strings[0] != "web-7" {
+		t.Errorf("tls_client = %+v in %+v", f, got[0])
+	}
+
+	// Without a client certificate nothing gets through.
+	bare, err := tls.Dial("tcp", in.TCPAddr().String(), &tls.Config{RootCAs: ca.Pool})
+	if err == nil {
+		bare.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, err = bare.Read(make([]byte, 1))
+		bare.Close()
+	}
+	if err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("a client without a certificate was served (err %v)", err)
+	}
+
+	// A renewed certificate is served after Reload.
+	renewed := ca.Server()
+	renewed.CopyTo(t, certFile, keyFile)
+	if err := in.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	c = send(`<165>1 2026-11-22T05:00:01Z vm app - - - after the renewal`)
+	defer c.Close()
+	if serial := c.ConnectionState().PeerCertificates[0].SerialNumber; serial.Cmp(renewed.Serial) != 0 {
+		t.Errorf("served serial %v, want the renewed %v", serial, renewed.Serial)
+	}
+	if _, err := sink.Wait(waitCtx(t), 2); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Messages over a source's rate limit are dropped and counted.
+func TestRateLimit(t *testing.T) {
+	cfg := testConfig()
+	cfg.Address = ""
+	cfg.Rate, cfg.Burst = 0.001, 5
+	sink := &inputtest.Sink{}
+	in, _ := start(t, cfg, sink)
+	c, err := net.Dial("tcp", in.TCPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 8 {
+		fmt.Fprintf(c, "<13>Nov 22 05:00:0%d vm app: line %d\n", i, i)
+	}
+	c.Close()
+	ctx := waitCtx(t)
+	for s := in.Counters().Snapshot(); s.Received+s.Rejected["rate_limited"] < 8; s = in.Counters().Snapshot() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("counters %+v", s)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if s := in.Counters().Snapshot(); s.Received != 5 || s.Rejected["rate_limited"] != 3 {
+		t.Errorf("received %d, rate limited %d; want 5 and 3", s.Received, s.Rejected["rate_limited"])
+	}
 }

@@ -2,6 +2,7 @@ package syslog
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -13,6 +14,9 @@ import (
 // drainTimeout bounds how long a closing connection may wait to deliver
 // what it had already read.
 const drainTimeout = 5 * time.Second
+
+// handshakeTimeout bounds a TLS handshake.
+const handshakeTimeout = 10 * time.Second
 
 // serveConn reads messages from conn until it ends, fails, idles out or
 // the input stops, delivering them as it goes: a batch when it is full, and
@@ -26,6 +30,19 @@ func (in *Input) serveConn(ctx context.Context, conn net.Conn, sink input.Sink) 
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(drainTimeout, cancel) })
 	defer stop()
 
+	var tlsClient string
+	if tc, ok := conn.(*tls.Conn); ok {
+		hctx, hcancel := context.WithTimeout(ctx, handshakeTimeout)
+		err := tc.HandshakeContext(hctx)
+		hcancel()
+		if err != nil {
+			in.log.Debug("TLS handshake", "from", conn.RemoteAddr(), "err", err)
+			return
+		}
+		cs := tc.ConnectionState()
+		tlsClient = input.ClientName(&cs)
+	}
+	src := input.SourceOf(conn.RemoteAddr())
 	b := newBatch(in.cfg.Batch)
 	deliver := func() bool {
 		defer b.reset()
@@ -70,7 +87,7 @@ func (in *Input) serveConn(ctx context.Context, conn net.Conn, sink input.Sink) 
 			deliver()
 			return
 		}
-		in.add(b, msg, truncated)
+		in.add(b, msg, truncated, src, tlsClient)
 		if b.full() && !deliver() {
 			return
 		}

@@ -42,7 +42,7 @@ func (in *Input) readUDP(ctx context.Context, sink input.Sink) error {
 			if len(p) > in.cfg.MaxMessageSize {
 				p = p[:in.cfg.MaxMessageSize]
 			}
-			in.add(b, p, truncated)
+			in.add(b, p, truncated, input.SourceOf(d.Addr), "")
 		}
 		msgs := b.msgs[:b.n]
 		switch err := sink.Deliver(ctx, msgs, input.DeliverOptions{NoWait: true}); {
