@@ -20,13 +20,13 @@ const (
 
 // Field names and prefixes of the mapping (docs/otlp.md).
 const (
-	ResourcePrefix    = "resource."    // resource attributes of logs
-	ScopeName         = "scope.name"   // instrumentation scope name
+	ResourcePrefix    = "resource."  // resource attributes of logs
+	ScopeName         = "scope.name" // instrumentation scope name
 	ScopeVersion      = "scope.version"
-	ScopePrefix       = "scope."       // scope attributes
-	FieldTraceID      = "trace_id"     // 32 lowercase hex digits
-	FieldSpanID       = "span_id"      // 16 lowercase hex digits
-	FieldTraceFlags   = "trace_flags"  // the record's flags, an integer
+	ScopePrefix       = "scope."      // scope attributes
+	FieldTraceID      = "trace_id"    // 32 lowercase hex digits
+	FieldSpanID       = "span_id"     // 16 lowercase hex digits
+	FieldTraceFlags   = "trace_flags" // the record's flags, an integer
 	FieldSeverityText = "severity_text"
 	FieldSeverityNum  = "severity_number" // kept when the syslog severity does not say it
 	FieldEventName    = "event_name"

@@ -295,4 +295,3 @@ func valueText(dp *metricspb.NumberDataPoint) (string, bool) {
 	}
 	return "0", true
 }
-
