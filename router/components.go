@@ -10,11 +10,13 @@ import (
 	statsdagg "github.com/metlog/metlog/aggregate/statsd"
 	"github.com/metlog/metlog/config"
 	httpin "github.com/metlog/metlog/input/http"
+	otlpin "github.com/metlog/metlog/input/otlp"
 	statsdin "github.com/metlog/metlog/input/statsd"
 	"github.com/metlog/metlog/input/tcp"
 	"github.com/metlog/metlog/input/udp"
 	carbonout "github.com/metlog/metlog/output/carbon"
 	"github.com/metlog/metlog/output/file"
+	otlpout "github.com/metlog/metlog/output/otlp"
 	promout "github.com/metlog/metlog/output/prometheus"
 	"github.com/metlog/metlog/output/sentry"
 	statsdout "github.com/metlog/metlog/output/statsd"
@@ -29,6 +31,7 @@ import (
 var (
 	inputPlugins = map[string]plugin[Input]{
 		"http":   inputOf(httpin.Defaults, httpin.New, httpin.Sample),
+		"otlp":   inputOf(otlpin.Defaults, otlpin.New, otlpin.Sample),
 		"statsd": inputOf(statsdin.Defaults, statsdin.New, statsdin.Sample),
 		"tcp":    inputOf(tcp.Defaults, tcp.New, tcp.Sample),
 		"udp":    inputOf(udp.Defaults, udp.New, udp.Sample),
@@ -40,6 +43,7 @@ var (
 	outputPlugins = map[string]plugin[Output]{
 		"carbon":     outputOf(carbonout.Defaults, carbonout.New, carbonout.Sample),
 		"file":       outputOf(file.Defaults, file.New, file.Sample),
+		"otlp":       outputOf(otlpout.Defaults, otlpout.New, otlpout.Sample),
 		"prometheus": outputOf(promout.Defaults, promout.New, promout.Sample),
 		"sentry":     outputOf(sentry.Defaults, sentry.New, sentry.Sample),
 		"statsd":     outputOf(statsdout.Defaults, statsdout.New, statsdout.Sample),

@@ -18,6 +18,15 @@ const (
 	AttrProcessPID  = "process.pid"  // Pid
 )
 
+// Log record attributes that carry a message's Type and UUID, which OTLP
+// has no place for: the otlp output writes them and this input reads them
+// back, so that messages keep their identity through a chain of routers
+// and collectors.
+const (
+	AttrType = "metlog.type"
+	AttrUUID = "metlog.uuid"
+)
+
 // Field names and prefixes of the mapping (docs/otlp.md).
 const (
 	ResourcePrefix    = "resource."  // resource attributes of logs
@@ -157,7 +166,8 @@ func appendScope(fields []metlog.Field, s *commonpb.InstrumentationScope) []metl
 // logMessage maps one log record (docs/otlp.md):
 //
 //	Timestamp   time_unix_nano, else observed_time_unix_nano, else the router's clock
-//	Type        cfg.LogType
+//	Type        the metlog.type attribute, else cfg.LogType
+//	UUID        the metlog.uuid attribute, else one the router assigns
 //	Logger      the resource's service.name, else cfg.Logger
 //	Severity    severity_number by Severity, else severity_text if it names a
 //	            syslog severity, else Info
@@ -192,7 +202,23 @@ func (in *Input) logMessage(e *envelope, scope *commonpb.InstrumentationScope, l
 	}
 	fields = appendAttrs(fields, ResourcePrefix, e.attrs, nil)
 	fields = appendScope(fields, scope)
-	fields = appendAttrs(fields, "", lr.Attributes, nil)
+	fields = appendAttrs(fields, "", lr.Attributes, func(k string) bool { return k == AttrType || k == AttrUUID })
+	for _, kv := range lr.Attributes {
+		s, ok := kv.GetValue().GetValue().(*commonpb.AnyValue_StringValue)
+		if !ok {
+			continue
+		}
+		switch kv.Key {
+		case AttrType:
+			if s.StringValue != "" {
+				m.Type = s.StringValue
+			}
+		case AttrUUID:
+			if u, err := metlog.ParseUUID(s.StringValue); err == nil {
+				m.UUID = u
+			}
+		}
+	}
 	if len(lr.TraceId) > 0 {
 		fields = append(fields, metlog.String(FieldTraceID, hex.EncodeToString(lr.TraceId)))
 	}
