@@ -315,4 +315,3 @@ func (g *gauges) set(key string, v float64) {
 	}
 	g.m[key] = v
 }
-

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/metlog/metlog"
-	otlpin "github.com/metlog/metlog/input/otlp"
 	"github.com/metlog/metlog/input/inputtest"
+	otlpin "github.com/metlog/metlog/input/otlp"
 	"github.com/metlog/metlog/output"
 	"github.com/metlog/metlog/output/outputtest"
 	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
