@@ -175,8 +175,9 @@ func appendScope(fields []metlog.Field, s *commonpb.InstrumentationScope) []metl
 //	            the payload_type marker
 //	Hostname    the resource's host.name;  Pid  its process.pid
 //	Fields      resource.*, scope.*, the record's attributes under their own
-//	            names, trace_id, span_id, trace_flags, severity_text,
-//	            severity_number, event_name, observed_time
+//	            names, trace_id, span_id, trace_flags, severity_text (unless
+//	            it is the syslog name of Severity), severity_number, event_name,
+//	            observed_time
 func (in *Input) logMessage(e *envelope, scope *commonpb.InstrumentationScope, lr *logspb.LogRecord) *metlog.Message {
 	ts := int64(lr.TimeUnixNano)
 	if lr.TimeUnixNano == 0 || lr.TimeUnixNano > math.MaxInt64 {
@@ -228,7 +229,7 @@ func (in *Input) logMessage(e *envelope, scope *commonpb.InstrumentationScope, l
 	if lr.Flags != 0 {
 		fields = append(fields, metlog.Int(FieldTraceFlags, int64(lr.Flags)))
 	}
-	if lr.SeverityText != "" {
+	if lr.SeverityText != "" && lr.SeverityText != sev.String() {
 		fields = append(fields, metlog.String(FieldSeverityText, lr.SeverityText))
 	}
 	if lr.SeverityNumber != 0 && lr.SeverityNumber != SeverityNumber(sev) {

@@ -49,7 +49,7 @@ func TestSDKLogs(t *testing.T) {
 			ts := time.Unix(1700000000, 5)
 			r.SetTimestamp(ts)
 			r.SetSeverity(otellog.SeverityError)
-			r.SetSeverityText("ERROR")
+			r.SetSeverityText("error")
 			r.SetBody(attribute.StringValue("disk full"))
 			r.AddAttributes(attribute.String("path", "/var"), attribute.Int("free", 0), attribute.StringSlice("disks", []string{"a", "b"}))
 			lp.Logger("scope-a", otellog.WithInstrumentationVersion("v1")).Emit(ctx, r)
@@ -66,7 +66,7 @@ func TestSDKLogs(t *testing.T) {
 				t.Errorf("envelope %+v", m)
 			}
 			want := map[string]any{"resource.team": "core", "scope.name": "scope-a", "scope.version": "v1",
-				"path": "/var", "free": int64(0), "severity_text": "ERROR"}
+				"path": "/var", "free": int64(0), "severity_text": "error"}
 			for name, v := range want {
 				if f := m.Field(name); f == nil || f.Value(0) != v {
 					t.Errorf("field %s = %+v, want %v", name, f, v)

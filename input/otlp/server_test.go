@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,13 +41,43 @@ func start(t *testing.T, cfg Config, sink input.Sink) *Input {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- in.Run(ctx, sink) }()
+	running.Add(1)
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)
 		}
+		if running.Add(-1) > 0 {
+			return // another input's goroutines are still about
+		}
+		g := leaked()
+		for i := 0; len(g) > 0 && i < 100; i++ { // a connection may still be closing
+			time.Sleep(10 * time.Millisecond)
+			g = leaked()
+		}
+		if len(g) > 0 {
+			t.Errorf("goroutines left after Run returned:\n%s", strings.Join(g, "\n\n"))
+		}
 	})
 	return in
+}
+
+// running counts the inputs tests have started and not stopped.
+var running atomic.Int32
+
+// leaked returns the stacks of the goroutines still running the input's
+// code or its servers. Run waits for all of them, so once the last input
+// has returned there must be none.
+func leaked() []string {
+	buf := make([]byte, 1<<20)
+	var out []string
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if strings.Contains(g, "input/otlp.(*Input)") || strings.Contains(g, "grpc.(*Server)") ||
+			strings.Contains(g, "net/http.(*Server)") || strings.Contains(g, "net/http.(*conn).serve") {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 func logsRequest(bodies ...string) *collogspb.ExportLogsServiceRequest {

@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/metlog/metlog"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
@@ -48,7 +50,7 @@ func scalar(f *metlog.Field, i int) *commonpb.AnyValue {
 }
 
 func stringValue(s string) *commonpb.AnyValue {
-	return &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: s}}
+	return &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: validUTF8(s)}}
 }
 
 func intValue(i int64) *commonpb.AnyValue {
@@ -92,9 +94,18 @@ func anyToValue(v any, depth int) *commonpb.AnyValue {
 	case map[string]any:
 		kvs := make([]*commonpb.KeyValue, 0, len(x))
 		for _, k := range slices.Sorted(maps.Keys(x)) {
-			kvs = append(kvs, &commonpb.KeyValue{Key: k, Value: anyToValue(x[k], depth+1)})
+			kvs = append(kvs, &commonpb.KeyValue{Key: validUTF8(k), Value: anyToValue(x[k], depth+1)})
 		}
 		return &commonpb.AnyValue{Value: &commonpb.AnyValue_KvlistValue{KvlistValue: &commonpb.KeyValueList{Values: kvs}}}
 	}
 	return &commonpb.AnyValue{}
+}
+
+// validUTF8 replaces invalid UTF-8 in s with U+FFFD: protobuf strings must
+// be valid UTF-8, metlog strings need not be.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }

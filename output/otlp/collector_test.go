@@ -129,12 +129,10 @@ func TestCollector(t *testing.T) {
 				metlog.Strings("tags", "x", "y"),
 				metlog.String(otlpin.FieldTraceID, "5b8efff798038103d269b633813fc60c"),
 				metlog.String(otlpin.FieldSpanID, "eee19b7ec3c1b174"),
-				metlog.String(otlpin.FieldSeverityText, "ERROR"),
 			}},
 		{UUID: metlog.NewUUID(), Timestamp: 1700000001000000000, Type: "exception", Logger: "app", Severity: metlog.Critical,
 			Payload: `{"error":"boom"}`, EnvVersion: metlog.EnvVersion, Pid: 7, Hostname: "web-1",
-			Fields: []metlog.Field{metlog.String(metlog.PayloadTypeField, "json").WithRepresentation(metlog.RepresentationJSON),
-				metlog.String(otlpin.FieldSeverityText, "CRITICAL")}},
+			Fields: []metlog.Field{metlog.String(metlog.PayloadTypeField, "json").WithRepresentation(metlog.RepresentationJSON)}},
 	}
 	metrics := []*metlog.Message{
 		outputtest.Metric(metlog.TypeCounter, "app", "jobs", "2", metlog.String("queue", "a")),

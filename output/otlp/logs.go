@@ -71,11 +71,11 @@ func scopeOf(m *metlog.Message) (*commonpb.InstrumentationScope, string) {
 		}
 		switch {
 		case f.Name == otlpin.ScopeName && f.Type == metlog.TypeString && len(f.Strings) == 1:
-			s.Name = f.Strings[0]
+			s.Name = validUTF8(f.Strings[0])
 		case f.Name == otlpin.ScopeVersion && f.Type == metlog.TypeString && len(f.Strings) == 1:
-			s.Version = f.Strings[0]
+			s.Version = validUTF8(f.Strings[0])
 		default:
-			s.Attributes = append(s.Attributes, &commonpb.KeyValue{Key: k, Value: fieldValue(f)})
+			s.Attributes = append(s.Attributes, &commonpb.KeyValue{Key: validUTF8(k), Value: fieldValue(f)})
 		}
 		key.WriteString(f.Name)
 		key.WriteByte(1)
@@ -132,19 +132,19 @@ func logRecord(m *metlog.Message) *logspb.LogRecord {
 			lr.Flags = uint32(num)
 			continue
 		case f.Name == otlpin.FieldSeverityText && str != "":
-			lr.SeverityText = str
+			lr.SeverityText = validUTF8(str)
 			continue
 		case f.Name == otlpin.FieldSeverityNum && isInt && num >= 1 && num <= 24:
 			lr.SeverityNumber = logspb.SeverityNumber(num)
 			continue
 		case f.Name == otlpin.FieldEventName && str != "":
-			lr.EventName = str
+			lr.EventName = validUTF8(str)
 			continue
 		case f.Name == otlpin.FieldObservedTime && isInt && num > 0:
 			lr.ObservedTimeUnixNano = uint64(num)
 			continue
 		}
-		lr.Attributes = append(lr.Attributes, &commonpb.KeyValue{Key: f.Name, Value: fieldValue(f)})
+		lr.Attributes = append(lr.Attributes, &commonpb.KeyValue{Key: validUTF8(f.Name), Value: fieldValue(f)})
 	}
 	return lr
 }

@@ -91,7 +91,7 @@ func attributes(m *metlog.Message) (attrs []*commonpb.KeyValue, key string) {
 			continue
 		}
 		name, _ := strings.CutPrefix(f.Name, otlpin.AttributePrefix)
-		attrs = append(attrs, &commonpb.KeyValue{Key: name, Value: fieldValue(f)})
+		attrs = append(attrs, &commonpb.KeyValue{Key: validUTF8(name), Value: fieldValue(f)})
 		b.WriteString(f.Name)
 		b.WriteByte(1)
 		for j := range f.Len() {
@@ -110,11 +110,11 @@ func valueKey(f *metlog.Field, i int) string {
 // metric finds or adds the metric called name of kind in sm.
 func metric(sm *metricspb.ScopeMetrics, name, unit string, kind string) *metricspb.Metric {
 	for _, mt := range sm.Metrics {
-		if mt.Name == name && metricKind(mt) == kind {
+		if mt.Name == validUTF8(name) && metricKind(mt) == kind {
 			return mt
 		}
 	}
-	mt := &metricspb.Metric{Name: name, Unit: unit}
+	mt := &metricspb.Metric{Name: validUTF8(name), Unit: validUTF8(unit)}
 	delta := metricspb.AggregationTemporality_AGGREGATION_TEMPORALITY_DELTA
 	switch kind {
 	case metlog.TypeCounter:

@@ -17,7 +17,7 @@ func resourceOf(m *metlog.Message) (r *resourcepb.Resource, key string) {
 	var b strings.Builder
 	r = &resourcepb.Resource{}
 	add := func(k string, v *commonpb.AnyValue) {
-		r.Attributes = append(r.Attributes, &commonpb.KeyValue{Key: k, Value: v})
+		r.Attributes = append(r.Attributes, &commonpb.KeyValue{Key: validUTF8(k), Value: v})
 	}
 	if m.Logger != "" {
 		add(otlpin.AttrServiceName, stringValue(m.Logger))
