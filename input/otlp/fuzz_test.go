@@ -59,14 +59,19 @@ func FuzzJSON(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		logs, metrics, lreq, mreq := mapBoth(t, data, UnmarshalJSON)
-		for _, c := range []struct {
+		type decoded struct {
 			req  proto.Message
 			got  *[]byte
 			kind string
-		}{{lreq, logs, "logs"}, {mreq, metrics, "metrics"}} {
-			if c.req == nil {
-				continue
-			}
+		}
+		var cases []decoded
+		if lreq != nil {
+			cases = append(cases, decoded{lreq, logs, "logs"})
+		}
+		if mreq != nil {
+			cases = append(cases, decoded{mreq, metrics, "metrics"})
+		}
+		for _, c := range cases {
 			j, err := MarshalJSON(c.req)
 			if err != nil {
 				t.Fatalf("%s: MarshalJSON: %v", c.kind, err)

@@ -35,20 +35,21 @@ func logsRequest(msgs []*metlog.Message) *collogspb.ExportLogsServiceRequest {
 	req := &collogspb.ExportLogsServiceRequest{}
 	resources := map[string]*logspb.ResourceLogs{}
 	scopes := map[string]*logspb.ScopeLogs{}
+	var key []byte
 	for _, m := range msgs {
-		res, rkey := resourceOf(m)
-		rl := resources[rkey]
+		key = appendResourceKey(key[:0], m)
+		rl := resources[string(key)]
 		if rl == nil {
-			rl = &logspb.ResourceLogs{Resource: res}
-			resources[rkey] = rl
+			rl = &logspb.ResourceLogs{Resource: resourceOf(m)}
+			resources[string(key)] = rl
 			req.ResourceLogs = append(req.ResourceLogs, rl)
 		}
-		scope, skey := scopeOf(m)
-		skey = rkey + "\x03" + skey
-		sl := scopes[skey]
+		key = append(key, 0)
+		key = appendScopeKey(key, m)
+		sl := scopes[string(key)]
 		if sl == nil {
-			sl = &logspb.ScopeLogs{Scope: scope}
-			scopes[skey] = sl
+			sl = &logspb.ScopeLogs{Scope: scopeOf(m)}
+			scopes[string(key)] = sl
 			rl.ScopeLogs = append(rl.ScopeLogs, sl)
 		}
 		sl.LogRecords = append(sl.LogRecords, logRecord(m))
@@ -56,14 +57,23 @@ func logsRequest(msgs []*metlog.Message) *collogspb.ExportLogsServiceRequest {
 	return req
 }
 
-// scopeOf returns the instrumentation scope of the scope.* fields.
-func scopeOf(m *metlog.Message) (*commonpb.InstrumentationScope, string) {
+// appendScopeKey appends what identifies a message's scope.
+func appendScopeKey(b []byte, m *metlog.Message) []byte {
+	for i := range m.Fields {
+		if f := &m.Fields[i]; strings.HasPrefix(f.Name, otlpin.ScopePrefix) {
+			b = appendFieldKey(b, f)
+		}
+	}
+	return b
+}
+
+// scopeOf returns the instrumentation scope of the scope.* fields, or nil.
+func scopeOf(m *metlog.Message) *commonpb.InstrumentationScope {
 	var s *commonpb.InstrumentationScope
-	var key strings.Builder
 	for i := range m.Fields {
 		f := &m.Fields[i]
 		k, ok := strings.CutPrefix(f.Name, otlpin.ScopePrefix)
-		if !ok || k == "" {
+		if !ok || k == "" || f.Len() == 0 {
 			continue
 		}
 		if s == nil {
@@ -77,14 +87,8 @@ func scopeOf(m *metlog.Message) (*commonpb.InstrumentationScope, string) {
 		default:
 			s.Attributes = append(s.Attributes, &commonpb.KeyValue{Key: validUTF8(k), Value: fieldValue(f)})
 		}
-		key.WriteString(f.Name)
-		key.WriteByte(1)
-		for j := range f.Len() {
-			key.WriteString(valueKey(f, j))
-			key.WriteByte(2)
-		}
 	}
-	return s, key.String()
+	return s
 }
 
 func logRecord(m *metlog.Message) *logspb.LogRecord {

@@ -1,7 +1,6 @@
 package otlp
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -42,6 +41,7 @@ type metricBatch struct {
 	req       *colmetricspb.ExportMetricsServiceRequest
 	resources map[string]*metricspb.ScopeMetrics
 	series    map[string]*seriesPoint
+	key       []byte // scratch for series keys
 	// gauges are the values this batch sets, committed to Output.gauges
 	// once it is sent (so that a retried batch applies its changes once).
 	gauges map[string]float64
@@ -49,6 +49,7 @@ type metricBatch struct {
 
 // seriesPoint is the point a series gets in this batch.
 type seriesPoint struct {
+	key    string
 	number *metricspb.NumberDataPoint
 	hist   *metricspb.HistogramDataPoint
 	isInt  bool
@@ -59,52 +60,53 @@ func (o *Output) newMetricBatch() *metricBatch {
 		resources: map[string]*metricspb.ScopeMetrics{}, series: map[string]*seriesPoint{}, gauges: map[string]float64{}}
 }
 
-// scope returns the scope metrics of m's resource.
-func (b *metricBatch) scope(m *metlog.Message) (*metricspb.ScopeMetrics, string) {
-	res, key := resourceOf(m)
-	sm := b.resources[key]
+// scope returns the scope metrics of m's resource, and the resource key.
+func (b *metricBatch) scope(m *metlog.Message) (*metricspb.ScopeMetrics, []byte) {
+	b.key = appendResourceKey(b.key[:0], m)
+	sm := b.resources[string(b.key)]
 	if sm == nil {
 		sm = &metricspb.ScopeMetrics{}
-		b.resources[key] = sm
-		b.req.ResourceMetrics = append(b.req.ResourceMetrics, &metricspb.ResourceMetrics{Resource: res, ScopeMetrics: []*metricspb.ScopeMetrics{sm}})
+		b.resources[string(b.key)] = sm
+		b.req.ResourceMetrics = append(b.req.ResourceMetrics, &metricspb.ResourceMetrics{Resource: resourceOf(m), ScopeMetrics: []*metricspb.ScopeMetrics{sm}})
 	}
-	return sm, key
+	return sm, b.key
 }
 
 // attributes returns the data point attributes of a metric message: every
 // field but name, rate, the resource.* fields and those of histograms.
-func attributes(m *metlog.Message) (attrs []*commonpb.KeyValue, key string) {
-	var b strings.Builder
+func attributes(m *metlog.Message) []*commonpb.KeyValue {
+	var attrs []*commonpb.KeyValue
 	for i := range m.Fields {
-		f := &m.Fields[i]
-		switch f.Name {
-		case "name", "rate", metlog.PayloadTypeField:
-			continue
-		}
-		if m.Type == otlpin.TypeHistogram {
-			switch f.Name {
-			case otlpin.FieldCount, otlpin.FieldSum, otlpin.FieldMin, otlpin.FieldMax, otlpin.FieldBounds, otlpin.FieldBuckets:
-				continue
-			}
-		}
-		if f.Len() == 0 || strings.HasPrefix(f.Name, otlpin.ResourcePrefix) {
-			continue
-		}
-		name, _ := strings.CutPrefix(f.Name, otlpin.AttributePrefix)
-		attrs = append(attrs, &commonpb.KeyValue{Key: validUTF8(name), Value: fieldValue(f)})
-		b.WriteString(f.Name)
-		b.WriteByte(1)
-		for j := range f.Len() {
-			b.WriteString(valueKey(f, j))
-			b.WriteByte(2)
+		if f := &m.Fields[i]; isAttribute(m, f) {
+			name, _ := strings.CutPrefix(f.Name, otlpin.AttributePrefix)
+			attrs = append(attrs, &commonpb.KeyValue{Key: validUTF8(name), Value: fieldValue(f)})
 		}
 	}
-	return attrs, b.String()
+	return attrs
 }
 
-// valueKey is a field value as text, unambiguous within its field.
-func valueKey(f *metlog.Field, i int) string {
-	return fmt.Sprintf("%d:%v", f.Type, f.Value(i))
+// appendAttributesKey appends what identifies the attributes of m.
+func appendAttributesKey(b []byte, m *metlog.Message) []byte {
+	for i := range m.Fields {
+		if f := &m.Fields[i]; isAttribute(m, f) {
+			b = appendFieldKey(b, f)
+		}
+	}
+	return b
+}
+
+func isAttribute(m *metlog.Message, f *metlog.Field) bool {
+	switch f.Name {
+	case "name", "rate", metlog.PayloadTypeField:
+		return false
+	}
+	if m.Type == otlpin.TypeHistogram {
+		switch f.Name {
+		case otlpin.FieldCount, otlpin.FieldSum, otlpin.FieldMin, otlpin.FieldMax, otlpin.FieldBounds, otlpin.FieldBuckets:
+			return false
+		}
+	}
+	return f.Len() > 0 && !strings.HasPrefix(f.Name, otlpin.ResourcePrefix)
 }
 
 // metric finds or adds the metric called name of kind in sm.
@@ -157,8 +159,7 @@ func (b *metricBatch) add(m *metlog.Message) bool {
 	if !ok {
 		return false
 	}
-	sm, rkey := b.scope(m)
-	attrs, akey := attributes(m)
+	sm, key := b.scope(m)
 	kind := m.Type
 	if kind == metlog.TypeTimer {
 		kind = otlpin.TypeHistogram
@@ -166,12 +167,18 @@ func (b *metricBatch) add(m *metlog.Message) bool {
 			unit = "ms"
 		}
 	}
-	skey := rkey + "\x03" + kind + "\x03" + name + "\x03" + akey
+	key = append(key, 0)
+	key = appendString(key, kind)
+	key = appendString(key, name)
+	key = appendAttributesKey(key, m)
+	b.key = key
 	ts := uint64(max(m.Timestamp, 0))
-	p := b.series[skey]
+	p := b.series[string(key)]
 	if p == nil {
-		p = &seriesPoint{}
+		skey := string(key)
+		p = &seriesPoint{key: skey}
 		b.series[skey] = p
+		attrs := attributes(m)
 		mt := metric(sm, name, unit, kind)
 		switch d := mt.Data.(type) {
 		case *metricspb.Metric_Sum:
@@ -202,13 +209,13 @@ func (b *metricBatch) add(m *metlog.Message) bool {
 		}
 	case metlog.TypeGauge:
 		if delta {
-			last, ok := b.gauges[skey]
+			last, ok := b.gauges[p.key]
 			if !ok {
-				last = b.o.gauges.get(skey)
+				last = b.o.gauges.get(p.key)
 			}
 			v += last
 		}
-		b.gauges[skey] = v
+		b.gauges[p.key] = v
 		p.number.TimeUnixNano = max(p.number.TimeUnixNano, ts)
 		p.number.Value = &metricspb.NumberDataPoint_AsDouble{AsDouble: v}
 	case metlog.TypeTimer:
@@ -241,7 +248,7 @@ func (b *metricBatch) histogram(m *metlog.Message, name, unit string) bool {
 		return false
 	}
 	sm, _ := b.scope(m)
-	attrs, _ := attributes(m)
+	attrs := attributes(m)
 	ts := uint64(max(m.Timestamp, 0))
 	dp := &metricspb.HistogramDataPoint{Attributes: attrs, TimeUnixNano: ts, Count: uint64(count.Integers[0])}
 	double := func(name string) *float64 {

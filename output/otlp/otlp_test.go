@@ -24,7 +24,7 @@ import (
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // startInput runs an otlp input (HTTP only) on a free loopback port.
-func startInput(t *testing.T) (*otlpin.Input, *inputtest.Sink) {
+func startInput(t testing.TB) (*otlpin.Input, *inputtest.Sink) {
 	t.Helper()
 	cfg := otlpin.Defaults()
 	cfg.HTTPAddress, cfg.GRPCAddress = "127.0.0.1:0", ""
@@ -40,7 +40,7 @@ func startInput(t *testing.T) (*otlpin.Input, *inputtest.Sink) {
 	return in, sink
 }
 
-func newOutput(t *testing.T, endpoint string, edit func(*Config)) *Output {
+func newOutput(t testing.TB, endpoint string, edit func(*Config)) *Output {
 	t.Helper()
 	cfg := Defaults()
 	cfg.Endpoint = endpoint
