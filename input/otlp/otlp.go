@@ -30,6 +30,7 @@ import (
 	"github.com/metlog/metlog/input"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	_ "google.golang.org/grpc/encoding/gzip" // exporters may compress gRPC messages with gzip
 )
 
 //go:embed sample.toml
