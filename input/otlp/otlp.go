@@ -200,8 +200,9 @@ func (in *Input) Counters() *input.Counters { return &in.counters }
 func (in *Input) Run(ctx context.Context, sink input.Sink) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
+	var srv *http.Server
 	if in.httpLn != nil {
-		srv := &http.Server{
+		srv = &http.Server{
 			Handler:           in.Handler(sink),
 			ReadHeaderTimeout: 30 * time.Second,
 			ErrorLog:          slog.NewLogLogger(in.log.Handler(), slog.LevelWarn),
@@ -218,35 +219,38 @@ func (in *Input) Run(ctx context.Context, sink input.Sink) error {
 				errc <- fmt.Errorf("otlp http: %w", err)
 			}
 		})
-		stop := context.AfterFunc(ctx, func() {
-			sctx, cancel := context.WithTimeout(context.Background(), in.cfg.FullTimeout.D()+5*time.Second)
-			defer cancel()
-			if srv.Shutdown(sctx) != nil {
-				srv.Close()
-			}
-		})
-		defer stop()
 	}
+	var gs *grpc.Server
 	if in.grpcLn != nil {
 		opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(int(in.cfg.MaxBodySize))}
 		if in.tls != nil {
 			opts = append(opts, grpc.Creds(credentials.NewTLS(in.tls)))
 		}
-		gs := grpc.NewServer(opts...)
+		gs = grpc.NewServer(opts...)
 		in.registerGRPC(gs, sink)
 		wg.Go(func() {
 			if err := gs.Serve(in.grpcLn); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 				errc <- fmt.Errorf("otlp grpc: %w", err)
 			}
 		})
-		stop := context.AfterFunc(ctx, gs.GracefulStop)
-		defer stop()
 	}
 	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
-		in.Close()
+		in.log.Error("otlp input stopped", "error", err)
+	}
+	// Stop both servers, letting requests in progress finish: each waits
+	// at most full_timeout for the journal.
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), in.cfg.FullTimeout.D()+5*time.Second)
+		if srv.Shutdown(sctx) != nil {
+			srv.Close()
+		}
+		cancel()
+	}
+	if gs != nil {
+		gs.GracefulStop()
 	}
 	wg.Wait()
 	return err

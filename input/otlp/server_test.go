@@ -325,3 +325,59 @@ func TestNewAddressInUse(t *testing.T) {
 		t.Fatal("a second input on the same gRPC address started")
 	}
 }
+
+// blockingSink holds every delivery until release is closed.
+type blockingSink struct {
+	entered chan struct{}
+	release chan struct{}
+	inputtest.Sink
+}
+
+func (s *blockingSink) Deliver(ctx context.Context, msgs []*metlog.Message, opts input.DeliverOptions) error {
+	s.entered <- struct{}{}
+	<-s.release
+	return s.Sink.Deliver(ctx, msgs, opts)
+}
+
+// TestStopFinishesRequests stops the input while a request waits for the
+// journal: the request still gets its answer, and Run returns after it.
+func TestStopFinishesRequests(t *testing.T) {
+	sink := &blockingSink{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	cfg := Defaults()
+	cfg.HTTPAddress, cfg.GRPCAddress = "127.0.0.1:0", ""
+	in, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx, sink) }()
+	codes := make(chan int, 1)
+	go func() {
+		body, _ := proto.Marshal(logsRequest("x"))
+		resp, err := http.Post("http://"+in.HTTPAddr().String()+LogsPath, ContentTypeProtobuf, bytes.NewReader(body))
+		if err != nil {
+			codes <- 0
+			return
+		}
+		resp.Body.Close()
+		codes <- resp.StatusCode
+	}()
+	<-sink.entered
+	cancel()
+	select {
+	case err := <-done:
+		t.Fatalf("Run returned (%v) while a request was in progress", err)
+	default:
+	}
+	close(sink.release)
+	if code := <-codes; code != 200 {
+		t.Errorf("status %d", code)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.Messages()) != 1 {
+		t.Error("message lost")
+	}
+}
