@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/config"
 	"github.com/metlog/metlog/input/inputtest"
 	otlpin "github.com/metlog/metlog/input/otlp"
 	"github.com/metlog/metlog/output"
@@ -215,19 +216,21 @@ func TestPartialSuccess(t *testing.T) {
 	}
 }
 
-// TestMetricsOff sends metric messages as log records.
+// TestMetricsOff sends metric messages as log records, with the
+// configured headers.
 func TestMetricsOff(t *testing.T) {
-	var paths []string
+	var paths, keys []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		paths = append(paths, r.URL.Path)
+		keys = append(keys, r.Header.Get("X-Api-Key"))
 	}))
 	defer srv.Close()
-	o := newOutput(t, srv.URL, func(c *Config) { c.Metrics = false })
+	o := newOutput(t, srv.URL, func(c *Config) { c.Metrics = false; c.Headers = map[string]string{"X-Api-Key": "k1"} })
 	if err := o.Write(context.Background(), []*metlog.Message{outputtest.Metric(metlog.TypeCounter, "a", "n", "1")}); err != nil {
 		t.Fatal(err)
 	}
-	if len(paths) != 1 || paths[0] != otlpin.LogsPath {
-		t.Errorf("paths %v", paths)
+	if len(paths) != 1 || paths[0] != otlpin.LogsPath || keys[0] != "k1" {
+		t.Errorf("paths %v, API keys %v", paths, keys)
 	}
 }
 
@@ -264,5 +267,17 @@ func TestConfigValidate(t *testing.T) {
 		if err := c.Validate(); (err == nil) != tc.ok {
 			t.Errorf("%s: %v", tc.name, err)
 		}
+	}
+}
+
+func TestConfigHeaders(t *testing.T) {
+	cat := config.Catalog{config.KindOutput: {"otlp": func() any { c := Defaults(); return &c }}}
+	cfg, err := config.Parse("t.toml", []byte("[output.vendor]\ntype = \"otlp\"\nendpoint = \"https://otlp.example.com\"\n[output.vendor.headers]\nX-Api-Key = \"secret\"\n"), cat, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cfg.Of(config.KindOutput)[0].Config.(*Config)
+	if c.Headers["X-Api-Key"] != "secret" || c.Endpoint != "https://otlp.example.com" {
+		t.Errorf("config %+v", c)
 	}
 }
