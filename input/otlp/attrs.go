@@ -10,55 +10,84 @@ import (
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 )
 
-// appendAttrs appends one field per attribute, named prefix+key, skipping
-// the keys skip reports true for.
-func appendAttrs(fields []metlog.Field, prefix string, attrs []*commonpb.KeyValue, skip func(string) bool) []metlog.Field {
+// fieldList builds the fields of one message. Single string values share
+// one backing array, allocated once for the message.
+type fieldList struct {
+	fields []metlog.Field
+	strs   []string
+}
+
+func newFieldList(n int) fieldList {
+	return fieldList{fields: make([]metlog.Field, 0, n), strs: make([]string, 0, n)}
+}
+
+// str appends a string field. The Strings of earlier fields stay valid
+// when strs grows: they keep the array they were cut from.
+func (l *fieldList) str(name, v string) *metlog.Field {
+	i := len(l.strs)
+	l.strs = append(l.strs, v)
+	l.fields = append(l.fields, metlog.Field{Name: name, Type: metlog.TypeString, Strings: l.strs[i : i+1 : i+1]})
+	return &l.fields[len(l.fields)-1]
+}
+
+// attrs appends one field per attribute, named prefix+key, skipping the
+// keys skip reports true for.
+func (l *fieldList) attrs(prefix string, attrs []*commonpb.KeyValue, skip func(string) bool) {
 	for _, kv := range attrs {
 		if kv == nil || (skip != nil && skip(kv.Key)) {
 			continue
 		}
-		fields = appendValue(fields, prefix+kv.Key, kv.Value, 0)
+		name := kv.Key
+		if prefix != "" {
+			name = prefix + kv.Key
+		}
+		l.value(name, kv.Value, 0)
 	}
-	return fields
 }
 
 // maxDepth bounds the nesting of key-value lists flattened into fields;
 // deeper values are kept as JSON text.
 const maxDepth = 8
 
-// appendValue appends v as the field name: a scalar as a typed field, an
-// array of two or more values of one scalar type as an array field, a
-// key-value list flattened to dotted names, and anything else (an empty,
-// one-element or mixed array, an empty list, no value) as JSON text with
+// value appends v as the field name: a scalar as a typed field, an array of
+// two or more values of one scalar type as an array field, a key-value
+// list flattened to dotted names, and anything else (an empty, one-element
+// or mixed array, an empty list, no value) as JSON text with
 // metlog.RepresentationJSON, as metlog JSON keeps such values.
-func appendValue(fields []metlog.Field, name string, v *commonpb.AnyValue, depth int) []metlog.Field {
+func (l *fieldList) value(name string, v *commonpb.AnyValue, depth int) {
 	switch x := v.GetValue().(type) {
 	case *commonpb.AnyValue_StringValue:
-		return append(fields, metlog.String(name, x.StringValue))
+		l.str(name, x.StringValue)
+		return
 	case *commonpb.AnyValue_IntValue:
-		return append(fields, metlog.Int(name, x.IntValue))
+		l.fields = append(l.fields, metlog.Int(name, x.IntValue))
+		return
 	case *commonpb.AnyValue_DoubleValue:
-		return append(fields, metlog.Float(name, x.DoubleValue))
+		l.fields = append(l.fields, metlog.Float(name, x.DoubleValue))
+		return
 	case *commonpb.AnyValue_BoolValue:
-		return append(fields, metlog.Bool(name, x.BoolValue))
+		l.fields = append(l.fields, metlog.Bool(name, x.BoolValue))
+		return
 	case *commonpb.AnyValue_BytesValue:
-		return append(fields, metlog.Bytes(name, x.BytesValue))
+		l.fields = append(l.fields, metlog.Bytes(name, x.BytesValue))
+		return
 	case *commonpb.AnyValue_ArrayValue:
 		if f, ok := arrayField(name, x.ArrayValue.GetValues()); ok {
-			return append(fields, f)
+			l.fields = append(l.fields, f)
+			return
 		}
 	case *commonpb.AnyValue_KvlistValue:
 		kvs := x.KvlistValue.GetValues()
 		if len(kvs) > 0 && depth < maxDepth {
 			for _, kv := range kvs {
 				if kv != nil {
-					fields = appendValue(fields, name+"."+kv.Key, kv.Value, depth+1)
+					l.value(name+"."+kv.Key, kv.Value, depth+1)
 				}
 			}
-			return fields
+			return
 		}
 	}
-	return append(fields, metlog.String(name, string(AppendJSON(nil, v))).WithRepresentation(metlog.RepresentationJSON))
+	l.str(name, string(AppendJSON(nil, v))).Representation = metlog.RepresentationJSON
 }
 
 // arrayField makes an array field of values when there are at least two

@@ -149,18 +149,18 @@ func (e *envelope) message(typ string, ts int64, sev metlog.Severity) *metlog.Me
 	}
 }
 
-// appendScope appends the fields of an instrumentation scope.
-func appendScope(fields []metlog.Field, s *commonpb.InstrumentationScope) []metlog.Field {
+// scope appends the fields of an instrumentation scope.
+func (l *fieldList) scope(s *commonpb.InstrumentationScope) {
 	if s == nil {
-		return fields
+		return
 	}
 	if s.Name != "" {
-		fields = append(fields, metlog.String(ScopeName, s.Name))
+		l.str(ScopeName, s.Name)
 	}
 	if s.Version != "" {
-		fields = append(fields, metlog.String(ScopeVersion, s.Version))
+		l.str(ScopeVersion, s.Version)
 	}
-	return appendAttrs(fields, ScopePrefix, s.Attributes, nil)
+	l.attrs(ScopePrefix, s.Attributes, nil)
 }
 
 // logMessage maps one log record (docs/otlp.md):
@@ -197,13 +197,13 @@ func (in *Input) logMessage(e *envelope, scope *commonpb.InstrumentationScope, l
 	default:
 		m.Payload = string(AppendJSON(nil, lr.Body))
 	}
-	fields := make([]metlog.Field, 0, len(e.attrs)+len(lr.Attributes)+8)
+	l := newFieldList(len(e.attrs) + len(lr.Attributes) + 8)
 	if _, isString := lr.Body.GetValue().(*commonpb.AnyValue_StringValue); !isString && lr.Body.GetValue() != nil {
-		fields = append(fields, metlog.String(metlog.PayloadTypeField, "json").WithRepresentation(metlog.RepresentationJSON))
+		l.str(metlog.PayloadTypeField, "json").Representation = metlog.RepresentationJSON
 	}
-	fields = appendAttrs(fields, ResourcePrefix, e.attrs, nil)
-	fields = appendScope(fields, scope)
-	fields = appendAttrs(fields, "", lr.Attributes, func(k string) bool { return k == AttrType || k == AttrUUID })
+	l.attrs(ResourcePrefix, e.attrs, nil)
+	l.scope(scope)
+	l.attrs("", lr.Attributes, func(k string) bool { return k == AttrType || k == AttrUUID })
 	for _, kv := range lr.Attributes {
 		s, ok := kv.GetValue().GetValue().(*commonpb.AnyValue_StringValue)
 		if !ok {
@@ -221,27 +221,27 @@ func (in *Input) logMessage(e *envelope, scope *commonpb.InstrumentationScope, l
 		}
 	}
 	if len(lr.TraceId) > 0 {
-		fields = append(fields, metlog.String(FieldTraceID, hex.EncodeToString(lr.TraceId)))
+		l.str(FieldTraceID, hex.EncodeToString(lr.TraceId))
 	}
 	if len(lr.SpanId) > 0 {
-		fields = append(fields, metlog.String(FieldSpanID, hex.EncodeToString(lr.SpanId)))
+		l.str(FieldSpanID, hex.EncodeToString(lr.SpanId))
 	}
 	if lr.Flags != 0 {
-		fields = append(fields, metlog.Int(FieldTraceFlags, int64(lr.Flags)))
+		l.fields = append(l.fields, metlog.Int(FieldTraceFlags, int64(lr.Flags)))
 	}
 	if lr.SeverityText != "" && lr.SeverityText != sev.String() {
-		fields = append(fields, metlog.String(FieldSeverityText, lr.SeverityText))
+		l.str(FieldSeverityText, lr.SeverityText)
 	}
 	if lr.SeverityNumber != 0 && lr.SeverityNumber != SeverityNumber(sev) {
-		fields = append(fields, metlog.Int(FieldSeverityNum, int64(lr.SeverityNumber)))
+		l.fields = append(l.fields, metlog.Int(FieldSeverityNum, int64(lr.SeverityNumber)))
 	}
 	if lr.EventName != "" {
-		fields = append(fields, metlog.String(FieldEventName, lr.EventName))
+		l.str(FieldEventName, lr.EventName)
 	}
 	if lr.ObservedTimeUnixNano != 0 && int64(lr.ObservedTimeUnixNano) != ts && lr.ObservedTimeUnixNano <= math.MaxInt64 {
-		fields = append(fields, metlog.Int(FieldObservedTime, int64(lr.ObservedTimeUnixNano)))
+		l.fields = append(l.fields, metlog.Int(FieldObservedTime, int64(lr.ObservedTimeUnixNano)))
 	}
-	m.Fields = fields
+	m.Fields = l.fields
 	return m
 }
 

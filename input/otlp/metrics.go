@@ -46,12 +46,13 @@ func (in *Input) metricMessages(rms []*metricspb.ResourceMetrics) metricResult {
 	var res metricResult
 	for _, rm := range rms {
 		e := newEnvelope(rm.GetResource(), in.cfg.Logger)
-		var resFields []metlog.Field
+		var res0 fieldList
 		for _, kv := range rm.GetResource().GetAttributes() {
 			if slices.Contains(in.cfg.ResourceFields, kv.GetKey()) {
-				resFields = appendValue(resFields, ResourcePrefix+kv.GetKey(), kv.GetValue(), 0)
+				res0.value(ResourcePrefix+kv.GetKey(), kv.GetValue(), 0)
 			}
 		}
+		resFields := res0.fields
 		var rkey []byte
 		for _, sm := range rm.GetScopeMetrics() {
 			for _, mt := range sm.GetMetrics() {
@@ -120,8 +121,8 @@ func (p *point) add() {
 func (p *point) message(typ string, ts uint64, payload string, attrs []*commonpb.KeyValue) *metlog.Message {
 	m := p.e.message(typ, int64(min(ts, math.MaxInt64)), metlog.Info)
 	m.Payload = payload
-	fields := make([]metlog.Field, 0, 1+len(attrs)+len(p.resFields)+6)
-	fields = append(fields, metlog.String("name", p.metric.Name).WithRepresentation(p.metric.Unit))
+	l := newFieldList(1 + len(attrs) + len(p.resFields) + 6)
+	l.str("name", p.metric.Name).Representation = p.metric.Unit
 	for _, kv := range attrs {
 		if kv == nil {
 			continue
@@ -130,9 +131,9 @@ func (p *point) message(typ string, ts uint64, payload string, attrs []*commonpb
 		if name == "name" || name == "rate" { // the metric message's own fields
 			name = AttributePrefix + name
 		}
-		fields = appendValue(fields, name, kv.Value, 0)
+		l.value(name, kv.Value, 0)
 	}
-	m.Fields = append(fields, p.resFields...)
+	m.Fields = append(l.fields, p.resFields...)
 	return m
 }
 
