@@ -11,6 +11,7 @@
 #                at 1,000,000 lines/s (writes docs/performance-statsd.md)
 #   make bench-micro  client and codec micro-benchmarks
 #   make build   the static metlog binary in ./bin
+#   make otelcol the OpenTelemetry Collector the OTLP tests send to (part of deps)
 
 GO        ?= go
 GOBIN     ?= $(shell $(GO) env GOPATH)/bin
@@ -18,6 +19,10 @@ FUZZTIME  ?= 30s
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 STATICCHECK_VERSION ?= v0.8.2
 STATSD_EXPORTER_VERSION ?= v0.31.0
+# The collector's builder; its version must match the components in
+# testdeps/otelcol/builder-config.yaml.
+OTELCOL_BUILDER_VERSION ?= v0.162.0
+OTELCOL   = testdeps/otelcol/build/otelcol-metlog-test
 # Extra flags for the harness, e.g. BENCHFLAGS="-workloads routing -rounds 5"
 # (go run ./cmd/perf -h in bench/ lists them).
 BENCHFLAGS ?=
@@ -25,7 +30,7 @@ SUDO      ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test lint deps tools apt-deps npm-deps fuzz bench bench-quick bench-statsd bench-micro bench-deps clean
+.PHONY: all build test lint deps tools apt-deps npm-deps otelcol fuzz bench bench-quick bench-statsd bench-micro bench-deps clean
 
 all: build
 
@@ -33,7 +38,7 @@ build:
 	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/metlog ./cmd/metlog
 
 ## deps: everything the test suite needs that a fresh machine lacks (idempotent)
-deps: tools apt-deps npm-deps
+deps: tools apt-deps npm-deps otelcol
 
 APT_PACKAGES = $(shell sed -e 's/\#.*//' testdeps/apt.txt)
 
@@ -57,6 +62,22 @@ npm-deps:
 	    cd testdeps && { npm ci --no-audit --no-fund --silent 2>/dev/null || \
 	      npm install --no-audit --no-fund --silent --no-save; } && touch node_modules; \
 	  fi; \
+	fi
+
+## otelcol: an OpenTelemetry Collector with the OTLP receiver and the file
+## exporter, for the OTLP interop tests; skipped when the binary exists.
+## The builder writes the sources and go.mod, then runs `go mod tidy`, which
+## also fetches the test dependencies of every component and fails where a
+## module proxy lacks one; `go build -mod=mod` then resolves just what the
+## collector imports.
+otelcol:
+	@if [ ! -x $(OTELCOL) ]; then \
+	  set -e; \
+	  echo "building the OpenTelemetry Collector for the OTLP tests (slow the first time)"; \
+	  GOBIN=$(CURDIR)/testdeps/otelcol/bin $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OTELCOL_BUILDER_VERSION); \
+	  cd testdeps/otelcol; \
+	  ./bin/builder --config builder-config.yaml --skip-compilation || test -f build/go.mod; \
+	  cd build && GOFLAGS=-mod=mod $(GO) build -trimpath -o otelcol-metlog-test .; \
 	fi
 
 tools:

@@ -11,6 +11,7 @@ import (
 	"github.com/metlog/metlog/config"
 	httpin "github.com/metlog/metlog/input/http"
 	natsin "github.com/metlog/metlog/input/nats"
+	otlpin "github.com/metlog/metlog/input/otlp"
 	statsdin "github.com/metlog/metlog/input/statsd"
 	syslogin "github.com/metlog/metlog/input/syslog"
 	"github.com/metlog/metlog/input/tcp"
@@ -19,6 +20,7 @@ import (
 	"github.com/metlog/metlog/output/clickhouse"
 	"github.com/metlog/metlog/output/file"
 	natsout "github.com/metlog/metlog/output/nats"
+	otlpout "github.com/metlog/metlog/output/otlp"
 	parquetout "github.com/metlog/metlog/output/parquet"
 	promout "github.com/metlog/metlog/output/prometheus"
 	"github.com/metlog/metlog/output/sentry"
@@ -36,6 +38,7 @@ var (
 	inputPlugins = map[string]plugin[Input]{
 		"http":   inputOf(httpin.Defaults, httpin.New, httpin.Sample),
 		"nats":   inputOf(natsin.Defaults, natsin.New, natsin.Sample),
+		"otlp":   inputOf(otlpin.Defaults, otlpin.New, otlpin.Sample),
 		"statsd": inputOf(statsdin.Defaults, statsdin.New, statsdin.Sample),
 		"syslog": inputOf(syslogin.Defaults, syslogin.New, syslogin.Sample),
 		"tcp":    inputOf(tcp.Defaults, tcp.New, tcp.Sample),
@@ -50,6 +53,7 @@ var (
 		"clickhouse": outputOf(clickhouse.Defaults, clickhouse.New, clickhouse.Sample),
 		"file":       outputOf(file.Defaults, file.New, file.Sample),
 		"nats":       outputOf(natsout.Defaults, natsout.New, natsout.Sample),
+		"otlp":       outputOf(otlpout.Defaults, otlpout.New, otlpout.Sample),
 		"parquet":    outputOf(parquetout.Defaults, parquetout.New, parquetout.Sample),
 		"prometheus": outputOf(promout.Defaults, promout.New, promout.Sample),
 		"sentry":     outputOf(sentry.Defaults, sentry.New, sentry.Sample),
