@@ -2,6 +2,7 @@ package otlp
 
 import (
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -101,14 +102,14 @@ func (in *Input) serve(w http.ResponseWriter, r *http.Request, sink input.Sink, 
 			in.fail(w, isJSON, http.StatusBadRequest, codes.InvalidArgument, err.Error())
 			return
 		}
-		resp, err = in.exportLogs(r.Context(), sink, req, len(data))
+		resp, err = in.exportLogs(requestContext(r), sink, req, len(data))
 	} else {
 		req := &colmetricspb.ExportMetricsServiceRequest{}
 		if err := in.unmarshal(data, isJSON, req); err != nil {
 			in.fail(w, isJSON, http.StatusBadRequest, codes.InvalidArgument, err.Error())
 			return
 		}
-		resp, err = in.exportMetrics(r.Context(), sink, req, len(data))
+		resp, err = in.exportMetrics(requestContext(r), sink, req, len(data))
 	}
 	if err != nil {
 		w.Header().Set("Retry-After", "1")
@@ -156,4 +157,13 @@ func (in *Input) write(w http.ResponseWriter, isJSON bool, code int, m proto.Mes
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(code)
 	w.Write(body)
+}
+
+// requestContext is r's context, carrying the name on the client's
+// verified certificate.
+func requestContext(r *http.Request) context.Context {
+	if r.TLS == nil {
+		return r.Context()
+	}
+	return context.WithValue(r.Context(), tlsClientKey{}, input.ClientName(r.TLS))
 }

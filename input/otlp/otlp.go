@@ -31,6 +31,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	_ "google.golang.org/grpc/encoding/gzip" // exporters may compress gRPC messages with gzip
+	"google.golang.org/grpc/peer"
 )
 
 //go:embed sample.toml
@@ -122,7 +123,8 @@ func (c *Config) Validate() error {
 type Input struct {
 	cfg      Config
 	log      *slog.Logger
-	tls      *tls.Config
+	tls      *tls.Config      // nil without TLS
+	srvTLS   *input.ServerTLS // what reloads it
 	httpLn   net.Listener
 	grpcLn   net.Listener
 	streams  *streams
@@ -134,12 +136,15 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	tc, err := cfg.TLS.Config()
+	st, err := cfg.TLS.Server()
 	if err != nil {
 		return nil, err
 	}
-	in := &Input{cfg: cfg, log: log, tls: tc,
+	in := &Input{cfg: cfg, log: log, srvTLS: st,
 		streams: newStreams(time.Now(), cfg.StreamExpiry.D(), cfg.MaxStreams)}
+	if st != nil {
+		in.tls = st.Config()
+	}
 	if cfg.HTTPAddress != "" {
 		if in.httpLn, err = net.Listen("tcp", cfg.HTTPAddress); err != nil {
 			return nil, err
@@ -256,10 +261,43 @@ func (in *Input) Run(ctx context.Context, sink input.Sink) error {
 	return err
 }
 
-// deliver stores msgs durably; size is the request's size in bytes.
+// Reload reads the TLS certificates again (input.Reloader); connections
+// already open keep theirs.
+func (in *Input) Reload() error {
+	if in.srvTLS == nil {
+		return nil
+	}
+	return in.srvTLS.Reload()
+}
+
+// tlsClientKey is the context key of the name on the sender's verified
+// client certificate, for HTTP requests.
+type tlsClientKey struct{}
+
+// tlsClient returns the name on the verified client certificate of the
+// request ctx belongs to (HTTP or gRPC), or "".
+func tlsClient(ctx context.Context) string {
+	if name, ok := ctx.Value(tlsClientKey{}).(string); ok {
+		return name
+	}
+	if p, ok := peer.FromContext(ctx); ok {
+		if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok {
+			return input.ClientName(&ti.State)
+		}
+	}
+	return ""
+}
+
+// deliver stores msgs durably; size is the request's size in bytes. Each
+// message loses the identity fields a sender may have set as attributes,
+// and gets the name on its client certificate, if any, as tls_client.
 func (in *Input) deliver(ctx context.Context, sink input.Sink, msgs []*metlog.Message, size int) error {
 	if len(msgs) == 0 {
 		return nil
+	}
+	client := tlsClient(ctx)
+	for _, m := range msgs {
+		input.Identify(m, client, "")
 	}
 	ctx, cancel := context.WithTimeout(ctx, in.cfg.FullTimeout.D())
 	defer cancel()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"net/http"
@@ -379,5 +380,41 @@ func TestStopFinishesRequests(t *testing.T) {
 	}
 	if len(sink.Messages()) != 1 {
 		t.Error("message lost")
+	}
+}
+
+// Over mutual TLS each message names the client certificate in
+// tls_client, and an attribute claiming an identity is dropped.
+func TestMutualTLSIdentity(t *testing.T) {
+	ca := inputtest.NewCA(t)
+	srv := ca.Server()
+	cfg := Defaults()
+	cfg.TLS = input.TLS{CertFile: srv.CertFile, KeyFile: srv.KeyFile, ClientCAFile: ca.File}
+	sink := &inputtest.Sink{}
+	in := start(t, cfg, sink)
+	req := logsRequest("hello")
+	req.ResourceLogs[0].ScopeLogs[0].LogRecords[0].Attributes = []*commonpb.KeyValue{
+		{Key: "tls_client", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: "admin"}}}}
+	body, _ := proto.Marshal(req)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		RootCAs: ca.Pool, Certificates: []tls.Certificate{ca.Client("collector-1").Cert}}}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Post("https://"+in.HTTPAddr().String()+LogsPath, ContentTypeProtobuf, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	msgs := sink.Messages()
+	if resp.StatusCode != 200 || len(msgs) != 1 {
+		t.Fatalf("%s, %d messages", resp.Status, len(msgs))
+	}
+	var names []string
+	for _, f := range msgs[0].Fields {
+		if f.Name == "tls_client" {
+			names = append(names, f.Strings[0])
+		}
+	}
+	if len(names) != 1 || names[0] != "collector-1" {
+		t.Errorf("tls_client fields %v, want [collector-1]", names)
 	}
 }
