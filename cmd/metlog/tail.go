@@ -11,6 +11,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"strings"
 
 	"github.com/metlog/metlog"
 	"github.com/metlog/metlog/codec/metlogjson"
@@ -24,6 +26,7 @@ func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	expr := fs.String("match", "TRUE", "show only messages this matcher `expression` accepts")
 	format := fs.String("format", "text", "output `format`: text, metlog-json or heka")
 	tmpl := fs.String("template", "{timestamp} {type} {logger} {severity} {payload} {fields}", "line `template` of the text format")
+	tokenFile := fs.String("token-file", "", "read the router's read token from this `file` (default: $METLOG_TOKEN)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: metlog tail [flags]\n\nFollows the messages a router receives, live, until interrupted.\n\nflags:")
 		fs.PrintDefaults()
@@ -38,6 +41,17 @@ func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	req, err := http.NewRequestWithContext(ctx, "GET", *addr+"/api/stream?match="+url.QueryEscape(*expr), nil)
 	if err != nil {
 		return err
+	}
+	token := os.Getenv("METLOG_TOKEN")
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			return err
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
