@@ -49,6 +49,9 @@ type Config struct {
 	MaxBodySize int64 `toml:"max_body_size"`
 	// MaxMessageSize is the largest message accepted, in bytes.
 	MaxMessageSize int `toml:"max_message_size"`
+	// Format is what the input accepts: "auto" (metlog JSON, Heka JSON
+	// and Heka records, told apart), "metlog-json", "heka-json" or "heka".
+	Format input.Format `toml:"format"`
 	// FullTimeout is how long a request waits for room in a full journal
 	// before it is answered 503.
 	FullTimeout config.Duration `toml:"full_timeout"`
@@ -105,7 +108,7 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 		return nil, err
 	}
 	return &Input{cfg: cfg, log: log,
-		dec: input.Decoder{MaxSize: cfg.MaxMessageSize, Keys: keys, RequireSignature: cfg.RequireSignature}}, nil
+		dec: input.Decoder{MaxSize: cfg.MaxMessageSize, Keys: keys, RequireSignature: cfg.RequireSignature, Format: cfg.Format}}, nil
 }
 
 // Run waits for ctx to end: the router's HTTP server does the serving.
@@ -243,7 +246,10 @@ func (in *Input) decode(format string, data []byte) ([]*metlog.Message, response
 				reject(i, input.ReasonMalformed, err)
 			case in.dec.RequireSignature:
 				reject(i, input.ReasonUnsigned, errors.New("metlog JSON carries no signature and this input requires one"))
+			case !in.dec.Format.AcceptsJSON():
+				reject(i, input.ReasonMalformed, errors.New("a JSON object, and this input's format is heka"))
 			default:
+				in.dec.Format.Lift(m)
 				msgs = append(msgs, m)
 			}
 		}

@@ -153,6 +153,11 @@ func (c *connection) readJSON(r io.Reader) error {
 				c.in.counters.Rejected(input.ReasonUnsigned)
 				continue
 			}
+			if !c.in.dec.Format.AcceptsJSON() {
+				c.in.counters.Rejected(input.ReasonMalformed)
+				continue
+			}
+			c.in.dec.Format.Lift(&scratch)
 			m := c.cur.next()
 			*m, scratch = scratch, *m
 			c.add(m, int(dec.InputOffset()-start))
