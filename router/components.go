@@ -11,8 +11,10 @@ import (
 	"github.com/metlog/metlog/config"
 	httpin "github.com/metlog/metlog/input/http"
 	statsdin "github.com/metlog/metlog/input/statsd"
+	"github.com/metlog/metlog/input/tail"
 	"github.com/metlog/metlog/input/tcp"
 	"github.com/metlog/metlog/input/udp"
+	"github.com/metlog/metlog/input/zeromq"
 	carbonout "github.com/metlog/metlog/output/carbon"
 	"github.com/metlog/metlog/output/file"
 	promout "github.com/metlog/metlog/output/prometheus"
@@ -30,8 +32,10 @@ var (
 	inputPlugins = map[string]plugin[Input]{
 		"http":   inputOf(httpin.Defaults, httpin.New, httpin.Sample),
 		"statsd": inputOf(statsdin.Defaults, statsdin.New, statsdin.Sample),
+		"tail":   inputOf(tail.Defaults, tail.New, tail.Sample),
 		"tcp":    inputOf(tcp.Defaults, tcp.New, tcp.Sample),
 		"udp":    inputOf(udp.Defaults, udp.New, udp.Sample),
+		"zeromq": inputOf(zeromq.Defaults, zeromq.New, zeromq.Sample),
 	}
 	aggregatePlugins = map[string]plugin[Aggregator]{
 		"exceptions": aggregateOf(exceptions.Defaults, exceptions.New, exceptions.Sample),

@@ -34,7 +34,7 @@ func TestLogrotate(t *testing.T) {
 	for _, tc := range []struct {
 		name, directives, glob string
 	}{
-		{"rename", "create", "app.log"},
+		{"rename", "create", "app.log*"},
 		{"copytruncate", "copytruncate", "app.log*"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,19 +49,21 @@ func TestLogrotate(t *testing.T) {
 
 			// The writer appends batches of lines, opening the file for
 			// each batch as a logging library reopening on rotation would.
-			progress := make(chan int, 1)
+			// The writer appends batches of lines, opening the file for
+			// each batch as a logging library reopening on rotation
+			// would, and asks for a rotation every 3000 lines; it goes on
+			// writing while logrotate runs.
+			rotate := make(chan struct{}, 3)
 			done := make(chan struct{})
 			var written int
+			var werr error
 			var wg sync.WaitGroup
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for n := 0; ; {
-					appendFile(t, path, numbered(n, n+20))
-					n += 20
-					select {
-					case progress <- n:
-					default:
+				for n := 0; ; n += 20 {
+					if n > 0 && n%3000 == 0 && n <= 9000 {
+						rotate <- struct{}{}
 					}
 					select {
 					case <-done:
@@ -69,20 +71,24 @@ func TestLogrotate(t *testing.T) {
 						return
 					default:
 					}
+					if werr = appendLines(path, numbered(n, n+20)); werr != nil {
+						written = n
+						return
+					}
 				}
 			}()
-			for r := range 3 {
-				for n := <-progress; n < (r+1)*3000; n = <-progress {
-				}
+			for range 3 {
+				<-rotate
 				out, err := exec.Command(bin, "-f", "-s", filepath.Join(dir, "logrotate.state"), conf).CombinedOutput()
 				if err != nil {
 					t.Fatalf("logrotate: %v\n%s", err, out)
 				}
 			}
-			for n := <-progress; n < 12000; n = <-progress {
-			}
 			close(done)
 			wg.Wait()
+			if werr != nil {
+				t.Fatal(werr)
+			}
 
 			onDisk := linesOnDisk(t, dir)
 			waitCovered(t, sink, onDisk)
@@ -129,10 +135,23 @@ func TestLogrotate(t *testing.T) {
 	}
 }
 
+func appendLines(path, s string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(s); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // disk is what the log files hold after the rotations.
 type disk struct {
 	files  map[int]string   // line number → the file holding it
 	byFile map[string][]int // file → its line numbers in order
+	any    string
 }
 
 func linesOnDisk(t *testing.T, dir string) disk {
@@ -155,6 +174,7 @@ func linesOnDisk(t *testing.T, dir string) disk {
 			}
 			d.files[n] = filepath.Base(p)
 			d.byFile[p] = append(d.byFile[p], n)
+			d.any = p
 		}
 		f.Close()
 	}
@@ -185,6 +205,8 @@ func waitCovered(t *testing.T, sink *inputtest.Sink, d disk) {
 			return
 		}
 		if time.Now().After(deadline) {
+			out, _ := exec.Command("sh", "-c", "ls -li "+filepath.Dir(d.any)+"; cat "+filepath.Dir(d.any)+"/logrotate.state").CombinedOutput()
+			t.Logf("%s", out)
 			t.Fatalf("%d lines on disk not delivered, such as %s", missing, strings.Join(example, ", "))
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -3,8 +3,6 @@ package tail
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,7 +31,7 @@ func testConfig(t *testing.T, paths ...string) Config {
 // run starts an input; the returned func stops it and waits for Run.
 func run(t *testing.T, cfg Config, sink *inputtest.Sink) (stop func()) {
 	t.Helper()
-	in, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	in, err := New(cfg, testLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,6 +371,47 @@ func TestValidate(t *testing.T) {
 	for _, want := range []string{"glob", "encoding", "start_pattern", "format"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not mention %s", err, want)
+		}
+	}
+}
+
+// TestCopyTruncateSmall does by hand what copytruncate does to a file
+// shorter than a fingerprint, the copy appearing after the truncation: the
+// copy is recognised by the original's head before it was truncated, and
+// nothing is read twice.
+func TestCopyTruncateSmall(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	appendFile(t, path, numbered(0, 3))
+	sink := &inputtest.Sink{}
+	run(t, testConfig(t, filepath.Join(dir, "app.log*")), sink)
+	wait(t, sink, 3)
+	appendFile(t, path, numbered(3, 5)) // not read yet, maybe
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, path, numbered(5, 7))
+	wait(t, sink, 5) // 0-2 and 5-6 at least
+	if err := os.WriteFile(path+".1", data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, path, numbered(7, 8))
+	wait(t, sink, 6)
+	// Lines 3 and 4 come from the original or from the copy, once.
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	msgs, _ := sink.Wait(ctx, 9)
+	got := map[string]int{}
+	for _, m := range msgs {
+		got[m.Payload]++
+	}
+	for i := range 8 {
+		if n := got[fmt.Sprintf("line %06d", i)]; n != 1 {
+			t.Errorf("line %d delivered %d times: %v", i, n, payloads(msgs))
 		}
 	}
 }

@@ -41,6 +41,10 @@ type file struct {
 	// head is the file's first bytes (at most fingerprint_size), read
 	// when it had them; it identifies the content.
 	head []byte
+	// prevHead and prevOff are the head and the read offset before the
+	// last truncation, to recognise the copy copytruncate made.
+	prevHead []byte
+	prevOff  int64
 
 	readOff   int64  // offset of the end of buf
 	buf       []byte // unconsumed bytes: a partial line
@@ -198,6 +202,15 @@ func (t *tailer) found(p string, id fileID, size int64, now time.Time) {
 		t.in.log.Warn("cannot open file", "path", p, "err", err)
 		return
 	}
+	// The path may name another file by now (a rotation between the stat
+	// and the open): identify what was opened.
+	if fi, err := fd.Stat(); err == nil && idOf(fi) != id {
+		id, size = idOf(fi), fi.Size()
+		if t.byID[id] != nil {
+			fd.Close()
+			return
+		}
+	}
 	head := make([]byte, min(int64(fpSize), size))
 	n, err := fd.ReadAt(head, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -208,24 +221,48 @@ func (t *tailer) found(p string, id fileID, size int64, now time.Time) {
 	head = head[:n]
 	f := &file{id: id, path: p, f: fd, head: head, seen: true, lastGrowth: now}
 
-	if len(head) == fpSize {
-		// A copy of a followed file (copytruncate)?
-		for _, src := range t.files {
-			if src.copy == nil && src.source == nil && bytes.Equal(src.head, head) {
-				delete(t.undecided, id)
-				t.startCopy(f, src)
+	// A copy of a followed file (copytruncate), before or after the
+	// original's truncation? A head shorter than a fingerprint that
+	// matches may be a copy still being written, or a new file that starts
+	// like another: it is decided after rotate_wait.
+	full := len(head) == fpSize
+	if len(head) == 0 {
+		// Nothing to read, nor to tell a copy by: wait for content.
+		fd.Close()
+		return
+	}
+	for _, src := range t.files {
+		if src.copy != nil || src.source != nil {
+			continue
+		}
+		before := sameStart(src.head, head, full)
+		after := sameStart(src.prevHead, head, full)
+		if !before && !after {
+			continue
+		}
+		if !full {
+			since, ok := t.undecided[id]
+			if !ok {
+				t.undecided[id] = now
+			}
+			if !ok || now.Sub(since) < time.Duration(t.in.cfg.RotateWait) {
+				fd.Close()
 				return
 			}
 		}
-	} else if t.prefixOfFollowed(head) {
-		since, ok := t.undecided[id]
-		if !ok {
-			t.undecided[id] = now
+		delete(t.undecided, id)
+		if before {
+			t.startCopy(f, src)
+		} else {
+			// The original was truncated: everything it had before was
+			// read, and the copy goes on from there.
+			f.readOff = min(src.prevOff, size)
+			f.committed = f.readOff
+			src.prevHead = nil
+			t.add(f)
+			t.in.log.Debug("file is a copy of a truncated file", "path", f.path, "of", src.path, "offset", f.readOff)
 		}
-		if !ok || now.Sub(since) < time.Duration(t.in.cfg.RotateWait) {
-			fd.Close()
-			return
-		}
+		return
 	}
 	delete(t.undecided, id)
 
@@ -243,15 +280,17 @@ func (t *tailer) found(p string, id fileID, size int64, now time.Time) {
 	t.add(f)
 }
 
-// prefixOfFollowed reports whether head, shorter than a fingerprint, is a
-// prefix of a followed file's head: the file may be a copy being written.
-func (t *tailer) prefixOfFollowed(head []byte) bool {
-	for _, f := range t.files {
-		if len(f.head) == t.in.cfg.FingerprintSize && bytes.HasPrefix(f.head, head) {
-			return true
-		}
+// sameStart reports whether a new file's head (full: a whole fingerprint)
+// may be a copy of a file with the given head: equal, or for a short head,
+// one a prefix of the other.
+func sameStart(known, head []byte, full bool) bool {
+	if len(known) == 0 {
+		return false
 	}
-	return false
+	if full {
+		return bytes.Equal(known, head)
+	}
+	return bytes.HasPrefix(known, head) || bytes.HasPrefix(head, known)
 }
 
 func (t *tailer) add(f *file) {
@@ -346,6 +385,7 @@ func (t *tailer) truncated(f *file, now time.Time) {
 	t.in.log.Debug("file truncated", "path", f.path, "offset", f.readOff)
 	if f.copy == nil {
 		t.lastLines(f)
+		f.prevHead, f.prevOff = bytes.Clone(f.head), f.readOff
 	} else {
 		f.copy.source, f.copy = nil, nil
 	}
