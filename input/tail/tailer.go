@@ -563,14 +563,35 @@ func (t *tailer) record(f *file, text string, start int64, cut bool) {
 
 func (t *tailer) appendFields(m *metlog.Message, f *file, start int64, cut bool) {
 	if name := t.in.cfg.PathField; name != "" {
-		m.Fields = append(m.Fields, metlog.String(name, f.path))
+		fld := nextField(m)
+		fld.Name, fld.Type, fld.Strings = name, metlog.TypeString, append(fld.Strings[:0], f.path)
 	}
 	if name := t.in.cfg.OffsetField; name != "" {
-		m.Fields = append(m.Fields, metlog.Int(name, start))
+		fld := nextField(m)
+		fld.Name, fld.Type, fld.Integers = name, metlog.TypeInteger, append(fld.Integers[:0], start)
 	}
 	if cut {
-		m.Fields = append(m.Fields, metlog.Bool("truncated", true))
+		fld := nextField(m)
+		fld.Name, fld.Type, fld.Bools = "truncated", metlog.TypeBool, append(fld.Bools[:0], true)
 	}
+}
+
+// nextField appends a field to m, reusing the value slices of the field
+// that was there when m last held more fields (messages are reused from
+// batch to batch), and returns it with every value slice empty.
+func nextField(m *metlog.Message) *metlog.Field {
+	n := len(m.Fields)
+	if n < cap(m.Fields) {
+		m.Fields = m.Fields[:n+1]
+	} else {
+		m.Fields = append(m.Fields, metlog.Field{})
+	}
+	fld := &m.Fields[n]
+	*fld = metlog.Field{
+		Strings: fld.Strings[:0], Bytes: fld.Bytes[:0], Integers: fld.Integers[:0],
+		Doubles: fld.Doubles[:0], Bools: fld.Bools[:0],
+	}
+	return fld
 }
 
 func (t *tailer) add1(m *metlog.Message, size int) {
