@@ -97,7 +97,7 @@ type Config struct {
 	// messages, others text).
 	Format string `toml:"format"`
 	// Type of the messages made from text lines.
-	Type string `toml:"type"`
+	Type string `toml:"message_type"`
 	// Logger of the messages made from text lines; empty means the file's
 	// base name.
 	Logger string `toml:"logger"`
@@ -176,7 +176,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("format %q: want text, auto, metlog-json or heka-json", c.Format))
 	}
 	if c.Type == "" {
-		errs = append(errs, errors.New("type must be set"))
+		errs = append(errs, errors.New("message_type must be set"))
 	}
 	if c.Severity < 0 || c.Severity > 7 {
 		errs = append(errs, fmt.Errorf("severity %d: want 0..7", c.Severity))
