@@ -2,15 +2,18 @@ package tail
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/metlog/metlog"
 	"github.com/metlog/metlog/config"
+	"github.com/metlog/metlog/input"
 	"github.com/metlog/metlog/input/inputtest"
 )
 
@@ -29,7 +32,7 @@ func testConfig(t *testing.T, paths ...string) Config {
 }
 
 // run starts an input; the returned func stops it and waits for Run.
-func run(t *testing.T, cfg Config, sink *inputtest.Sink) (stop func()) {
+func run(t *testing.T, cfg Config, sink input.Sink) (stop func()) {
 	t.Helper()
 	in, err := New(cfg, testLogger())
 	if err != nil {
@@ -414,4 +417,34 @@ func TestCopyTruncateSmall(t *testing.T) {
 			t.Errorf("line %d delivered %d times: %v", i, n, payloads(msgs))
 		}
 	}
+}
+
+// failingSink fails its first deliveries, as a journal with a full disk
+// might.
+type failingSink struct {
+	inputtest.Sink
+	mu    sync.Mutex
+	fails int
+}
+
+func (s *failingSink) Deliver(ctx context.Context, msgs []*metlog.Message, opts input.DeliverOptions) error {
+	s.mu.Lock()
+	fail := s.fails > 0
+	s.fails--
+	s.mu.Unlock()
+	if fail {
+		return errors.New("disk full")
+	}
+	return s.Sink.Deliver(ctx, msgs, opts)
+}
+
+func TestDeliveryRetried(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	appendFile(t, path, numbered(0, 50))
+	sink := &failingSink{fails: 3}
+	cfg := testConfig(t, path)
+	cfg.Batch = 16
+	run(t, cfg, sink)
+	checkNumbered(t, wait(t, &sink.Sink, 50), 0)
 }

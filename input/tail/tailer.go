@@ -99,7 +99,7 @@ type tailer struct {
 	size     int
 	dirty    bool
 	lastSave time.Time
-	failed   bool // a delivery failed: ctx ended
+	failed   bool // the last delivery failed; the batch is tried again
 	scratch  []byte
 }
 
@@ -137,6 +137,14 @@ func (t *tailer) expand() []string {
 // whether a file has more to read at once.
 func (t *tailer) poll(ctx context.Context) (busy bool) {
 	t.ctx = ctx
+	if t.failed {
+		// The last delivery failed: try the batch again before reading
+		// more.
+		t.failed = false
+		if !t.deliver() {
+			return false
+		}
+	}
 	now := time.Now()
 	for _, f := range t.files {
 		f.seen = false
@@ -401,6 +409,13 @@ func (t *tailer) truncated(f *file, now time.Time) {
 // read reads what f gained, up to the poll's budget, and makes records of
 // its complete lines. It reports whether the budget ran out.
 func (t *tailer) read(f *file, now time.Time) (full bool) {
+	if len(f.buf) > 0 {
+		// Lines left when a delivery failed.
+		t.lines(f)
+		if t.failed {
+			return false
+		}
+	}
 	total := 0
 	for total < readBudget {
 		if cap(f.buf)-len(f.buf) < readChunk {
