@@ -38,7 +38,7 @@ type stateFile struct {
 	saved   []savedFile
 }
 
-// openState loads the state of the input following patterns from dir,
+// openState names the state file of the input following patterns in dir,
 // creating dir. The file is named after the patterns, so inputs following
 // different files may share a directory.
 func openState(dir string, patterns []string) (*stateFile, error) {
@@ -47,20 +47,27 @@ func openState(dir string, patterns []string) (*stateFile, error) {
 	}
 	h := fnv.New64a()
 	h.Write([]byte(strings.Join(patterns, "\x00")))
-	st := &stateFile{path: filepath.Join(dir, fmt.Sprintf("tail-%016x.json", h.Sum64()))}
+	return &stateFile{path: filepath.Join(dir, fmt.Sprintf("tail-%016x.json", h.Sum64()))}, nil
+}
+
+// load reads the state file. It is read when Run starts, not in New, so
+// that an input replacing another (a reload) starts from what the other
+// saved when it stopped.
+func (st *stateFile) load() error {
+	st.existed, st.saved = false, nil
 	data, err := os.ReadFile(st.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return st, nil
+		return nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("tail state: %w", err)
+		return fmt.Errorf("tail state: %w", err)
 	}
 	var s savedState
 	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("tail state %s: %w (remove it to read the files from start_at)", st.path, err)
+		return fmt.Errorf("tail state %s: %w (remove it to read the files from start_at)", st.path, err)
 	}
 	st.existed, st.saved = true, s.Files
-	return st, nil
+	return nil
 }
 
 // save replaces the state file atomically and durably: a temporary file

@@ -212,7 +212,7 @@ type Input struct {
 	state    *stateFile
 }
 
-// New validates cfg, creates the state directory and loads the state.
+// New validates cfg and creates the state directory; Run reads the state.
 func New(cfg Config, log *slog.Logger) (*Input, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -237,6 +237,9 @@ func (in *Input) Counters() *input.Counters { return &in.counters }
 // Run follows the files until ctx ends, then delivers what it has read,
 // writes the state file and returns.
 func (in *Input) Run(ctx context.Context, sink input.Sink) error {
+	if err := in.state.load(); err != nil {
+		return err
+	}
 	t := newTailer(in, sink)
 	defer t.closeAll()
 	ticker := time.NewTicker(time.Duration(in.cfg.PollInterval))

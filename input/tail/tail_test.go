@@ -448,3 +448,19 @@ func TestDeliveryRetried(t *testing.T) {
 	run(t, cfg, sink)
 	checkNumbered(t, wait(t, &sink.Sink, 50), 0)
 }
+
+func TestCorruptState(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, filepath.Join(dir, "*.log"))
+	in, err := New(cfg, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(in.state.path, []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = in.Run(context.Background(), &inputtest.Sink{})
+	if err == nil || !strings.Contains(err.Error(), "remove it") {
+		t.Errorf("Run with a corrupt state file: %v", err)
+	}
+}
