@@ -229,6 +229,15 @@ func (t *tailer) found(p string, id fileID, size int64, now time.Time) {
 	head = head[:n]
 	f := &file{id: id, path: p, f: fd, head: head, seen: true, lastGrowth: now}
 
+	// Known from before a restart?
+	if saved := t.in.state.byID(id); saved != nil && saved.HeadLen <= len(head) &&
+		hashOf(head[:saved.HeadLen]) == saved.HeadHash && saved.Offset <= size {
+		delete(t.undecided, id)
+		f.readOff, f.committed = saved.Offset, saved.Offset
+		t.add(f)
+		return
+	}
+
 	// A copy of a followed file (copytruncate), before or after the
 	// original's truncation? A head shorter than a fingerprint that
 	// matches may be a copy still being written, or a new file that starts
@@ -274,9 +283,7 @@ func (t *tailer) found(p string, id fileID, size int64, now time.Time) {
 	}
 	delete(t.undecided, id)
 
-	switch saved := t.in.state.byID(id); {
-	case saved != nil && saved.HeadLen <= len(head) && hashOf(head[:saved.HeadLen]) == saved.HeadHash && saved.Offset <= size:
-		f.readOff = saved.Offset
+	switch {
 	case len(head) == fpSize && t.in.state.byHead(len(head), hashOf(head)) != nil:
 		// A copy made while the input was down: go on from the original's
 		// offset.
