@@ -464,3 +464,34 @@ func TestCorruptState(t *testing.T) {
 		t.Errorf("Run with a corrupt state file: %v", err)
 	}
 }
+
+// TestRotatedWhileStopped renames the file while the input is stopped:
+// with a glob matching the rotated name, the rest of the old file is read
+// from the saved offset and the new file from its start.
+func TestRotatedWhileStopped(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	cfg := testConfig(t, filepath.Join(dir, "app.log*"))
+	appendFile(t, path, numbered(0, 30))
+	sink := &inputtest.Sink{}
+	stop := run(t, cfg, sink)
+	wait(t, sink, 30)
+	stop()
+	appendFile(t, path, numbered(30, 40))
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, path, numbered(40, 50))
+	sink2 := &inputtest.Sink{}
+	run(t, cfg, sink2)
+	msgs := wait(t, sink2, 20)
+	got := map[string]int{}
+	for _, m := range msgs {
+		got[m.Payload]++
+	}
+	for i := 30; i < 50; i++ {
+		if n := got[fmt.Sprintf("line %06d", i)]; n != 1 {
+			t.Errorf("line %d delivered %d times after the restart: %v", i, n, payloads(msgs))
+		}
+	}
+}
