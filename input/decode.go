@@ -5,12 +5,75 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/metlog/metlog"
 	"github.com/metlog/metlog/codec/heka"
+	"github.com/metlog/metlog/codec/hekajson"
 	"github.com/metlog/metlog/codec/metlogjson"
 )
+
+// Format is the wire format an input accepts, set with its format key.
+type Format uint8
+
+// The formats.
+const (
+	// FormatAuto accepts metlog JSON, Heka JSON (told from metlog JSON by
+	// its capitalised keys; see package hekajson) and Heka records.
+	FormatAuto Format = iota
+	// FormatMetlogJSON accepts metlog JSON only, read as it is: a Heka JSON
+	// object's keys stay fields named "@Key".
+	FormatMetlogJSON
+	// FormatHekaJSON accepts JSON objects only, every one read as Heka JSON.
+	FormatHekaJSON
+	// FormatHeka accepts Heka records only.
+	FormatHeka
+)
+
+var formatNames = [...]string{"auto", "metlog-json", "heka-json", "heka"}
+
+// String returns the format's config name, such as "heka-json".
+func (f Format) String() string {
+	if int(f) < len(formatNames) {
+		return formatNames[f]
+	}
+	return "Format(" + strconv.Itoa(int(f)) + ")"
+}
+
+// MarshalText returns the config name.
+func (f Format) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
+
+// UnmarshalText reads "auto", "metlog-json", "heka-json" or "heka".
+func (f *Format) UnmarshalText(b []byte) error {
+	for i, n := range formatNames {
+		if string(b) == n {
+			*f = Format(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("format %q: want one of %s", b, strings.Join(formatNames[:], ", "))
+}
+
+// AcceptsJSON reports whether f accepts JSON objects.
+func (f Format) AcceptsJSON() bool { return f != FormatHeka }
+
+// AcceptsHeka reports whether f accepts Heka records.
+func (f Format) AcceptsHeka() bool { return f == FormatAuto || f == FormatHeka }
+
+// Lift reads m, just decoded as metlog JSON, as Heka JSON when f says it
+// is or, for FormatAuto, when it looks like it (hekajson.Detect). The check
+// costs a metlog JSON message one comparison.
+func (f Format) Lift(m *metlog.Message) {
+	switch f {
+	case FormatAuto:
+		if hekajson.Detect(m) {
+			hekajson.Lift(m)
+		}
+	case FormatHekaJSON:
+		hekajson.Lift(m)
+	}
+}
 
 // SignerKey is one key that Heka records may be signed with. Configured as
 // an array of tables:
@@ -88,6 +151,8 @@ type Decoder struct {
 	// MaxFields is the most fields a message may have; 0 means
 	// metlogjson.DefaultMaxFields, the limit of the metlog JSON decoder.
 	MaxFields int
+	// Format is what the input accepts; the zero value detects.
+	Format Format
 }
 
 // Datagram decodes one UDP datagram, metlog JSON or one Heka record, into
@@ -97,6 +162,9 @@ func (d *Decoder) Datagram(p []byte, m *metlog.Message) (Reason, error) {
 		return ReasonTooLarge, fmt.Errorf("datagram of %d bytes is over the limit of %d", len(p), d.MaxSize)
 	}
 	if heka.LooksFramed(p) {
+		if !d.Format.AcceptsHeka() {
+			return ReasonMalformed, fmt.Errorf("a Heka record, and this input's format is %s", d.Format)
+		}
 		var rec heka.Record
 		if err := heka.SplitDatagram(p, &rec); err != nil {
 			if errors.Is(err, heka.ErrMessageTooLarge) {
@@ -109,8 +177,12 @@ func (d *Decoder) Datagram(p []byte, m *metlog.Message) (Reason, error) {
 	return d.JSON(p, m)
 }
 
-// JSON decodes one metlog JSON object into m.
+// JSON decodes one metlog JSON or Heka JSON object into m, as the
+// decoder's Format says.
 func (d *Decoder) JSON(p []byte, m *metlog.Message) (Reason, error) {
+	if !d.Format.AcceptsJSON() {
+		return ReasonMalformed, errors.New("a JSON object, and this input's format is heka")
+	}
 	if d.RequireSignature {
 		return ReasonUnsigned, errors.New("metlog JSON carries no signature and this input requires one")
 	}
@@ -120,6 +192,7 @@ func (d *Decoder) JSON(p []byte, m *metlog.Message) (Reason, error) {
 	if err := (metlogjson.Limits{MaxFields: d.MaxFields}).Decode(p, m); err != nil {
 		return JSONReason(err), err
 	}
+	d.Format.Lift(m)
 	Identify(m, "", "")
 	return 0, nil
 }
@@ -144,6 +217,9 @@ func (d *Decoder) Record(rec *heka.Record, m *metlog.Message) (Reason, error) {
 // client certificate names tlsClient ("" for none), which becomes field
 // FieldTLSClient.
 func (d *Decoder) RecordFrom(rec *heka.Record, m *metlog.Message, tlsClient string) (Reason, error) {
+	if !d.Format.AcceptsHeka() {
+		return ReasonMalformed, fmt.Errorf("a Heka record, and this input's format is %s", d.Format)
+	}
 	if len(rec.Message) > d.MaxSize {
 		return ReasonTooLarge, fmt.Errorf("message of %d bytes is over the limit of %d", len(rec.Message), d.MaxSize)
 	}

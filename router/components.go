@@ -14,8 +14,10 @@ import (
 	otlpin "github.com/metlog/metlog/input/otlp"
 	statsdin "github.com/metlog/metlog/input/statsd"
 	syslogin "github.com/metlog/metlog/input/syslog"
+	"github.com/metlog/metlog/input/tail"
 	"github.com/metlog/metlog/input/tcp"
 	"github.com/metlog/metlog/input/udp"
+	"github.com/metlog/metlog/input/zeromq"
 	carbonout "github.com/metlog/metlog/output/carbon"
 	"github.com/metlog/metlog/output/clickhouse"
 	"github.com/metlog/metlog/output/file"
@@ -41,8 +43,10 @@ var (
 		"otlp":   inputOf(otlpin.Defaults, otlpin.New, otlpin.Sample),
 		"statsd": inputOf(statsdin.Defaults, statsdin.New, statsdin.Sample),
 		"syslog": inputOf(syslogin.Defaults, syslogin.New, syslogin.Sample),
+		"tail":   inputOf(tail.Defaults, tail.New, tail.Sample),
 		"tcp":    inputOf(tcp.Defaults, tcp.New, tcp.Sample),
 		"udp":    inputOf(udp.Defaults, udp.New, udp.Sample),
+		"zeromq": inputOf(zeromq.Defaults, zeromq.New, zeromq.Sample),
 	}
 	aggregatePlugins = map[string]plugin[Aggregator]{
 		"exceptions": aggregateOf(exceptions.Defaults, exceptions.New, exceptions.Sample),

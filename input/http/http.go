@@ -53,6 +53,9 @@ type Config struct {
 	MaxBodySize int64 `toml:"max_body_size"`
 	// MaxMessageSize is the largest message accepted, in bytes.
 	MaxMessageSize int `toml:"max_message_size"`
+	// Format is what the input accepts: "auto" (metlog JSON, Heka JSON
+	// and Heka records, told apart), "metlog-json", "heka-json" or "heka".
+	Format input.Format `toml:"format"`
 	// FullTimeout is how long a request waits for room in a full journal
 	// before it is answered 503.
 	FullTimeout config.Duration `toml:"full_timeout"`
@@ -126,7 +129,7 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 		return nil, err
 	}
 	in := &Input{cfg: cfg, log: log, limiter: cfg.RateLimit.Limiter(),
-		dec: input.Decoder{MaxSize: cfg.MaxMessageSize, Keys: keys, RequireSignature: cfg.RequireSignature}}
+		dec: input.Decoder{MaxSize: cfg.MaxMessageSize, Keys: keys, RequireSignature: cfg.RequireSignature, Format: cfg.Format}}
 	in.tokens.Store(tokens)
 	return in, nil
 }
@@ -311,7 +314,10 @@ func (in *Input) decode(format string, data []byte, id identity) ([]*metlog.Mess
 				reject(i, input.JSONReason(err), err)
 			case in.dec.RequireSignature:
 				reject(i, input.ReasonUnsigned, errors.New("metlog JSON carries no signature and this input requires one"))
+			case !in.dec.Format.AcceptsJSON():
+				reject(i, input.ReasonMalformed, errors.New("a JSON object, and this input's format is heka"))
 			default:
+				in.dec.Format.Lift(m)
 				input.Identify(m, id.tlsClient, "")
 				id.addSource(m)
 				msgs = append(msgs, m)

@@ -173,6 +173,11 @@ func (c *connection) readJSON(r io.Reader) error {
 				c.in.counters.Rejected(input.ReasonUnsigned)
 				continue
 			}
+			if !c.in.dec.Format.AcceptsJSON() {
+				c.in.counters.Rejected(input.ReasonMalformed)
+				continue
+			}
+			c.in.dec.Format.Lift(&scratch)
 			if !c.in.limiter.Allow(c.src, 1) {
 				c.in.counters.Rejected(input.ReasonRateLimited)
 				continue

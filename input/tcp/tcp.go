@@ -37,6 +37,9 @@ type Config struct {
 	Address string `toml:"address"`
 	// MaxMessageSize is the largest message accepted, in bytes.
 	MaxMessageSize int `toml:"max_message_size"`
+	// Format is what the input accepts: "auto" (metlog JSON, Heka JSON
+	// and Heka records, told apart), "metlog-json", "heka-json" or "heka".
+	Format input.Format `toml:"format"`
 	// MaxConnections caps concurrent connections; more are closed at once.
 	MaxConnections int `toml:"max_connections"`
 	// MaxConnectionsPerSource caps the concurrent connections of one
@@ -137,7 +140,7 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 		ln:      ln,
 		tls:     st,
 		limiter: cfg.RateLimit.Limiter(),
-		dec:     input.Decoder{MaxSize: cfg.MaxMessageSize, Keys: keys, RequireSignature: cfg.RequireSignature},
+		dec:     input.Decoder{MaxSize: cfg.MaxMessageSize, Keys: keys, RequireSignature: cfg.RequireSignature, Format: cfg.Format},
 		conns:   input.Conns{Max: cfg.MaxConnections, MaxPerSource: cfg.MaxConnectionsPerSource, Log: log},
 	}, nil
 }

@@ -38,6 +38,9 @@ type Config struct {
 	// MaxMessageSize is the largest message accepted, in bytes; larger
 	// datagrams are rejected as too_large.
 	MaxMessageSize int `toml:"max_message_size"`
+	// Format is what the input accepts: "auto" (metlog JSON, Heka JSON
+	// and Heka records, told apart), "metlog-json", "heka-json" or "heka".
+	Format input.Format `toml:"format"`
 	// ReadBuffer is the socket receive buffer (SO_RCVBUF) in bytes; the
 	// kernel may cap it at net.core.rmem_max.
 	ReadBuffer int `toml:"read_buffer"`
@@ -131,7 +134,7 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 		cfg:     cfg,
 		log:     log,
 		conn:    conn,
-		dec:     input.Decoder{MaxSize: cfg.MaxMessageSize, Keys: keys, RequireSignature: cfg.RequireSignature},
+		dec:     input.Decoder{MaxSize: cfg.MaxMessageSize, Keys: keys, RequireSignature: cfg.RequireSignature, Format: cfg.Format},
 		limiter: cfg.RateLimit.Limiter(),
 	}, nil
 }

@@ -1,0 +1,77 @@
+package tcp
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/metlog/metlog/input/inputtest"
+)
+
+// moduleRoot returns the directory holding go.mod.
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the package")
+		}
+		dir = parent
+	}
+}
+
+// TestMozlog pipes what the real mozlog (npm) writes to stdout into the
+// input, which detects Heka JSON and lifts its envelope.
+func TestMozlog(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("SKIPPED: node is not installed (Debian package nodejs; `make deps` installs it)")
+	}
+	modules := filepath.Join(moduleRoot(t), "testdeps", "node_modules")
+	if _, err := os.Stat(filepath.Join(modules, "mozlog")); err != nil {
+		t.Skip("SKIPPED: mozlog is not installed (npm package mozlog in testdeps/package.json; `make deps` installs it)")
+	}
+	sink := &inputtest.Sink{}
+	in := start(t, Defaults(), sink)
+	c := dial(t, in)
+	cmd := exec.Command(node, filepath.Join("testdata", "mozlog.js"))
+	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
+	cmd.Stdout = c
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	c.(*net.TCPConn).CloseWrite()
+	msgs, err := sink.Wait(waitCtx(t), 3)
+	if err != nil {
+		t.Fatal(err, msgs)
+	}
+	want := []struct {
+		typ   string
+		sev   int32
+		field string
+	}{
+		{"routes.request.summary", 6, "path"},
+		{"routes.oops", 2, "error"},
+		{"routes.plain", 6, "msg"},
+	}
+	for i, w := range want {
+		m := msgs[i]
+		if m.Type != w.typ || int32(m.Severity) != w.sev || m.Logger != "fxa-test" || m.EnvVersion != "2.0" ||
+			m.Pid == 0 || m.Timestamp == 0 || m.Field(w.field) == nil {
+			t.Errorf("message %d: %+v, want type %s, severity %d, a field %s", i, m, w.typ, w.sev, w.field)
+		}
+	}
+	if f := msgs[0].Field("status"); f == nil || len(f.Integers) != 1 || f.Integers[0] != 200 {
+		t.Errorf("status field: %+v", f)
+	}
+}
