@@ -3,7 +3,11 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -15,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/output/clickhouse/clickhousetest"
 	"github.com/metlog/metlog/output/nats/natstest"
 )
 
@@ -40,12 +45,17 @@ type topology struct {
 	edges    []*router
 	centrals []*router
 	outs     []string // the central routers' output files
-	clients  []*metlog.Client
+	// warehouse is set when the central routers also write to ClickHouse.
+	warehouse bool
+	clients   []*metlog.Client
 }
 
-func startTopology(t *testing.T) *topology {
+// startTopology starts the cluster, two edge routers and two central
+// routers writing files and, when warehouse is a ClickHouse URL, also the
+// ClickHouse table default.metlog.
+func startTopology(t *testing.T, warehouse string) *topology {
 	t.Helper()
-	top := &topology{t: t, nodes: natstest.StartCluster(t, 3)}
+	top := &topology{t: t, nodes: natstest.StartCluster(t, 3), warehouse: warehouse != ""}
 	urls := tomlList(natstest.URLs(top.nodes))
 	dir := t.TempDir()
 	for i := range 2 {
@@ -88,6 +98,15 @@ format = "heka"
 path = "out.heka"
 retry_max = "500ms"
 `, freeAddr(t), urls)
+		if warehouse != "" {
+			cfg += fmt.Sprintf(`
+[output.warehouse]
+type = "clickhouse"
+url = %q
+batch_size = 8192
+retry_max = "500ms"
+`, warehouse)
+		}
 		name := fmt.Sprintf("central%d", i+1)
 		d := filepath.Join(dir, name)
 		top.centrals = append(top.centrals, startRouter(t, name, d, cfg))
@@ -170,9 +189,16 @@ func (top *topology) settle() {
 	urls := natstest.URLs(top.nodes)
 	waitFor(top.t, time.Minute, func() bool {
 		info := consumerState(urls)
-		return info != nil && info.NumPending == 0 && info.NumAckPending == 0 &&
-			top.centrals[0].status("outputs", "all", "lag_records") == 0 &&
-			top.centrals[1].status("outputs", "all", "lag_records") == 0
+		if info == nil || info.NumPending != 0 || info.NumAckPending != 0 {
+			return false
+		}
+		for _, c := range top.centrals {
+			if c.status("outputs", "all", "lag_records") != 0 ||
+				top.warehouse && c.status("outputs", "warehouse", "lag_records") != 0 {
+				return false
+			}
+		}
+		return true
 	}, func() string { return fmt.Sprintf("consumer %+v", consumerState(urls)) })
 }
 
@@ -205,7 +231,7 @@ func messages(def int) int {
 // sent at 2000 a second; a third with -short).
 func TestEdgeClusterCentralFailover(t *testing.T) {
 	n := messages(20000)
-	top := startTopology(t)
+	top := startTopology(t, "")
 	tr := newTracker("msg-", top.outs...)
 	defer tr.Close()
 	var killed *natstest.Server
@@ -253,7 +279,13 @@ func TestEdgeClusterCentralFailover(t *testing.T) {
 // third with -short).
 func TestEdgeClusterCentralThroughput(t *testing.T) {
 	n := messages(20000)
-	top := startTopology(t)
+	var warehouse string
+	if _, err := exec.LookPath("clickhouse-server"); err == nil {
+		warehouse = clickhousetest.Start(t).URL
+	} else {
+		t.Log("SKIPPED the warehouse part: clickhouse-server is not installed (Debian package clickhouse-server; `make deps` installs it)")
+	}
+	top := startTopology(t, warehouse)
 	paced := max(n/6, 1000)
 	lat := newTracker("paced-", top.outs...)
 	top.send("paced-", paced, 1000, nil)
@@ -284,6 +316,36 @@ func TestEdgeClusterCentralThroughput(t *testing.T) {
 			rep.p50.Round(time.Millisecond), rep.p99.Round(time.Millisecond), rep.max.Round(time.Millisecond), rep.total-r.n)
 	}
 	t.Logf("burst: %d messages end to end in %v: %.0f messages/s", n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
+	if warehouse != "" {
+		// Both central routers wrote what each took from the cluster into
+		// the one table; every message is there, once per UUID.
+		rows, distinct := warehouseCount(t, warehouse, "burst-")
+		if distinct != n {
+			t.Fatalf("warehouse: %d distinct UUIDs of %d messages (%d rows)", distinct, n, rows)
+		}
+		t.Logf("warehouse: all %d messages in ClickHouse (%d rows: %d duplicates before merging)", n, rows, rows-n)
+	}
+}
+
+// warehouseCount returns how many rows of the ClickHouse table have a
+// payload starting with prefix, and how many distinct UUIDs they hold. The
+// routers had delivered everything before the test asks.
+func warehouseCount(t *testing.T, base, prefix string) (rows, distinct int) {
+	t.Helper()
+	q := fmt.Sprintf("SELECT count(), uniqExact(uuid) FROM default.metlog WHERE startsWith(payload, '%s') FORMAT TSV", prefix)
+	resp, err := http.Get(base + "?query=" + url.QueryEscape(q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("warehouse query: %s: %s", resp.Status, body)
+	}
+	if _, err := fmt.Sscan(string(body), &rows, &distinct); err != nil {
+		t.Fatalf("warehouse answer %q: %v", body, err)
+	}
+	return rows, distinct
 }
 
 // streamLeader returns the node leading the METLOG stream.
