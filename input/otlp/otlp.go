@@ -211,7 +211,7 @@ func (in *Input) Run(ctx context.Context, sink input.Sink) error {
 			Handler:           in.Handler(sink),
 			ReadHeaderTimeout: 30 * time.Second,
 			ErrorLog:          slog.NewLogLogger(in.log.Handler(), slog.LevelWarn),
-			TLSConfig:         in.tls,
+			TLSConfig:         in.tls.Clone(), // the server changes it
 		}
 		wg.Go(func() {
 			var err error
@@ -229,7 +229,7 @@ func (in *Input) Run(ctx context.Context, sink input.Sink) error {
 	if in.grpcLn != nil {
 		opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(int(in.cfg.MaxBodySize))}
 		if in.tls != nil {
-			opts = append(opts, grpc.Creds(credentials.NewTLS(in.tls)))
+			opts = append(opts, grpc.Creds(credentials.NewTLS(in.tls.Clone())))
 		}
 		gs = grpc.NewServer(opts...)
 		in.registerGRPC(gs, sink)

@@ -26,6 +26,7 @@ import (
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -408,13 +409,34 @@ func TestMutualTLSIdentity(t *testing.T) {
 	if resp.StatusCode != 200 || len(msgs) != 1 {
 		t.Fatalf("%s, %d messages", resp.Status, len(msgs))
 	}
-	var names []string
-	for _, f := range msgs[0].Fields {
-		if f.Name == "tls_client" {
-			names = append(names, f.Strings[0])
+	checkClient := func(m *metlog.Message, want string) {
+		t.Helper()
+		var names []string
+		for _, f := range m.Fields {
+			if f.Name == "tls_client" {
+				names = append(names, f.Strings[0])
+			}
+		}
+		if len(names) != 1 || names[0] != want {
+			t.Errorf("tls_client fields %v, want [%s]", names, want)
 		}
 	}
-	if len(names) != 1 || names[0] != "collector-1" {
-		t.Errorf("tls_client fields %v, want [collector-1]", names)
+	checkClient(msgs[0], "collector-1")
+
+	// gRPC over mutual TLS (it needs the h2 protocol negotiated).
+	creds := credentials.NewTLS(&tls.Config{RootCAs: ca.Pool, Certificates: []tls.Certificate{ca.Client("collector-2").Cert}})
+	conn, err := grpc.NewClient(in.GRPCAddr().String(), grpc.WithTransportCredentials(creds))
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := collogspb.NewLogsServiceClient(conn).Export(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if msgs = sink.Messages(); len(msgs) != 2 {
+		t.Fatalf("%d messages", len(msgs))
+	}
+	checkClient(msgs[1], "collector-2")
 }
