@@ -33,9 +33,13 @@ type feed struct {
 }
 
 // run fills free buffers with batches and hands them over on ready, which
-// it closes when reading stops.
+// it closes when reading stops. A batch holds up to batchSize messages: a
+// statsd record counts as the lines it holds, and the records of a journal
+// batch that do not fit go into the next one.
 func (f *feed) run(ctx context.Context, free <-chan *prepared, ready chan<- *prepared) {
 	defer close(ready)
+	var b journal.Batch // valid until the next call of Next
+	next := 0           // b's first record not prepared yet
 	for {
 		var p *prepared
 		select {
@@ -43,25 +47,31 @@ func (f *feed) run(ctx context.Context, free <-chan *prepared, ready chan<- *pre
 		case <-ctx.Done():
 			return
 		}
-		b, err := f.reader.Next(ctx, f.batchSize)
-		if err != nil {
-			if ctx.Err() == nil && !errors.Is(err, journal.ErrClosed) {
-				f.log.Error("reading the journal", "err", err)
+		if next == len(b.Records) {
+			var err error
+			if b, err = f.reader.Next(ctx, f.batchSize); err != nil {
+				if ctx.Err() == nil && !errors.Is(err, journal.ErrClosed) {
+					f.log.Error("reading the journal", "err", err)
+				}
+				return
 			}
-			return
+			next = 0
 		}
 		p.batch = p.batch[:0]
 		if p.expander != nil {
 			p.expander.Reset()
 		}
-		for i, rec := range b.Records {
-			m := &p.pool[i]
-			if err := heka.Unmarshal(rec, m); err != nil {
+		i, n := next, 0 // n counts messages, a record's lines included
+		for ; i < len(b.Records) && n < f.batchSize; i++ {
+			m := &p.pool[i-next]
+			n++
+			if err := heka.Unmarshal(b.Records[i], m); err != nil {
 				f.corrupt.Add(1)
 				continue
 			}
 			if m.Type == statsdin.RecordType {
 				p.batch = p.expand(f.matcher, m)
+				n += len(p.lines) - 1
 				continue
 			}
 			if f.skipDerived && isDerived(m) {
@@ -71,9 +81,10 @@ func (f *feed) run(ctx context.Context, free <-chan *prepared, ready chan<- *pre
 				p.batch = append(p.batch, m)
 			}
 		}
-		p.end = b.End
-		f.read.Add(uint64(len(b.Records)))
+		p.end = b.After(i - 1)
+		f.read.Add(uint64(i - next))
 		f.matched.Add(uint64(len(p.batch)))
+		next = i
 		select {
 		case ready <- p:
 		case <-ctx.Done():
