@@ -13,6 +13,9 @@
 //	timer    NAMESPACE_NAME_seconds  histogram (Buckets) or summary (Quantiles) of the payload's
 //	                                 milliseconds, in seconds; a rate below 1 counts each
 //	                                 observation 1/rate times (at most 1000)
+//	histogram  NAMESPACE_NAME        histogram with the message's own bounds: adds its count, sum
+//	                                 and buckets (OpenTelemetry histograms, from the otlp input;
+//	                                 a message with other bounds starts the series again)
 //
 // Messages of other types ("set", "statmetric", …) are skipped and counted,
 // and so are metric messages that cannot be used: no name, a payload that

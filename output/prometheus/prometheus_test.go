@@ -279,3 +279,50 @@ func TestSanitizeName(t *testing.T) {
 func TestSample(t *testing.T) {
 	outputtest.CheckSample(t, "prometheus", Sample(), Defaults)
 }
+
+// histogram is a histogram message as the OTLP input makes it.
+func histogram(name string, count int64, sum float64, bounds []float64, buckets ...int64) *metlog.Message {
+	return &metlog.Message{Type: TypeHistogram, Logger: "svc", Payload: fmt.Sprint(count), Fields: []metlog.Field{
+		metlog.String("name", name), metlog.Int("count", count), metlog.Float("sum", sum),
+		{Name: "bounds", Type: metlog.TypeDouble, Doubles: bounds},
+		{Name: "buckets", Type: metlog.TypeInteger, Integers: buckets},
+		metlog.String("region", "eu"),
+	}}
+}
+
+// Histogram messages (OpenTelemetry histograms) add up into a Prometheus
+// histogram with their own bounds; other bounds start the series again;
+// broken ones are counted as invalid.
+func TestHistogramMessages(t *testing.T) {
+	cfg := Defaults()
+	cfg.Tags = true
+	o := newOutput(t, cfg)
+	bounds := []float64{5, 10, 50}
+	o.Write(context.Background(), []*metlog.Message{
+		histogram("http.server.duration", 4, 61, bounds, 1, 2, 1, 0),
+		histogram("http.server.duration", 3, 205, bounds, 0, 1, 1, 1),
+		histogram("broken", 3, 1, bounds, 1, 1),
+	})
+	got := scrape(t, o)
+	for _, want := range []string{
+		`http_server_duration_bucket{logger="svc",region="eu",le="5"} 1`,
+		`http_server_duration_bucket{logger="svc",region="eu",le="10"} 4`,
+		`http_server_duration_bucket{logger="svc",region="eu",le="50"} 6`,
+		`http_server_duration_bucket{logger="svc",region="eu",le="+Inf"} 7`,
+		`http_server_duration_sum{logger="svc",region="eu"} 266`,
+		`http_server_duration_count{logger="svc",region="eu"} 7`,
+	} {
+		if !strings.Contains(got, "\n"+want+"\n") {
+			t.Errorf("want %q in\n%s", want, got)
+		}
+	}
+	if st := o.Stats(); st.Invalid != 1 || st.Updates != 2 {
+		t.Errorf("stats %+v", st)
+	}
+	o.Write(context.Background(), []*metlog.Message{histogram("http.server.duration", 2, 3, []float64{1, 2}, 1, 1, 0)})
+	got = scrape(t, o)
+	if !strings.Contains(got, `http_server_duration_count{logger="svc",region="eu"} 2`+"\n") ||
+		!strings.Contains(got, `http_server_duration_bucket{logger="svc",region="eu",le="2"} 2`+"\n") {
+		t.Errorf("after new bounds:\n%s", got)
+	}
+}

@@ -21,6 +21,18 @@ const (
 	kindCounter kind = iota + 1
 	kindGauge
 	kindTimer
+	kindHistogram
+)
+
+// TypeHistogram is the type of the messages an OpenTelemetry histogram
+// data point becomes (input/otlp; docs/otlp.md): observations counted in
+// buckets, not samples. Their fields:
+const (
+	TypeHistogram = "histogram"
+	fieldCount    = "count"   // observations in the interval, integer
+	fieldSum      = "sum"     // their sum, double
+	fieldBounds   = "bounds"  // bucket upper bounds, doubles, increasing
+	fieldBuckets  = "buckets" // observations per bucket, integers, len(bounds)+1
 )
 
 // maxWeight caps how many times one sampled timer observation counts.
@@ -29,9 +41,10 @@ const maxWeight = 1000
 // Every series of a kind shares its help text, so that metrics whose
 // original names sanitise to the same name still form one family.
 var help = [...]string{
-	kindCounter: "Sum of metlog counter messages.",
-	kindGauge:   "Last value of metlog gauge messages.",
-	kindTimer:   "Durations of metlog timer messages, in seconds.",
+	kindCounter:   "Sum of metlog counter messages.",
+	kindGauge:     "Last value of metlog gauge messages.",
+	kindTimer:     "Durations of metlog timer messages, in seconds.",
+	kindHistogram: "Distributions of metlog histogram messages.",
 }
 
 // label is one label of a message: its name, and its value as
@@ -60,6 +73,7 @@ type series struct {
 
 	value   float64            // counter, gauge
 	buckets []uint64           // histogram: observations at or below each bound (not cumulative)
+	bounds  []float64          // a histogram message's bounds (timers use Config.Buckets)
 	count   uint64             // histogram
 	sum     float64            // histogram
 	summary prometheus.Summary // summary
@@ -75,6 +89,9 @@ func (o *Output) update(m *metlog.Message, now time.Time) {
 		k = kindGauge
 	case metlog.TypeTimer:
 		k = kindTimer
+	case TypeHistogram:
+		o.updateHistogram(m, now)
+		return
 	default:
 		o.stats.Skipped++
 		return
@@ -127,6 +144,76 @@ func (o *Output) update(m *metlog.Message, now time.Time) {
 	}
 }
 
+// updateHistogram folds a histogram message into its series: its counts
+// add to the series', whose bounds are those of the messages. A message
+// with other bounds than its series' starts the series again with them
+// (Prometheus sees a reset).
+func (o *Output) updateHistogram(m *metlog.Message, now time.Time) {
+	raw := output.MetricName(m)
+	count, cok := fieldInt(m, fieldCount)
+	bounds, buckets := fieldDoubles(m, fieldBounds), fieldInts(m, fieldBuckets)
+	sum := 0.0
+	if f := m.Field(fieldSum); f != nil && f.Type == metlog.TypeDouble && len(f.Doubles) == 1 {
+		sum = f.Doubles[0]
+	}
+	if raw == "" || !cok || count < 0 || len(buckets) != len(bounds)+1 || !slices.IsSorted(bounds) ||
+		slices.ContainsFunc(buckets, func(b int64) bool { return b < 0 }) || math.IsNaN(sum) || math.IsInf(sum, 0) {
+		o.stats.Invalid++
+		return
+	}
+	name := o.metricName(kindHistogram, raw)
+	if f := o.families[name]; f != nil && f.kind != kindHistogram || f == nil && o.collides(kindHistogram, name) {
+		o.stats.Invalid++
+		return
+	}
+	o.collectLabels(m)
+	s := o.series[string(o.seriesKey(name))]
+	if s == nil {
+		if len(o.series) >= o.cfg.MaxSeries && now.Sub(o.lastSweep) >= time.Second {
+			o.expire(now)
+		}
+		if len(o.series) >= o.cfg.MaxSeries {
+			o.stats.Dropped++
+			return
+		}
+		s = o.newSeries(kindHistogram, name)
+		o.series[string(o.key)] = s
+	}
+	s.updated = now
+	o.stats.Updates++
+	if !slices.Equal(s.bounds, bounds) {
+		s.bounds = slices.Clone(bounds)
+		s.buckets = make([]uint64, len(bounds))
+		s.count, s.sum = 0, 0
+	}
+	for i := range bounds {
+		s.buckets[i] += uint64(buckets[i])
+	}
+	s.count += uint64(count)
+	s.sum += sum
+}
+
+func fieldInt(m *metlog.Message, name string) (int64, bool) {
+	if f := m.Field(name); f != nil && f.Type == metlog.TypeInteger && len(f.Integers) == 1 {
+		return f.Integers[0], true
+	}
+	return 0, false
+}
+
+func fieldInts(m *metlog.Message, name string) []int64 {
+	if f := m.Field(name); f != nil && f.Type == metlog.TypeInteger {
+		return f.Integers
+	}
+	return nil
+}
+
+func fieldDoubles(m *metlog.Message, name string) []float64 {
+	if f := m.Field(name); f != nil && f.Type == metlog.TypeDouble {
+		return f.Doubles
+	}
+	return nil
+}
+
 // metricName is the sanitised name of a metric, with its namespace and the
 // suffix of its kind.
 func (o *Output) metricName(k kind, raw string) string {
@@ -177,11 +264,11 @@ func (o *Output) labelName(raw string) string {
 func (o *Output) collides(k kind, name string) bool {
 	for _, suffix := range []string{"_count", "_sum", "_bucket"} {
 		if base, ok := strings.CutSuffix(name, suffix); ok {
-			if f := o.families[base]; f != nil && f.kind == kindTimer {
+			if f := o.families[base]; f != nil && (f.kind == kindTimer || f.kind == kindHistogram) {
 				return true
 			}
 		}
-		if k == kindTimer && o.families[name+suffix] != nil {
+		if (k == kindTimer || k == kindHistogram) && o.families[name+suffix] != nil {
 			return true
 		}
 	}
@@ -209,6 +296,10 @@ func (o *Output) collectLabels(m *metlog.Message) {
 			switch f.Name {
 			case "", "name", "rate", metlog.PayloadTypeField:
 				continue
+			case fieldCount, fieldSum, "min", "max", fieldBounds, fieldBuckets:
+				if m.Type == TypeHistogram {
+					continue
+				}
 			}
 			if f.Type == metlog.TypeBytes || f.Len() == 0 {
 				continue
@@ -338,9 +429,13 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		case s.kind == kindGauge:
 			ch <- constMetric(prometheus.NewConstMetric(s.desc, prometheus.GaugeValue, s.value, s.values...))
 		default:
+			bounds := o.cfg.Buckets
+			if s.kind == kindHistogram {
+				bounds = s.bounds
+			}
 			cumulative := make(map[float64]uint64, len(s.buckets))
 			var n uint64
-			for i, b := range o.cfg.Buckets {
+			for i, b := range bounds {
 				n += s.buckets[i]
 				cumulative[b] = n
 			}
