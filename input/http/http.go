@@ -59,6 +59,10 @@ type Config struct {
 	// FullTimeout is how long a request waits for room in a full journal
 	// before it is answered 503.
 	FullTimeout config.Duration `toml:"full_timeout"`
+	// BodyTimeout is how long a client may take to send a request's body,
+	// so that bodies trickled byte by byte (slow-loris) do not hold
+	// connections for ever; a request over it is answered 408.
+	BodyTimeout config.Duration `toml:"body_timeout"`
 	// Tokens, when any is set, make a token necessary: each request sends
 	// one as "Authorization: Bearer <token>", and its messages carry the
 	// token's source as field ingest_source.
@@ -75,6 +79,7 @@ func Defaults() Config {
 		MaxBodySize:    16 << 20,
 		MaxMessageSize: heka.MaxMessageSize,
 		FullTimeout:    config.Duration(10 * time.Second),
+		BodyTimeout:    config.Duration(30 * time.Second),
 	}
 }
 
@@ -92,6 +97,9 @@ func (c *Config) Validate() error {
 	}
 	if c.FullTimeout <= 0 {
 		errs = append(errs, errors.New("full_timeout must be positive"))
+	}
+	if c.BodyTimeout <= 0 {
+		errs = append(errs, errors.New("body_timeout must be positive"))
 	}
 	if err := c.Signatures.Validate(); err != nil {
 		errs = append(errs, err)
@@ -191,6 +199,9 @@ func (in *Input) Handler(sink input.Sink) http.Handler {
 		if r.TLS != nil {
 			id.tlsClient = input.ClientName(r.TLS)
 		}
+		// The server's own timeouts stop at the headers (a read timeout
+		// would end the router's live tail too): bound the body here.
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(in.cfg.BodyTimeout.D()))
 		body := io.Reader(http.MaxBytesReader(w, r.Body, in.cfg.MaxBodySize))
 		switch enc := strings.ToLower(r.Header.Get("Content-Encoding")); enc {
 		case "", "identity":
@@ -210,6 +221,10 @@ func (in *Input) Handler(sink input.Sink) http.Handler {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) || int64(len(data)) > in.cfg.MaxBodySize {
 			reply(w, http.StatusRequestEntityTooLarge, response{Error: fmt.Sprintf("body over %d bytes", in.cfg.MaxBodySize)})
+			return
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			reply(w, http.StatusRequestTimeout, response{Error: fmt.Sprintf("the body took over body_timeout (%v) to arrive", in.cfg.BodyTimeout.D())})
 			return
 		}
 		if err != nil {

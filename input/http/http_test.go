@@ -1,18 +1,23 @@
 package http
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/metlog/metlog"
 	"github.com/metlog/metlog/codec/heka"
+	"github.com/metlog/metlog/config"
 	"github.com/metlog/metlog/input/inputtest"
 )
 
@@ -125,5 +130,33 @@ func TestLimitsAndErrors(t *testing.T) {
 	zw.Close()
 	if code, _ := post(t, srv.URL, "application/x-ndjson", "gzip", buf.Bytes()); code != 413 {
 		t.Errorf("gzip bomb: %d", code)
+	}
+}
+
+// A body trickled slower than body_timeout allows is cut off with 408,
+// and the connection is closed.
+func TestBodyTimeout(t *testing.T) {
+	cfg := Defaults()
+	cfg.BodyTimeout = config.Duration(200 * time.Millisecond)
+	in, err := New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(in.Handler(&inputtest.Sink{}))
+	defer srv.Close()
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{", cfg.Path)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Errorf("status %s, want 408", resp.Status)
 	}
 }
