@@ -19,6 +19,7 @@ import (
 
 	"github.com/metlog/metlog"
 	"github.com/metlog/metlog/config"
+	"github.com/metlog/metlog/internal/testenv"
 	"github.com/metlog/metlog/router"
 )
 
@@ -35,28 +36,8 @@ func browserDeps(t *testing.T) (chromium, playwright string) {
 	if err != nil {
 		t.Skip("SKIPPING the browser tests: no chromium on PATH (apt-get install chromium, or run make test)")
 	}
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("SKIPPING the browser tests: no node on PATH (run make test)")
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the package directory")
-		}
-		dir = parent
-	}
-	playwright = filepath.Join(dir, "testdeps", "node_modules", "playwright-core")
-	if _, err := os.Stat(filepath.Join(playwright, "package.json")); err != nil {
-		t.Skip("SKIPPING the browser tests: testdeps/node_modules/playwright-core is missing (run make test)")
-	}
-	return chromium, playwright
+	testenv.Node(t)
+	return chromium, filepath.Dir(testenv.NodeModule(t, "playwright-core/package.json"))
 }
 
 // browserToken is the read token of the router TestBrowser runs.

@@ -17,44 +17,18 @@ import (
 	"time"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/internal/testenv"
 )
 
 // This file runs etsy statsd (the npm package, which `make deps` installs
 // under testdeps/node_modules) with its graphite backend pointed at a
 // carbon listener of the test's own.
 
-// moduleRoot is the directory holding go.mod.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the package directory")
-		}
-		dir = parent
-	}
-}
-
 // etsyStatsd returns the node binary and etsy statsd's bin/statsd, or
 // skips the test when either is absent.
 func etsyStatsd(t *testing.T) (node, script string) {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("SKIPPED: node is not installed; `make deps` installs what the tests need")
-	}
-	script = filepath.Join(moduleRoot(t), "testdeps", "node_modules", "statsd", "bin", "statsd")
-	if _, err := os.Stat(script); err != nil {
-		t.Skipf("SKIPPED: etsy statsd is not installed (%v); run `make deps`", err)
-	}
-	return node, script
+	return testenv.Node(t), testenv.NodeModule(t, "statsd/bin/statsd")
 }
 
 // flushResult is one flush: graphite name to value.

@@ -8,38 +8,14 @@ import (
 	"testing"
 
 	"github.com/metlog/metlog/input/inputtest"
+	"github.com/metlog/metlog/internal/testenv"
 )
-
-// moduleRoot returns the directory holding go.mod.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the package")
-		}
-		dir = parent
-	}
-}
 
 // TestMozlog pipes what the real mozlog (npm) writes to stdout into the
 // input, which detects Heka JSON and lifts its envelope.
 func TestMozlog(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("SKIPPED: node is not installed (Debian package nodejs; `make deps` installs it)")
-	}
-	modules := filepath.Join(moduleRoot(t), "testdeps", "node_modules")
-	if _, err := os.Stat(filepath.Join(modules, "mozlog")); err != nil {
-		t.Skip("SKIPPED: mozlog is not installed (npm package mozlog in testdeps/package.json; `make deps` installs it)")
-	}
+	node := testenv.Node(t)
+	modules := filepath.Dir(testenv.NodeModule(t, "mozlog"))
 	sink := &inputtest.Sink{}
 	in := start(t, Defaults(), sink)
 	c := dial(t, in)

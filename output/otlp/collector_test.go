@@ -14,6 +14,7 @@ import (
 
 	"github.com/metlog/metlog"
 	otlpin "github.com/metlog/metlog/input/otlp"
+	"github.com/metlog/metlog/internal/testenv"
 	"github.com/metlog/metlog/output"
 	"github.com/metlog/metlog/output/outputtest"
 )
@@ -22,29 +23,11 @@ import (
 // the module root.
 const collectorPath = "testdeps/otelcol/build/otelcol-metlog-test"
 
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the package")
-		}
-		dir = parent
-	}
-}
-
 // startCollector runs an OpenTelemetry Collector whose OTLP/HTTP receiver
 // writes what it gets to logs.jsonl and metrics.jsonl in dir.
 func startCollector(t *testing.T, dir string) string {
 	t.Helper()
-	bin := filepath.Join(moduleRoot(t), collectorPath)
+	bin := filepath.Join(testenv.ModuleRoot(t), collectorPath)
 	if _, err := os.Stat(bin); err != nil {
 		t.Skip("SKIPPED: the OpenTelemetry Collector is not built (`make otelcol`, which `make deps` runs, builds it into " + collectorPath + ")")
 	}

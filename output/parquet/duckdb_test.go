@@ -13,40 +13,15 @@ import (
 	"time"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/internal/testenv"
 	"github.com/metlog/metlog/output/outputtest"
 )
-
-// moduleRoot is the directory holding go.mod.
-func moduleRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-}
 
 // duckDB runs queries with DuckDB from node (testdata/query.cjs) and
 // returns the rows of each.
 func duckDB(t testing.TB, queries ...string) [][]map[string]any {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("SKIPPED: node is not installed (Debian package nodejs; `make deps` installs it)")
-	}
-	api := filepath.Join(moduleRoot(t), "testdeps", "node_modules", "@duckdb", "node-api")
-	if _, err := os.Stat(api); err != nil {
-		t.Skip("SKIPPED: testdeps/node_modules/@duckdb/node-api is missing (npm package @duckdb/node-api; `make deps` installs it)")
-	}
+	node, api := testenv.Node(t), testenv.NodeModule(t, "@duckdb/node-api")
 	in, _ := json.Marshal(queries)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/internal/testenv"
 	"github.com/metlog/metlog/output/outputtest"
 )
 
@@ -31,34 +32,9 @@ type etsyStatsd struct {
 	totals map[string]float64
 }
 
-// moduleRoot is the directory holding go.mod.
-func moduleRoot(t *testing.T) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
-
 func startEtsyStatsd(t *testing.T) *etsyStatsd {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("SKIPPED: node is not installed (Debian package nodejs), so etsy's statsd cannot run")
-	}
-	script := filepath.Join(moduleRoot(t), "testdeps", "node_modules", "statsd", "bin", "statsd")
-	if _, err := os.Stat(script); err != nil {
-		t.Skip("SKIPPED: etsy's statsd is not installed in testdeps/node_modules (`make deps` installs it)")
-	}
+	node, script := testenv.Node(t), testenv.NodeModule(t, "statsd/bin/statsd")
 	s := &etsyStatsd{totals: map[string]float64{}}
 
 	// The Graphite receiver statsd flushes to.
