@@ -211,10 +211,11 @@ func TestRsyslogForwardsTLS(t *testing.T) {
 	if m, _ := filepath.Glob("/usr/lib/*/rsyslog/lmnsd_gtls.so"); len(m) == 0 {
 		t.Skip("SKIPPED: rsyslog's TLS driver is not installed (Debian package rsyslog-gnutls; `make deps` installs it)")
 	}
-	certFile, keyFile, _ := selfSigned(t, t.TempDir())
+	ca := inputtest.NewCA(t)
+	srv := ca.Server()
 	cfg := testConfig()
 	cfg.Address = ""
-	cfg.TLS = input.TLS{CertFile: certFile, KeyFile: keyFile}
+	cfg.TLS = input.TLS{CertFile: srv.CertFile, KeyFile: srv.KeyFile}
 	sink := &inputtest.Sink{}
 	in, _ := start(t, cfg, sink)
 	listen := freePort(t)
@@ -227,7 +228,7 @@ ruleset(name="fwd") {
          streamDriver="gtls" streamDriverMode="1" streamDriverAuthMode="x509/name" streamDriverPermittedPeers="localhost"
          template="RSYSLOG_SyslogProtocol23Format")
 }
-`, certFile, listen, in.TCPAddr().(*net.TCPAddr).Port), listen)
+`, ca.File, listen, in.TCPAddr().(*net.TCPAddr).Port), listen)
 	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", listen))
 	if err != nil {
 		t.Fatal(err)

@@ -274,14 +274,14 @@ func TestTCP(t *testing.T) {
 }
 
 func TestTLS(t *testing.T) {
-	dir := t.TempDir()
-	certFile, keyFile, pool := selfSigned(t, dir)
+	ca := inputtest.NewCA(t)
+	srv := ca.Server()
 	cfg := testConfig()
 	cfg.Address = ""
-	cfg.TLS = input.TLS{CertFile: certFile, KeyFile: keyFile}
+	cfg.TLS = input.TLS{CertFile: srv.CertFile, KeyFile: srv.KeyFile}
 	sink := &inputtest.Sink{}
 	in, _ := start(t, cfg, sink)
-	c, err := tls.Dial("tcp", in.TCPAddr().String(), &tls.Config{RootCAs: pool, ServerName: "localhost"})
+	c, err := tls.Dial("tcp", in.TCPAddr().String(), &tls.Config{RootCAs: ca.Pool, ServerName: "localhost"})
 	if err != nil {
 		t.Fatal(err)
 	}

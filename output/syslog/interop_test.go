@@ -142,8 +142,9 @@ ruleset(name="out") {
 // TestThroughInput sends over TLS, octet-counted, to the syslog input, and
 // checks that the messages arrive as they were.
 func TestThroughInput(t *testing.T) {
-	dir := t.TempDir()
-	certFile, keyFile, caFile := writeCert(t, dir)
+	ca := inputtest.NewCA(t)
+	srv := ca.Server()
+	certFile, keyFile, caFile := srv.CertFile, srv.KeyFile, ca.File
 	icfg := syslogin.Defaults()
 	icfg.Address, icfg.TCPAddress, icfg.Timezone = "", "127.0.0.1:0", "UTC"
 	icfg.TLS = input.TLS{CertFile: certFile, KeyFile: keyFile}
@@ -210,8 +211,9 @@ func needGnuTLS(t *testing.T) {
 // rsyslog's imtcp with the GnuTLS driver.
 func TestRsyslogReceivesTLS(t *testing.T) {
 	needGnuTLS(t)
-	certDir := t.TempDir()
-	certFile, keyFile, caFile := writeCert(t, certDir)
+	ca := inputtest.NewCA(t)
+	srv := ca.Server()
+	certFile, keyFile, caFile := srv.CertFile, srv.KeyFile, ca.File
 	port := outputtest.FreePort(t, "tcp")
 	dir := startRsyslog(t, fmt.Sprintf(`
 global(workDirectory="WORKDIR" defaultNetstreamDriver="gtls"
