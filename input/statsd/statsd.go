@@ -326,32 +326,16 @@ func (in *Input) Close() error {
 // goroutines, which deliver what they had already read. It returns nil
 // after ctx ends, or the error that stopped the input.
 func (in *Input) Run(ctx context.Context, sink input.Sink) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := context.AfterFunc(ctx, func() { in.Close() })
-	defer stop()
-	var wg sync.WaitGroup
-	errc := make(chan error, in.cfg.Readers+1)
-	run := func(f func(context.Context, input.Sink) error) {
-		wg.Go(func() {
-			if err := f(ctx, sink); err != nil && ctx.Err() == nil {
-				errc <- err
-				cancel()
-			}
-		})
-	}
+	var readers []input.Reader
 	if in.udp != nil {
 		for range in.cfg.Readers {
-			run(in.readUDP)
+			readers = append(readers, in.readUDP)
 		}
 	}
 	if in.tcp != nil {
-		run(in.acceptTCP)
+		readers = append(readers, in.acceptTCP)
 	}
-	wg.Wait()
-	in.Close()
-	close(errc)
-	return <-errc
+	return input.Run(ctx, sink, func() { in.Close() }, readers...)
 }
 
 // reject counts a line rejected for err: a statsd.Error, or too_large.

@@ -280,32 +280,16 @@ func (in *Input) Close() error {
 // goroutine, which delivers what it had already read. It returns nil after
 // ctx ends, or the error that stopped the input.
 func (in *Input) Run(ctx context.Context, sink input.Sink) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := context.AfterFunc(ctx, func() { in.Close() })
-	defer stop()
-	var wg sync.WaitGroup
-	errc := make(chan error, 2)
-	run := func(f func(context.Context, input.Sink) error) {
-		wg.Go(func() {
-			if err := f(ctx, sink); err != nil && ctx.Err() == nil {
-				errc <- err
-				cancel()
-			}
-		})
-	}
+	var readers []input.Reader
 	if in.udp != nil {
-		run(in.readUDP)
+		readers = append(readers, in.readUDP)
 	}
 	if in.tcp != nil {
-		run(func(ctx context.Context, sink input.Sink) error {
+		readers = append(readers, func(ctx context.Context, sink input.Sink) error {
 			return in.conns.Serve(ctx, in.tcp, func(conn net.Conn) { in.serveConn(ctx, conn, sink) })
 		})
 	}
-	wg.Wait()
-	in.Close()
-	close(errc)
-	return <-errc
+	return input.Run(ctx, sink, func() { in.Close() }, readers...)
 }
 
 // truncatedText is the parse_error of a message cut to max_message_size.

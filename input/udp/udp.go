@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 
 	"golang.org/x/net/ipv4"
 
@@ -148,22 +147,11 @@ func (in *Input) Counters() *input.Counters { return &in.counters }
 // Run reads datagrams and delivers them to sink until ctx ends, then closes
 // the socket. It returns nil after ctx ends.
 func (in *Input) Run(ctx context.Context, sink input.Sink) error {
-	stop := context.AfterFunc(ctx, func() { in.conn.Close() })
-	defer stop()
-	var wg sync.WaitGroup
-	errc := make(chan error, in.cfg.Readers)
-	for range in.cfg.Readers {
-		wg.Go(func() { errc <- in.read(ctx, sink) })
+	readers := make([]input.Reader, in.cfg.Readers)
+	for i := range readers {
+		readers[i] = in.read
 	}
-	wg.Wait()
-	in.conn.Close()
-	close(errc)
-	for err := range errc {
-		if err != nil && ctx.Err() == nil {
-			return err
-		}
-	}
-	return nil
+	return input.Run(ctx, sink, func() { in.conn.Close() }, readers...)
 }
 
 func (in *Input) read(ctx context.Context, sink input.Sink) error {
