@@ -364,3 +364,13 @@ func figures(t testing.TB, scenario string, kv ...any) {
 func routerConfig(t testing.TB, extra string) string {
 	return fmt.Sprintf("[router]\ndata_dir = \"data\"\nhttp = %q\nshutdown_timeout = \"5s\"\n%s\n", freePort(t, "tcp"), extra)
 }
+
+// readFile returns a file's contents; "" when it does not exist.
+func readFile(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return string(b)
+}
