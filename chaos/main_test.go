@@ -330,19 +330,6 @@ func hekaUUIDs(t testing.TB, path string) (count map[metlog.UUID]int, total int)
 	}
 }
 
-// lines counts the lines of a file; 0 when it does not exist.
-func lines(t testing.TB, path string) int {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return 0
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bytes.Count(b, []byte("\n"))
-}
-
 // figures logs a scenario's results in the fixed format docs/reliability.md
 // quotes: "chaos: <scenario> key=value key=value …".
 func figures(t testing.TB, scenario string, kv ...any) {

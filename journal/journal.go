@@ -71,14 +71,14 @@ type Journal struct {
 	// cursorStall is set while cursor entries cannot be written for lack
 	// of space (logged once); guarded by mu.
 	cursorStall bool
-	pend     []byte
-	spare    []byte
-	head     Pos // after the last accepted record
-	written  Pos // after the last record written to a segment file
-	durable  Pos // after the last record synced (or written, when not syncing)
-	want     Pos // the furthest position someone waits to be durable
-	segs     []*segment
-	cursors  map[string]*cursor
+	pend        []byte
+	spare       []byte
+	head        Pos // after the last accepted record
+	written     Pos // after the last record written to a segment file
+	durable     Pos // after the last record synced (or written, when not syncing)
+	want        Pos // the furthest position someone waits to be durable
+	segs        []*segment
+	cursors     map[string]*cursor
 	// lowCommit caches the lowest committed offset of any reader;
 	// lowStale says a cursor changed since it was computed.
 	lowCommit int64
