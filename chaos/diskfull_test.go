@@ -62,14 +62,23 @@ func fill(t *testing.T, path string) int64 {
 // the response body.
 func post(t *testing.T, url string, msgs ...string) (int, string) {
 	t.Helper()
-	c := http.Client{Timeout: time.Minute}
-	resp, err := c.Post(url+"/v1/messages", "application/x-ndjson", strings.NewReader(strings.Join(msgs, "\n")+"\n"))
+	code, body, err := tryPost(url, msgs...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return code, body
+}
+
+// tryPost is post for goroutines other than the test's.
+func tryPost(url string, msgs ...string) (int, string, error) {
+	c := http.Client{Timeout: time.Minute}
+	resp, err := c.Post(url+"/v1/messages", "application/x-ndjson", strings.NewReader(strings.Join(msgs, "\n")+"\n"))
+	if err != nil {
+		return 0, "", err
+	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, strings.TrimSpace(string(b))
+	return resp.StatusCode, strings.TrimSpace(string(b)), nil
 }
 
 func jsonLines(prefix string, n int) []string {
