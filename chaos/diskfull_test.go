@@ -219,7 +219,7 @@ path = "all.log"
 		t.Errorf("output corrupt = %v", v)
 	}
 	// The journal on the filled filesystem reads back cleanly from end to end.
-	out, err := exec.Command(metlogBin, "cat", "-template", "{payload}", filepath.Join(data, "journal")).CombinedOutput()
+	out, err := exec.Command(metlogBin(t), "cat", "-template", "{payload}", filepath.Join(data, "journal")).CombinedOutput()
 	if err != nil {
 		t.Errorf("metlog cat of the journal: %v\n%s", err, out)
 	}

@@ -22,9 +22,6 @@ import (
 	"github.com/metlog/metlog/codec/heka"
 )
 
-// metlogBin is the router binary every test runs.
-var metlogBin string
-
 // full is set by METLOG_CHAOS=full: full durations and counts.
 var full = os.Getenv("METLOG_CHAOS") == "full"
 
@@ -36,29 +33,43 @@ func scale[T any](short, long T) T {
 	return short
 }
 
-func TestMain(m *testing.M) {
-	os.Exit(run(m))
+// The router binary every test runs: METLOG_CHAOS_BIN, or built on first
+// use into binDir (fuzz workers, which run no router, never build it).
+var (
+	binOnce sync.Once
+	binDir  string
+	binPath string
+	binErr  error
+)
+
+func metlogBin(t testing.TB) string {
+	t.Helper()
+	binOnce.Do(func() {
+		if binPath = os.Getenv("METLOG_CHAOS_BIN"); binPath != "" {
+			return
+		}
+		if binDir, binErr = os.MkdirTemp("", "metlog-chaos-"); binErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "metlog")
+		cmd := exec.Command("go", "build", "-o", binPath, "github.com/metlog/metlog/cmd/metlog")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("building metlog: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
 }
 
-func run(m *testing.M) int {
-	if bin := os.Getenv("METLOG_CHAOS_BIN"); bin != "" {
-		metlogBin = bin
-		return m.Run()
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
 	}
-	dir, err := os.MkdirTemp("", "metlog-chaos-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	metlogBin = filepath.Join(dir, "metlog")
-	cmd := exec.Command("go", "build", "-o", metlogBin, "github.com/metlog/metlog/cmd/metlog")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building metlog: %v\n%s", err, out)
-		return 1
-	}
-	return m.Run()
+	os.Exit(code)
 }
 
 // proc is a router process.
@@ -124,7 +135,7 @@ func startProc(t testing.TB, dir, cfg string) *proc {
 	t.Helper()
 	writeConfig(t, dir, cfg)
 	p := &proc{t: t, dir: dir, done: make(chan error, 1), addrs: map[string]string{}}
-	p.cmd = exec.Command(metlogBin, "router", "--config", "metlog.toml")
+	p.cmd = exec.Command(metlogBin(t), "router", "--config", "metlog.toml")
 	p.cmd.Dir = dir
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
