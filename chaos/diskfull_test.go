@@ -159,9 +159,12 @@ path = "all.log"
 	if err := c.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, time.Minute, "the router to refuse the tcp+ack stream", func() bool {
-		return strings.Contains(p.stderr.String(), "no space left on device")
+	// The sender reconnects with backoff and is refused each time; the
+	// full form waits for several refusals.
+	waitFor(t, 2*time.Minute, "the router to refuse the tcp+ack stream", func() bool {
+		return strings.Count(p.stderr.String(), "closing connection: cannot deliver") >= scale(1, 5)
 	})
+	refusedWhileFull := strings.Count(p.stderr.String(), "closing connection: cannot deliver")
 	deliveredFull := p.counter("outputs", "all", "delivered")
 
 	// Space returns: delivery resumes without a restart.
@@ -226,6 +229,6 @@ path = "all.log"
 	figures(t, "disk_full", "fs", "tmpfs-16MiB", "ballast_bytes", ballast,
 		"http_status", code, "http_error", fmt.Sprintf("%q", httpErr), "http_refused_stored_later", httpLater,
 		"udp_sent", udpN, "udp_received", udpReceived, "udp_dropped", udpDropped,
-		"ack_sent", ackN, "delivered_while_full", deliveredFull-1000, "resumed_after", resumed.Round(time.Millisecond),
+		"ack_sent", ackN, "ack_connections_refused", refusedWhileFull, "delivered_while_full", deliveredFull-1000, "resumed_after", resumed.Round(time.Millisecond),
 		"delivered_distinct", len(got), "journal_corrupt", lookup(st, "journal", "corrupt"))
 }
