@@ -165,7 +165,7 @@ path = "all.log"
 		t.Errorf("local delivery p99 %v during the outage, %v before", p99d, p99b)
 	}
 	figures(t, "endpoint_down", "rate_per_s", rate, "outage", outage, "messages", s.sent,
-		"backlog", backlog, "lost", 0,
+		"backlog", int(backlog), "lost", 0,
 		"local_p50_before", percentile(before, 50).Round(time.Millisecond), "local_p99_before", p99b.Round(time.Millisecond),
 		"local_p50_during", percentile(during, 50).Round(time.Millisecond), "local_p99_during", p99d.Round(time.Millisecond),
 		"catch_up", catchUp.Round(time.Millisecond),

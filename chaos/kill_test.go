@@ -11,9 +11,9 @@ import (
 	"github.com/metlog/metlog"
 )
 
-// Scenario 1: a reliable (tcp+ack://) sender streams messages while the
+// Scenario 1: reliable (tcp+ack://) senders stream messages while the
 // router is killed with SIGKILL and restarted, again and again. Afterwards
-// every message the sender had handed over is in the output exactly once
+// every message the senders had handed over is in the output exactly once
 // or more; duplicates carry the same UUID and are bounded by what one
 // crash can leave unacknowledged or uncommitted.
 func TestKill9Cycles(t *testing.T) {
@@ -32,33 +32,40 @@ path = "all.heka"
 batch_size = %d
 `, tcpAddr, batchSize)
 	p := startProc(t, dir, cfg)
-	c, err := metlog.Dial("tcp+ack://"+tcpAddr, metlog.WithQueueSize(1<<16), metlog.WithLogger("chaos"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The sender streams in its own goroutine; the test kills the router
-	// each time another n/cycles messages have been handed to the client,
-	// whatever the sender is doing at that moment.
+	// Two senders stream in goroutines of their own; the test kills the
+	// router each time another n/(cycles+1) messages have been handed
+	// over, whatever the senders are doing at that moment.
+	const senders = 2
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel() // a failing test stops the senders
 	var handed atomic.Int64
-	sendDone := make(chan error, 1)
-	go func() {
-		for i := range n {
-			c.Count("n", int64(i))
-			// The client never blocks the application: it drops when
-			// its queue is full. Flush paces the stream to what the
-			// sender takes, so that nothing is dropped.
-			if i%5000 == 4999 {
-				if err := c.Flush(context.Background()); err != nil {
-					sendDone <- err
-					return
-				}
-				handed.Store(int64(i + 1))
-			}
+	sendDone := make(chan error, senders)
+	var clients []*metlog.Client
+	for range senders {
+		c, err := metlog.Dial("tcp+ack://"+tcpAddr, metlog.WithQueueSize(1<<16), metlog.WithLogger("chaos"))
+		if err != nil {
+			t.Fatal(err)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		sendDone <- c.CloseContext(ctx)
-	}()
+		clients = append(clients, c)
+		go func() {
+			for i := range n / senders {
+				c.Count("n", int64(i))
+				// The client never blocks the application: it drops when
+				// its queue is full. Flush paces the stream to what the
+				// sender takes, so that nothing is dropped.
+				if i%5000 == 4999 {
+					if err := c.Flush(ctx); err != nil {
+						sendDone <- err
+						return
+					}
+					handed.Add(5000)
+				}
+			}
+			closeCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+			defer cancel()
+			sendDone <- c.CloseContext(closeCtx)
+		}()
+	}
 	start := time.Now()
 	var downtime time.Duration
 	for k := 1; k <= cycles; k++ {
@@ -71,17 +78,21 @@ batch_size = %d
 		p = startProc(t, dir, cfg)
 		downtime += time.Since(down)
 	}
-	select {
-	case err := <-sendDone:
-		if err != nil {
-			t.Fatal(err)
+	for range senders {
+		select {
+		case err := <-sendDone:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Minute):
+			t.Fatal("the senders did not finish")
 		}
-	case <-time.After(5 * time.Minute):
-		t.Fatal("the sender did not finish")
 	}
 	elapsed := time.Since(start)
-	if s := c.Stats(); s.Dropped != 0 || s.Failed != 0 || s.Sent != uint64(n) {
-		t.Fatalf("client stats %+v: every message must be handed to the sender and acknowledged", s)
+	for _, c := range clients {
+		if s := c.Stats(); s.Dropped != 0 || s.Failed != 0 || s.Sent != uint64(n/senders) {
+			t.Fatalf("client stats %+v: every message must be handed to the sender and acknowledged", s)
+		}
 	}
 	p.caughtUp(2*time.Minute, "all")
 	p.stop()
@@ -98,11 +109,11 @@ batch_size = %d
 	// A crash can leave unacknowledged at most the sender's resend buffer
 	// (resent after the reconnect) and undelivered-or-uncommitted at most
 	// the output's batches in flight; both come back with the same UUID.
-	bound := cycles * (metlog.DefaultResendBuffer + 4*batchSize)
+	bound := cycles * (senders*metlog.DefaultResendBuffer + 4*batchSize)
 	if dups > bound {
 		t.Errorf("%d duplicates, want at most %d (%d per crash)", dups, bound, bound/cycles)
 	}
-	figures(t, "kill9", "cycles", cycles, "messages", n, "delivered", total, "missing", n-len(count),
+	figures(t, "kill9", "senders", senders, "cycles", cycles, "messages", n, "delivered", total, "missing", n-len(count),
 		"duplicates", dups, "duplicates_per_crash", fmt.Sprintf("%.0f", float64(dups)/float64(cycles)),
 		"max_copies", maxCopies, "elapsed", elapsed.Round(time.Millisecond),
 		"mean_restart", (downtime / time.Duration(cycles)).Round(time.Millisecond),
