@@ -160,6 +160,7 @@ address = %q
 	tick.Stop()
 	sample.Stop()
 	elapsed := time.Since(start)
+	sentOverload := sent
 	overloadDelivered, _ := end.received()
 
 	// Recovery: the backlog drains, then a probe datagram makes the
@@ -215,6 +216,7 @@ address = %q
 	}
 	mib := func(v int64) string { return fmt.Sprintf("%.1fMiB", float64(v)/(1<<20)) }
 	figures(t, "overload", "period", period, "offered_per_s", offered, "sustainable_per_s", sustainable,
+		"offered_actual_per_s", fmt.Sprintf("%.0f", float64(sentOverload)/elapsed.Seconds()),
 		"sent", sentTotal, "send_errors", sendErrs, "received", received, "delivered", distinct, "duplicates", total-distinct,
 		"dropped", dropped, "rejected", rejected, "sent_minus_delivered", sentTotal-distinct,
 		"delivered_during_overload_per_s", fmt.Sprintf("%.0f", float64(overloadDelivered)/elapsed.Seconds()),
