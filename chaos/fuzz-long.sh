@@ -25,6 +25,7 @@ trap 'rm -rf "$logs"' EXIT
 } > "$out"
 
 failed=0
+mod=$($GO list -m)
 for pkg in $($GO list ./...); do
 	for target in $($GO test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz'); do
 		log="$logs/$(echo "$pkg.$target" | tr '/' '_').log"
@@ -41,7 +42,9 @@ for pkg in $($GO list ./...); do
 		newi=$(echo "$last" | sed -n 's/.*new interesting: \([0-9]*\).*/\1/p')
 		total=$(echo "$last" | sed -n 's/.*(total: \([0-9]*\)).*/\1/p')
 		crasher=$(sed -n 's/.*Failing input written to \(.*\)$/\1/p' "$log" | head -n 1)
-		echo "| ${pkg#github.com/metlog/metlog} | $target | $result | ${execs:-?} | ${newi:-?} | ${total:-?} | ${crasher:--} |" >> "$out"
+		rel=${pkg#"$mod"}
+		rel=${rel#/}
+		echo "| ${rel:-.} | $target | $result | ${execs:-?} | ${newi:-?} | ${total:-?} | ${crasher:--} |" >> "$out"
 		if [ "$result" = FAIL ]; then
 			echo "   FAILED:"; tail -n 30 "$log" | sed 's/^/   /'
 		else
