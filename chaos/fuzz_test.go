@@ -87,7 +87,9 @@ func FuzzAPI(f *testing.F) {
 		if rec.Code >= 500 && rec.Code != http.StatusServiceUnavailable {
 			t.Fatalf("GET %s: %d %s", u.RequestURI(), rec.Code, rec.Body)
 		}
-		if strings.HasPrefix(req.URL.Path, "/api/") && rec.Code != http.StatusMovedPermanently && !json.Valid(rec.Body.Bytes()) {
+		// ServeMux answers a path it cleans (/api/./x) with a redirect of
+		// its own; everything else the API answers is JSON.
+		if strings.HasPrefix(req.URL.Path, "/api/") && rec.Code/100 != 3 && !json.Valid(rec.Body.Bytes()) {
 			t.Fatalf("GET %s: %d, not JSON: %q", u.RequestURI(), rec.Code, rec.Body)
 		}
 	})
