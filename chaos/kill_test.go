@@ -97,7 +97,7 @@ batch_size = %d
 	p.caughtUp(2*time.Minute, "all")
 	p.stop()
 
-	count, total := hekaUUIDs(t, filepath.Join(dir, "all.heka"))
+	count, total, torn := hekaUUIDs(t, filepath.Join(dir, "all.heka"))
 	if len(count) != n {
 		t.Fatalf("%d distinct messages in the output, want %d (%d missing)", len(count), n, n-len(count))
 	}
@@ -115,7 +115,7 @@ batch_size = %d
 	}
 	figures(t, "kill9", "senders", senders, "cycles", cycles, "messages", n, "delivered", total, "missing", n-len(count),
 		"duplicates", dups, "duplicates_per_crash", fmt.Sprintf("%.0f", float64(dups)/float64(cycles)),
-		"max_copies", maxCopies, "elapsed", elapsed.Round(time.Millisecond),
+		"max_copies", maxCopies, "torn_output_records", torn, "elapsed", elapsed.Round(time.Millisecond),
 		"mean_restart", (downtime / time.Duration(cycles)).Round(time.Millisecond),
 		"rate_per_s", fmt.Sprintf("%.0f", float64(n)/elapsed.Seconds()))
 }
