@@ -3,6 +3,11 @@
 #   make test    install what the tests need, lint, run every test with -race
 #   make lint    gofmt, go vet, staticcheck
 #   make fuzz    run every fuzz target for FUZZTIME each
+#   make fuzz-long  every fuzz target for FUZZTIME (default 10m) each, with a
+#                results table (executions, new interesting, corpus) in
+#                FUZZRESULTS (about 4 hours)
+#   make chaos   the fault-injection suite in its full form (about 30 minutes;
+#                `make test` runs its short form); see docs/reliability.md
 #   make bench   the performance harness: metlog against its peers, side by side
 #                (about 17 minutes; writes docs/performance.md)
 #   make bench-quick  the same in under two minutes, for development
@@ -30,7 +35,7 @@ SUDO      ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test lint deps tools apt-deps npm-deps otelcol fuzz bench bench-quick bench-statsd bench-micro bench-deps clean
+.PHONY: all build test lint deps tools apt-deps npm-deps otelcol fuzz fuzz-long chaos bench bench-quick bench-statsd bench-micro bench-deps clean
 
 all: build
 
@@ -101,6 +106,20 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \
 	done
+
+# FUZZTIME defaults to 30s for `make fuzz`; fuzz-long wants 10m unless told.
+FUZZRESULTS ?= fuzz-results.md
+fuzz-long:
+	FUZZTIME=$(if $(filter command line environment,$(origin FUZZTIME)),$(FUZZTIME),10m) GO=$(GO) \
+	  sh chaos/fuzz-long.sh $(FUZZRESULTS)
+
+# The full form of the fault-injection suite (the root-only disk-full
+# scenario skips itself for other users). The router is built once, without
+# -race, into a temporary directory; the whole log goes to chaos-results.txt
+# and the scenarios' figures ("chaos: …" lines) to the terminal.
+chaos:
+	CGO_ENABLED=1 METLOG_CHAOS=full $(GO) test -race -count=1 -timeout 90m -v ./chaos/ > chaos-results.txt 2>&1; \
+	  s=$$?; grep -E 'chaos: |^(--- |ok|FAIL)' chaos-results.txt; exit $$s
 
 ## bench: the peer comparison in bench/ (its own module). It installs the
 ## peers (Debian rsyslog and collectd-core, etsy statsd from npm,

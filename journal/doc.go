@@ -109,6 +109,20 @@
 // at the oldest record retained; RemoveReader forgets a reader so that it
 // stops pinning segments.
 //
+// # A full filesystem
+//
+// A write that fails with ENOSPC does not fail the journal. The writer cuts
+// the segment back to where the write started, keeps the records pending,
+// and tries again every 200ms. Until a write succeeds, Append returns the
+// error (acknowledging inputs refuse with it), TryAppend returns ErrFull
+// wrapping it (UDP drops and counts), and WaitDurable returns it to anyone
+// waiting for records not yet written — which may still be written once
+// space returns: at least once, as with a cancelled wait. Cursor entries
+// that do not fit are kept in memory and written by a later cycle; segments
+// are deleted only once they are. Readers carry on with what was written.
+// Any other write or sync error is sticky: the journal accepts no more
+// records, and Close returns it.
+//
 // # Reader states
 //
 //	             Reader(name)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -15,6 +16,9 @@ var errDiskFull = errors.New("no space left on device")
 type faultyStorage struct {
 	*memStorage
 	failWrites, failSyncs atomic.Bool
+	// full makes writes store half their bytes and fail with ENOSPC, as a
+	// full filesystem does.
+	full atomic.Bool
 }
 
 type faultyFile struct {
@@ -38,6 +42,10 @@ func (s *faultyStorage) open(name string) (file, error) {
 func (f faultyFile) Write(p []byte) (int, error) {
 	if f.s.failWrites.Load() {
 		return 0, errDiskFull
+	}
+	if f.s.full.Load() {
+		n, _ := f.memFile.Write(p[:len(p)/2])
+		return n, syscall.ENOSPC
 	}
 	return f.memFile.Write(p)
 }
@@ -93,6 +101,84 @@ func TestWriteErrors(t *testing.T) {
 				t.Fatalf("Close: %v", err)
 			}
 		})
+	}
+}
+
+// TestFilesystemFull: a write that fails with ENOSPC is cut back and its
+// records are kept; appends are refused meanwhile (TryAppend with ErrFull)
+// and durable waiters told why; once space returns the journal writes them
+// and goes on by itself, with nothing torn or corrupt, and every record
+// survives a reopen.
+func TestFilesystemFull(t *testing.T) {
+	st := &faultyStorage{memStorage: newMemStorage(true)}
+	j, err := open(st, Options{Logger: quietLogger}.withDefaults(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := j.Reader("out")
+	if err := j.WaitDurable(ctxT(t), appendRange(t, j, 0, 10, 10)); err != nil {
+		t.Fatal(err)
+	}
+	end := readN(t, r, 0, 10, 10)
+	st.full.Store(true)
+	// A cursor entry that does not fit is kept for a later cycle.
+	if err := r.Commit(end); err != nil {
+		t.Fatal(err)
+	}
+	syncNow(t, j)
+	j.mu.Lock()
+	persisted, jerr := j.cursors["out"].persisted, j.err
+	j.mu.Unlock()
+	if jerr != nil || persisted == end {
+		t.Fatalf("cursor commit while full: persisted %v (want it kept back), journal error %v", persisted, jerr)
+	}
+	pos, err := j.Append(ctxT(t), rec(10))
+	if err != nil {
+		t.Fatalf("Append before the full filesystem is noticed: %v", err)
+	}
+	if err := j.WaitDurable(ctxT(t), pos); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("WaitDurable: %v, want ENOSPC", err)
+	}
+	if _, err := j.Append(ctxT(t), rec(11)); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("Append while full: %v, want ENOSPC", err)
+	}
+	if _, err := j.TryAppend(rec(11)); !errors.Is(err, ErrFull) || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("TryAppend while full: %v, want ErrFull and ENOSPC", err)
+	}
+	expectEmpty(t, r)
+	st.full.Store(false)
+	// The writer retries by itself; the first append that succeeds marks
+	// the journal writable again.
+	deadline := time.Now().Add(testTimeout)
+	for {
+		pos, err = j.Append(ctxT(t), rec(11))
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.ENOSPC) || time.Now().After(deadline) {
+			t.Fatalf("Append after space returned: %v", err)
+		}
+		time.Sleep(spaceRetry / 4)
+	}
+	if err := j.WaitDurable(ctxT(t), pos); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Commit(readN(t, r, 10, 2, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if s := j.Stats(); s.Torn != 0 || s.Corrupt != 0 {
+		t.Fatalf("stats after the full filesystem: %+v", s)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	j = openStore(t, st, Options{Logger: quietLogger}.withDefaults(true))
+	r, _ = j.Reader("out") // the cursor log survived the cut-back write
+	expectEmpty(t, r)
+	r, _ = j.Reader("again")
+	readN(t, r, 0, 12, 100)
+	if s := j.Stats(); s.Torn != 0 || s.Corrupt != 0 {
+		t.Fatalf("stats after reopening: %+v", s)
 	}
 }
 

@@ -64,14 +64,21 @@ type Journal struct {
 	closed   bool  // no more appends; goroutines stopping
 	finished bool  // Close has flushed everything it will
 	err      error // sticky write or sync error
-	pend     []byte
-	spare    []byte
-	head     Pos // after the last accepted record
-	written  Pos // after the last record written to a segment file
-	durable  Pos // after the last record synced (or written, when not syncing)
-	want     Pos // the furthest position someone waits to be durable
-	segs     []*segment
-	cursors  map[string]*cursor
+	// stall is set while the filesystem is full: the last write failed
+	// with ENOSPC and was cut back, its records wait in pend, and the
+	// writer retries every spaceRetry. Appends are refused meanwhile.
+	stall error
+	// cursorStall is set while cursor entries cannot be written for lack
+	// of space (logged once); guarded by mu.
+	cursorStall bool
+	pend        []byte
+	spare       []byte
+	head        Pos // after the last accepted record
+	written     Pos // after the last record written to a segment file
+	durable     Pos // after the last record synced (or written, when not syncing)
+	want        Pos // the furthest position someone waits to be durable
+	segs        []*segment
+	cursors     map[string]*cursor
 	// lowCommit caches the lowest committed offset of any reader;
 	// lowStale says a cursor changed since it was computed.
 	lowCommit int64
@@ -211,6 +218,15 @@ func (j *Journal) append(ctx context.Context, records [][]byte, wait bool) (Pos,
 			j.mu.Unlock()
 			return Pos{}, err
 		}
+		if j.stall != nil {
+			err := j.stall
+			if !wait {
+				j.stats.full++
+				err = fmt.Errorf("%w: %w", ErrFull, j.stall)
+			}
+			j.mu.Unlock()
+			return Pos{}, err
+		}
 		if len(records) == 0 {
 			pos := j.head
 			j.mu.Unlock()
@@ -295,6 +311,10 @@ func (j *Journal) WaitDurable(ctx context.Context, pos Pos) error {
 		if j.err != nil {
 			return j.err
 		}
+		if j.stall != nil {
+			// The records may still be written once space returns.
+			return j.stall
+		}
 		if j.finished {
 			return ErrClosed
 		}
@@ -350,6 +370,9 @@ func (j *Journal) Close() error {
 	j.mu.Lock()
 	j.finished = true
 	err := j.err
+	if err == nil && len(j.pend) > 0 && j.stall != nil {
+		err = fmt.Errorf("%w; %d bytes of records were never written", j.stall, len(j.pend))
+	}
 	j.durSig.broadcast()
 	j.mu.Unlock()
 	j.closeFiles()

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -74,23 +75,35 @@ func (j *Journal) syncCycle() {
 	}
 	j.mu.Unlock()
 
-	err := j.persist(toSync, needDir, entries)
+	cursorsLost, err := j.persist(toSync, needDir, entries)
 
 	j.mu.Lock()
 	for _, s := range toSync {
 		j.unref(s)
 	}
-	if err != nil {
+	if err != nil || cursorsLost != nil {
 		for _, c := range wrote {
 			c.dirty = true
 		}
+	}
+	if err != nil {
 		j.fail(err)
 		j.mu.Unlock()
 		return
 	}
-	j.removed = j.removed[removed:]
-	for _, c := range wrote {
-		c.persisted = c.inflight
+	switch {
+	case cursorsLost != nil && !j.cursorStall:
+		j.cursorStall = true
+		j.log.Warn("the filesystem is full; reader cursors are kept in memory until it has room", "err", cursorsLost)
+	case cursorsLost == nil:
+		if j.cursorStall {
+			j.cursorStall = false
+			j.log.Info("the filesystem has room again; reader cursors persisted")
+		}
+		j.removed = j.removed[removed:]
+		for _, c := range wrote {
+			c.persisted = c.inflight
+		}
 	}
 	if j.syncs {
 		for _, s := range toSync {
@@ -126,31 +139,41 @@ func (j *Journal) syncCycle() {
 }
 
 // persist writes cursor entries and syncs what toSync and the cursor log
-// hold. Data is synced before the cursors that may point into it.
-func (j *Journal) persist(toSync []*segment, needDir bool, entries []byte) error {
+// hold. Data is synced before the cursors that may point into it. When the
+// filesystem has no room for the cursor entries, the partial write is cut
+// back, the data is synced all the same, and cursorsLost says why the
+// entries were not written: the caller keeps them for the next cycle.
+func (j *Journal) persist(toSync []*segment, needDir bool, entries []byte) (cursorsLost, err error) {
 	if len(entries) > 0 {
 		if _, err := j.cursorFile.Write(entries); err != nil {
-			return err
+			if !noSpace(err) {
+				return nil, err
+			}
+			if terr := j.cursorFile.Truncate(j.cursorSize); terr != nil {
+				return nil, fmt.Errorf("%w; cutting back the partial write: %w", err, terr)
+			}
+			cursorsLost, entries = err, nil
+		} else {
+			j.cursorSize += int64(len(entries))
 		}
-		j.cursorSize += int64(len(entries))
 	}
 	if !j.syncs {
-		return nil
+		return cursorsLost, nil
 	}
 	for _, s := range toSync {
 		if err := s.f.Sync(); err != nil {
-			return err
+			return cursorsLost, err
 		}
 	}
 	if needDir {
 		if err := j.store.syncDir(); err != nil {
-			return err
+			return cursorsLost, err
 		}
 	}
 	if len(entries) > 0 {
-		return j.cursorFile.Sync()
+		return nil, j.cursorFile.Sync()
 	}
-	return nil
+	return cursorsLost, nil
 }
 
 // retention removes the oldest segments that may go and returns them; their

@@ -1,6 +1,15 @@
 package journal
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+)
+
+// spaceRetry is how often the writer tries again while the filesystem is
+// full.
+const spaceRetry = 200 * time.Millisecond
 
 // writeLoop is the journal's one writer. Appenders frame records into the
 // pending buffer under the mutex; the writer swaps that buffer for an empty
@@ -8,23 +17,39 @@ import "time"
 // appenders fill the other. However many appenders there are, records reach
 // the file in batches: one write per batch, group commit for free.
 //
+// When the filesystem is full, a write is cut back to where it started and
+// its records stay pending; the writer tries again every spaceRetry, and
+// appends are refused until a write succeeds (see Journal.stall).
+//
 // On Close the writer writes what is still pending and returns.
 func (j *Journal) writeLoop() {
 	defer j.wg.Done()
+	retry := time.NewTimer(spaceRetry)
+	retry.Stop()
 	for {
 		stopping := false
 		select {
 		case <-j.writeKick:
+		case <-retry.C:
 		case <-j.done:
 			stopping = true
 		}
 		for j.writeOnce() {
 		}
 		if stopping {
+			retry.Stop()
 			return
 		}
+		j.mu.Lock()
+		if j.stall != nil && j.err == nil {
+			retry.Reset(spaceRetry)
+		}
+		j.mu.Unlock()
 	}
 }
+
+// noSpace reports whether err says the filesystem is full.
+func noSpace(err error) bool { return errors.Is(err, syscall.ENOSPC) }
 
 // writeOnce writes the pending buffer, if any, and reports whether it wrote.
 func (j *Journal) writeOnce() bool {
@@ -36,10 +61,29 @@ func (j *Journal) writeOnce() bool {
 	buf, target := j.pend, j.head
 	j.pend, j.spare = j.spare[:0], nil
 	seg := j.segs[len(j.segs)-1]
+	size := seg.size
 	j.spaceSig.broadcast()
 	j.mu.Unlock()
 
 	_, err := seg.f.Write(buf)
+	if err != nil && noSpace(err) {
+		if terr := seg.f.Truncate(size); terr != nil {
+			err = fmt.Errorf("%w; cutting back the partial write: %w", err, terr)
+		} else {
+			j.mu.Lock()
+			// The batch goes back in front of what was appended since.
+			newer := j.pend
+			j.pend, j.spare = append(buf, newer...), newer[:0]
+			if j.stall == nil {
+				j.stall = fmt.Errorf("journal: %w", err)
+				j.log.Error("the filesystem is full; refusing records and retrying", "err", err,
+					"pending_bytes", len(j.pend))
+				j.durSig.broadcast()
+			}
+			j.mu.Unlock()
+			return false
+		}
+	}
 
 	j.mu.Lock()
 	j.spare = buf[:0]
@@ -47,6 +91,10 @@ func (j *Journal) writeOnce() bool {
 		j.fail(err)
 		j.mu.Unlock()
 		return false
+	}
+	if j.stall != nil {
+		j.log.Info("the filesystem has room again; accepting records")
+		j.stall = nil
 	}
 	j.written = target
 	seg.size += int64(len(buf))
