@@ -1,13 +1,17 @@
 // Package file is the output that writes messages to a local file, as text
 // lines, metlog JSON lines or a Heka stream, with rotation by size and time
-// and reopening for logrotate.
+// and reopening for logrotate. A file that ends in part of a line or record
+// (the router was killed while writing) is cut back to its last whole one
+// when it is opened; the router writes that batch again.
 package file
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -18,6 +22,7 @@ import (
 	"time"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/codec/heka"
 	"github.com/metlog/metlog/config"
 	"github.com/metlog/metlog/output"
 )
@@ -132,17 +137,95 @@ func (o *Output) open() error {
 	if err := os.MkdirAll(filepath.Dir(o.cfg.Path), o.dirMode); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(o.cfg.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, o.mode)
+	f, err := os.OpenFile(o.cfg.Path, os.O_RDWR|os.O_APPEND|os.O_CREATE, o.mode)
 	if err != nil {
 		return err
 	}
-	st, err := f.Stat()
+	size, cut, err := cutTornTail(f, o.cfg.Format)
 	if err != nil {
 		f.Close()
 		return err
 	}
-	o.f, o.size, o.opened = f, st.Size(), o.now()
+	if cut > 0 {
+		// The router crashed while writing the last batch; it delivers
+		// that batch again, so the partial copy goes.
+		o.log.Warn("cut a torn tail off the file", "path", o.cfg.Path, "bytes", cut)
+	}
+	o.f, o.size, o.opened = f, size, o.now()
 	return nil
+}
+
+// tornWindow is how much of a Heka stream's end cutTornTail reads: enough
+// for several of the largest records, so that the reader is in step with
+// the records by the time it reaches the last one.
+const tornWindow = 8 << 20
+
+// cutTornTail truncates f after its last whole line (text and JSON
+// formats) or record (heka), and returns its size afterwards and how many
+// bytes it cut. A router killed in the middle of a write leaves such a
+// tail; without the cut, the next line would be glued to it, or the next
+// record hidden behind it from readers that do not resynchronise.
+func cutTornTail(f *os.File, format string) (size, cut int64, err error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	size = st.Size()
+	if size == 0 {
+		return 0, 0, nil
+	}
+	keep := size
+	if format == "heka" {
+		start := max(0, size-tornWindow)
+		r := heka.NewReader(io.NewSectionReader(f, start, size-start), heka.MaxMessageSize)
+		for {
+			if _, err = r.Next(); err != nil {
+				break
+			}
+		}
+		switch {
+		case errors.Is(err, io.EOF):
+		case errors.Is(err, heka.ErrTruncatedRecord):
+			keep = size - r.Truncated()
+		default:
+			return 0, 0, err
+		}
+	} else {
+		var last [1]byte
+		if _, err := f.ReadAt(last[:], size-1); err != nil {
+			return 0, 0, err
+		}
+		if last[0] != '\n' {
+			if keep, err = afterLastNewline(f, size); err != nil {
+				return 0, 0, err
+			}
+		}
+	}
+	if keep == size {
+		return size, 0, nil
+	}
+	if err := f.Truncate(keep); err != nil {
+		return 0, 0, err
+	}
+	return keep, size - keep, nil
+}
+
+// afterLastNewline returns the offset after the last "\n" of f's first
+// size bytes, or 0 when there is none; it reads backwards in blocks.
+func afterLastNewline(f *os.File, size int64) (int64, error) {
+	buf := make([]byte, 64<<10)
+	for end := size; end > 0; {
+		start := max(0, end-int64(len(buf)))
+		b := buf[:end-start]
+		if _, err := f.ReadAt(b, start); err != nil {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+			return start + int64(i) + 1, nil
+		}
+		end = start
+	}
+	return 0, nil
 }
 
 // Write appends the batch to the file with one write call, rotating first

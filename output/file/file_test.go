@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/codec/heka"
 	"github.com/metlog/metlog/config"
+	"github.com/metlog/metlog/output"
 )
 
 func msgs(payloads ...string) []*metlog.Message {
@@ -150,5 +152,55 @@ func TestValidate(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in %v", want, err)
 		}
+	}
+}
+
+// A file the router was killed while writing ends in part of a line or a
+// record; opening it cuts that off, so that what follows is whole.
+func TestTornTailCut(t *testing.T) {
+	dir := t.TempDir()
+	for _, format := range []string{"text", "metlog-json", "heka"} {
+		t.Run(format, func(t *testing.T) {
+			cfg := Defaults()
+			cfg.Path, cfg.Format, cfg.Template = filepath.Join(dir, format+".log"), format, "{payload}"
+			o := newOutput(t, cfg)
+			if err := o.Write(context.Background(), msgs("first")); err != nil {
+				t.Fatal(err)
+			}
+			o.Close()
+			whole := read(t, cfg.Path)
+			// The next batch was half written when the router died.
+			o = newOutput(t, cfg)
+			o.Write(context.Background(), msgs("second"))
+			o.Close()
+			full := read(t, cfg.Path)
+			os.Truncate(cfg.Path, int64(len(full)-3))
+
+			o = newOutput(t, cfg)
+			if err := o.Write(context.Background(), msgs("third")); err != nil {
+				t.Fatal(err)
+			}
+			o.Close()
+			got := read(t, cfg.Path)
+			f, _ := output.NewFormat(format, "{payload}")
+			third, _ := f.Append(nil, msgs("third")[0])
+			if got != whole+string(third) {
+				t.Fatalf("after the cut:\n%q\nwant\n%q", got, whole+string(third))
+			}
+			if format != "heka" {
+				return
+			}
+			r := heka.NewReader(strings.NewReader(got), 0)
+			n := 0
+			for {
+				if _, err := r.Next(); err != nil {
+					break
+				}
+				n++
+			}
+			if n != 2 || r.Skipped() != 0 || r.Truncated() != 0 {
+				t.Errorf("%d records, %d bytes skipped, %d truncated; want 2, 0, 0", n, r.Skipped(), r.Truncated())
+			}
+		})
 	}
 }
