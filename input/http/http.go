@@ -252,7 +252,7 @@ func (in *Input) Handler(sink input.Sink) http.Handler {
 			if err != nil {
 				in.counters.Dropped(len(msgs))
 				w.Header().Set("Retry-After", "1")
-				reply(w, http.StatusServiceUnavailable, response{Error: "not stored: " + err.Error()})
+				reply(w, http.StatusServiceUnavailable, response{Error: "not acknowledged (the messages may be stored later all the same; send each with a uuid so that a retry cannot duplicate it): " + err.Error()})
 				return
 			}
 			in.counters.Received(len(msgs), len(data))

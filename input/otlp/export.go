@@ -57,7 +57,7 @@ type logsService struct {
 func (s *logsService) Export(ctx context.Context, req *collogspb.ExportLogsServiceRequest) (*collogspb.ExportLogsServiceResponse, error) {
 	resp, err := s.in.exportLogs(ctx, s.sink, req, proto.Size(req))
 	if err != nil {
-		return nil, status.Error(codes.Unavailable, "not stored: "+err.Error())
+		return nil, status.Error(codes.Unavailable, "not acknowledged (the messages may be stored later all the same): "+err.Error())
 	}
 	return resp, nil
 }
@@ -71,7 +71,7 @@ type metricsService struct {
 func (s *metricsService) Export(ctx context.Context, req *colmetricspb.ExportMetricsServiceRequest) (*colmetricspb.ExportMetricsServiceResponse, error) {
 	resp, err := s.in.exportMetrics(ctx, s.sink, req, proto.Size(req))
 	if err != nil {
-		return nil, status.Error(codes.Unavailable, "not stored: "+err.Error())
+		return nil, status.Error(codes.Unavailable, "not acknowledged (the messages may be stored later all the same): "+err.Error())
 	}
 	return resp, nil
 }

@@ -113,7 +113,7 @@ func (in *Input) serve(w http.ResponseWriter, r *http.Request, sink input.Sink, 
 	}
 	if err != nil {
 		w.Header().Set("Retry-After", "1")
-		in.fail(w, isJSON, http.StatusServiceUnavailable, codes.Unavailable, "not stored: "+err.Error())
+		in.fail(w, isJSON, http.StatusServiceUnavailable, codes.Unavailable, "not acknowledged (the messages may be stored later all the same): "+err.Error())
 		return
 	}
 	in.write(w, isJSON, http.StatusOK, resp)
