@@ -255,7 +255,7 @@ func (h *harness) write() error {
 		os.WriteFile(filepath.Join(h.cfg.ResultsDir, "latest.json"), b, 0o644),
 	}
 	if h.cfg.Out != "" {
-		errs = append(errs, os.WriteFile(h.cfg.Out, []byte(Report(h.res, notes(h.cfg.BenchDir))), 0o644))
+		errs = append(errs, os.WriteFile(h.cfg.Out, []byte(Report(h.res, notes(h.cfg.BenchDir, h.res))), 0o644))
 		h.progress("report", "", "wrote %s and %s", h.cfg.Out, raw)
 	}
 	return errors.Join(errs...)
@@ -273,12 +273,16 @@ func Render(resultsFile, benchDir, out string) error {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return fmt.Errorf("%s: %w", resultsFile, err)
 	}
-	return os.WriteFile(out, []byte(Report(&r, notes(benchDir))), 0o644)
+	return os.WriteFile(out, []byte(Report(&r, notes(benchDir, &r))), 0o644)
 }
 
 // notes is the hand-written reading of the figures, notes.md in the bench
-// module, put at the end of the report.
-func notes(benchDir string) string {
+// module, put at the end of the report of a run of every workload (it
+// quotes them all); other runs get none.
+func notes(benchDir string, r *Results) string {
+	if !slices.Equal(r.Config.Workloads, Workloads) {
+		return ""
+	}
 	b, err := os.ReadFile(filepath.Join(benchDir, "notes.md"))
 	if err != nil {
 		return ""
