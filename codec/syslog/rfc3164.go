@@ -66,6 +66,11 @@ func parseTag(s string) (tag, pid, rest string, ok bool) {
 // a little ahead of the router's.
 const futureSlack = 7 * 24 * time.Hour
 
+// validYear reports whether four digits beside a BSD timestamp are a year
+// a message timestamp (ns since the epoch, int64) can hold; others ("0000")
+// are not a year but the next word of the message (a hostname).
+func validYear(y int) bool { return y >= 1678 && y <= 2261 }
+
 var months = [12]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
 
 // bsdTime reads the timestamp at the start of a BSD message — "Mmm dd
@@ -101,7 +106,7 @@ func (p *Parser) bsdTime(s string) (int64, string, bool) {
 	}
 	i += n + 1
 	year := -1
-	if y, n := digits(s[i:], 4); n == 4 && i+4 < len(s) && s[i+4] == ' ' { // "Nov 22 2026 05:00:00"
+	if y, n := digits(s[i:], 4); n == 4 && validYear(y) && i+4 < len(s) && s[i+4] == ' ' { // "Nov 22 2026 05:00:00"
 		year = y
 		i += 5
 	}
@@ -112,7 +117,7 @@ func (p *Parser) bsdTime(s string) (int64, string, bool) {
 	i += n
 	if year < 0 {
 		if i < len(s) && s[i] == ' ' { // "Nov 22 05:00:00 2026"
-			if y, n := digits(s[i+1:], 4); n == 4 && (i+5 == len(s) || s[i+5] == ' ') {
+			if y, n := digits(s[i+1:], 4); n == 4 && validYear(y) && (i+5 == len(s) || s[i+5] == ' ') {
 				year = y
 				i += 5
 			}
