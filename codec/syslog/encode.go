@@ -195,7 +195,15 @@ func AppendRFC3164(dst []byte, h *Header, loc *time.Location, msg string) []byte
 	}
 	dst = t.In(loc).AppendFormat(dst, time.Stamp)
 	dst = append(dst, ' ')
+	start := len(dst)
 	dst = appendToken(dst, h.Hostname, maxHostname)
+	// A BSD hostname ending in ':' or holding '[' would be read back as
+	// the tag (the sender left the hostname out): write those as '_'.
+	for i := start; i < len(dst); i++ {
+		if dst[i] == '[' || dst[i] == ':' && i == len(dst)-1 {
+			dst[i] = '_'
+		}
+	}
 	dst = append(dst, ' ')
 	if h.AppName != "" {
 		tag := h.AppName
