@@ -117,7 +117,9 @@ func (p *Parser) bsdTime(s string) (int64, string, bool) {
 	i += n
 	if year < 0 {
 		if i < len(s) && s[i] == ' ' { // "Nov 22 05:00:00 2026"
-			if y, n := digits(s[i+1:], 4); n == 4 && validYear(y) && (i+5 == len(s) || s[i+5] == ' ') {
+			// Only when a word follows: "05:00:00 2026 " at the end is the
+			// hostname 2026, as an encoder writes it.
+			if y, n := digits(s[i+1:], 4); n == 4 && validYear(y) && i+6 < len(s) && s[i+5] == ' ' && s[i+6] != ' ' {
 				year = y
 				i += 5
 			}
