@@ -45,6 +45,26 @@ func startCarbon(t *testing.T) *carbonCache {
 			t.Fatal(err)
 		}
 	}
+	// The ports are free when chosen, but another test may take one before
+	// carbon-cache binds it: then start again on others.
+	for attempt := 1; ; attempt++ {
+		c, err := tryCarbon(t, bin, dir)
+		if err == nil {
+			return c
+		}
+		if attempt == 3 || !strings.Contains(c.proc.Output(), "Address already in use") {
+			t.Fatalf("carbon-cache %v: %s", err, c.proc.Output())
+		}
+		pids, _ := filepath.Glob(filepath.Join(dir, "*.pid"))
+		for _, p := range pids {
+			os.Remove(p)
+		}
+	}
+}
+
+// tryCarbon configures carbon-cache in dir on free ports and starts it.
+func tryCarbon(t *testing.T, bin, dir string) (*carbonCache, error) {
+	t.Helper()
 	line, udp, pickle, query := outputtest.FreePort(t, "tcp"), outputtest.FreePort(t, "udp"), outputtest.FreePort(t, "tcp"), outputtest.FreePort(t, "tcp")
 	conf := fmt.Sprintf(`[cache]
 STORAGE_DIR = %[1]s/
@@ -77,8 +97,9 @@ CACHE_QUERY_PORT = %[5]s
 	}
 	c := &carbonCache{t: t, dir: dir, tcp: "127.0.0.1:" + line, udp: "127.0.0.1:" + udp,
 		pickle: "127.0.0.1:" + pickle}
-	c.start(bin)
-	return c
+	cmd := exec.Command(bin, "--config="+filepath.Join(dir, "conf", "carbon.conf"), "--nodaemon", "start")
+	c.proc = outputtest.StartProcess(t, "carbon-cache", cmd)
+	return c, c.proc.Ready(60*time.Second, func() bool { return outputtest.Listening(c.pickle) })
 }
 
 // start runs carbon-cache and waits until it listens. It stops when the

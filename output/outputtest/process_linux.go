@@ -1,6 +1,8 @@
 package outputtest
 
 import (
+	"errors"
+	"fmt"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -43,17 +45,30 @@ func StartProcess(t testing.TB, name string, cmd *exec.Cmd) *Process {
 // when the process exits first, or when within passes.
 func (p *Process) WaitReady(t testing.TB, within time.Duration, ready func() bool) {
 	t.Helper()
+	if err := p.Ready(within, ready); err != nil {
+		t.Fatalf("%s %v: %s", p.name, err, p.Output())
+	}
+}
+
+// ErrExited is what Ready returns when the process exited before it was
+// ready.
+var ErrExited = errors.New("exited")
+
+// Ready is WaitReady that returns ErrExited, or an error when within
+// passes, instead of failing the test.
+func (p *Process) Ready(within time.Duration, ready func() bool) error {
 	deadline := time.Now().Add(within)
 	for !ready() {
 		select {
 		case <-p.exited:
-			t.Fatalf("%s exited: %s", p.name, p.Output())
+			return ErrExited
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s not ready within %v: %s", p.name, within, p.Output())
+			return fmt.Errorf("not ready within %v", within)
 		}
 	}
+	return nil
 }
 
 // Stop ends the process with SIGTERM, or kills it after 20s, and waits for
