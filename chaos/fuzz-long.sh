@@ -5,6 +5,11 @@
 #
 #   FUZZTIME=10m chaos/fuzz-long.sh [results-file]
 #   FUZZPKGS=./codec/... FUZZTIME=1m chaos/fuzz-long.sh   # some packages only
+#   FUZZSKIP='^FuzzScan$' chaos/fuzz-long.sh              # leave targets out
+#   FUZZPARALLEL=1 chaos/fuzz-long.sh                     # fuzzing workers
+#
+# Several runs with disjoint FUZZPKGS and FUZZPARALLEL=1 fuzz several
+# targets at once, each with one worker.
 #
 # Go saves a crashing input under the package's testdata/fuzz/<Target>/,
 # where it becomes a regression test of `go test`; the table names it.
@@ -18,6 +23,8 @@ set -u
 FUZZTIME=${FUZZTIME:-10m}
 GO=${GO:-go}
 FUZZTIMEOUT=${FUZZTIMEOUT:-2h}
+FUZZSKIP=${FUZZSKIP:-}
+FUZZPARALLEL=${FUZZPARALLEL:-$(nproc)}
 out=${1:-fuzz-results.md}
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
@@ -25,7 +32,7 @@ trap 'rm -rf "$logs"' EXIT
 {
 	echo "# Fuzzing: every target for $FUZZTIME"
 	echo
-	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $($GO version | cut -d' ' -f3-), $(nproc) CPUs"
+	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $($GO version | cut -d' ' -f3-), $(nproc) CPUs, $FUZZPARALLEL fuzzing worker(s) a target"
 	echo
 	echo "| package | target | result | executions | new interesting | corpus | crasher |"
 	echo "|---|---|---|---:|---:|---:|---|"
@@ -35,9 +42,12 @@ failed=0
 mod=$($GO list -m)
 for pkg in $($GO list ${FUZZPKGS:-./...}); do
 	for target in $($GO test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz'); do
+		if [ -n "$FUZZSKIP" ] && echo "$target" | grep -Eq "$FUZZSKIP"; then
+			continue
+		fi
 		log="$logs/$(echo "$pkg.$target" | tr '/' '_').log"
 		echo "== $pkg $target ($FUZZTIME)"
-		if $GO test -run '^$' -fuzz "^$target\$" -fuzztime "$FUZZTIME" -timeout "$FUZZTIMEOUT" "$pkg" > "$log" 2>&1; then
+		if $GO test -run '^$' -fuzz "^$target\$" -fuzztime "$FUZZTIME" -parallel "$FUZZPARALLEL" -timeout "$FUZZTIMEOUT" "$pkg" > "$log" 2>&1; then
 			result=ok
 		elif grep -q '^    context deadline exceeded$' "$log" && ! grep -q 'Failing input written' "$log"; then
 			result=flake
