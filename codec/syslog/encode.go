@@ -193,7 +193,15 @@ func AppendRFC3164(dst []byte, h *Header, loc *time.Location, msg string) []byte
 	if h.Timestamp != 0 {
 		t = time.Unix(0, h.Timestamp)
 	}
-	dst = t.In(loc).AppendFormat(dst, time.Stamp)
+	// A hostname that reads as a year ("2026") after the time would be
+	// taken for one when a word follows: write the year before the time
+	// then ("Nov 22 2026 05:00:00", as Cisco devices do), and the parser
+	// looks for no second year.
+	if yearLike(h.Hostname) {
+		dst = t.In(loc).AppendFormat(dst, "Jan _2 2006 15:04:05")
+	} else {
+		dst = t.In(loc).AppendFormat(dst, time.Stamp)
+	}
 	dst = append(dst, ' ')
 	start := len(dst)
 	dst = appendToken(dst, h.Hostname, maxHostname)
@@ -235,4 +243,11 @@ func AppendRFC3164(dst []byte, h *Header, loc *time.Location, msg string) []byte
 		dst = append(dst, ':', ' ')
 	}
 	return append(dst, msg...)
+}
+
+// yearLike reports whether a hostname would be read as a year beside a BSD
+// timestamp.
+func yearLike(s string) bool {
+	y, n := digits(s, 4)
+	return n == 4 && len(s) == 4 && validYear(y)
 }
