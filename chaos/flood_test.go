@@ -94,10 +94,11 @@ func openFDs(pid int) int {
 
 // Scenario 6: slow-loris clients and connection floods on the TCP input
 // and the HTTP address. The TCP input's max_connections holds (the
-// connections past it are closed at once), the HTTP server drops clients
-// that trickle their headers, the router's file descriptors stay bounded,
-// and senders that were connected already — TCP, HTTP, UDP — deliver
-// everything with their latency unchanged.
+// connections past it are closed at once), a sender arriving once the
+// tricklers have held every slot for 10 s takes one of theirs (min_rate),
+// the HTTP server drops clients that trickle their headers, the router's
+// file descriptors stay bounded, and senders that were connected already —
+// TCP, HTTP, UDP — deliver everything with their latency unchanged.
 func TestSlowLorisAndFloods(t *testing.T) {
 	period := scale(13*time.Second, 2*time.Minute)
 	const maxConns = 64
@@ -170,18 +171,20 @@ path = "all.log"
 		})
 	defer loris.stop()
 
-	// A new TCP sender arriving during the attack.
-	newcomer, err := net.Dial("tcp", tcpAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer newcomer.Close()
-	fmt.Fprintf(newcomer, `{"type": "chaos", "payload": "newcomer"}`+"\n")
-
+	// A new TCP sender arriving once the tricklers have held their slots
+	// for min_rate's 10 s: it takes the slot of one of them.
+	var newcomer net.Conn
 	start := time.Now()
 	fdsPeak := 0
 	for time.Since(start) < period {
 		round()
+		if newcomer == nil && time.Since(start) > 11*time.Second {
+			if newcomer, err = net.Dial("tcp", tcpAddr); err != nil {
+				t.Fatal(err)
+			}
+			defer newcomer.Close()
+			fmt.Fprintf(newcomer, `{"type": "chaos", "payload": "newcomer"}`+"\n")
+		}
 		fdsPeak = max(fdsPeak, openFDs(pid))
 		time.Sleep(100 * time.Millisecond) // the senders' own pace
 	}
@@ -194,7 +197,10 @@ path = "all.log"
 	newcomerIn := closedByPeer([]net.Conn{newcomer}) == 0
 	loris.stop()
 
-	p.waitCounter(time.Minute, float64(3*seq), "outputs", "all", "delivered")
+	if !newcomerIn {
+		t.Error("a new TCP sender was refused: the tricklers kept every slot")
+	}
+	p.waitCounter(time.Minute, float64(3*seq+1), "outputs", "all", "delivered")
 	if p.exited() {
 		t.Fatal("the router died")
 	}
@@ -204,6 +210,9 @@ path = "all.log"
 	got := map[string]bool{}
 	for _, l := range strings.Fields(readFile(t, filepath.Join(dir, "all.log"))) {
 		got[l] = true
+	}
+	if !got["newcomer"] {
+		t.Error("the new TCP sender's message was not delivered")
 	}
 	for i := range seq {
 		for _, k := range []string{"tcp", "udp"} {

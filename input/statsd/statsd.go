@@ -108,12 +108,6 @@ type Config struct {
 	Readers int `toml:"readers"`
 	// Batch is the most messages handed to the journal at once.
 	Batch int `toml:"batch"`
-	// MaxConnections caps concurrent TCP connections; more are closed at
-	// once.
-	MaxConnections int `toml:"max_connections"`
-	// MaxConnectionsPerSource caps the concurrent TCP connections of one
-	// client IP address (IPv6: /64 network); 0 is no limit.
-	MaxConnectionsPerSource int `toml:"max_connections_per_source"`
 	// IdleTimeout closes a TCP connection that sends nothing for this
 	// long; 0 never does.
 	IdleTimeout config.Duration `toml:"idle_timeout"`
@@ -122,22 +116,24 @@ type Config struct {
 	// field tls_client.
 	TLS input.TLS `toml:"tls"`
 
+	// ConnLimits bounds the TCP connections: max_connections,
+	// max_connections_per_source, min_rate.
+	input.ConnLimits
 	input.RateLimit
 }
 
 // Defaults returns a Config with every default set.
 func Defaults() Config {
 	return Config{
-		Address:                 "127.0.0.1:8125",
-		Logger:                  "statsd",
-		MaxLineSize:             8192,
-		ReadBuffer:              16 << 20,
-		ReadBatch:               64,
-		Readers:                 1,
-		Batch:                   4096,
-		MaxConnections:          1024,
-		MaxConnectionsPerSource: 256,
-		IdleTimeout:             config.Duration(10 * time.Minute),
+		Address:     "127.0.0.1:8125",
+		Logger:      "statsd",
+		MaxLineSize: 8192,
+		ReadBuffer:  16 << 20,
+		ReadBatch:   64,
+		Readers:     1,
+		Batch:       4096,
+		ConnLimits:  input.DefaultConnLimits(),
+		IdleTimeout: config.Duration(10 * time.Minute),
 	}
 }
 
@@ -175,14 +171,11 @@ func (c *Config) Validate() error {
 	if c.Batch < 1 || c.Batch > 65536 {
 		errs = append(errs, fmt.Errorf("batch %d: want 1..65536", c.Batch))
 	}
-	if c.MaxConnections < 1 {
-		errs = append(errs, errors.New("max_connections must be at least 1"))
+	if err := c.ConnLimits.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.IdleTimeout < 0 {
 		errs = append(errs, errors.New("idle_timeout must not be negative"))
-	}
-	if c.MaxConnectionsPerSource < 0 {
-		errs = append(errs, errors.New("max_connections_per_source must not be negative"))
 	}
 	if err := c.RateLimit.Validate(); err != nil {
 		errs = append(errs, err)
@@ -209,7 +202,7 @@ type Input struct {
 	lineErrors [16]atomic.Uint64
 	closeOnce  sync.Once
 
-	conns   input.Conns      // TCP connections
+	conns   *input.Conns     // TCP connections
 	tls     *input.ServerTLS // nil without TLS
 	limiter *input.Limiter   // nil without rate_limit
 }
@@ -224,7 +217,7 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 		cfg:      cfg,
 		log:      log,
 		hostname: cfg.Hostname,
-		conns:    input.Conns{Max: cfg.MaxConnections, MaxPerSource: cfg.MaxConnectionsPerSource, Log: log},
+		conns:    cfg.ConnLimits.Conns(log),
 		limiter:  cfg.RateLimit.Limiter(),
 	}
 	if in.hostname == "" {

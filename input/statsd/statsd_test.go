@@ -78,11 +78,11 @@ func waitCtx(t testing.TB) context.Context {
 func TestValidate(t *testing.T) {
 	cfg := Config{
 		Address: "nohost", TCPAddress: "alsonohost", MaxLineSize: 0, ReadBuffer: -1, ReadBatch: 0,
-		Readers: 0, Batch: 0, MaxConnections: 0, IdleTimeout: -1,
+		Readers: 0, Batch: 0, ConnLimits: input.ConnLimits{MinRate: -1}, IdleTimeout: -1,
 	}
 	err := cfg.Validate()
 	for _, want := range []string{"address", "tcp_address", "max_line_size", "read_buffer", "read_batch",
-		"readers", "batch", "max_connections", "idle_timeout"} {
+		"readers", "batch", "max_connections", "min_rate", "idle_timeout"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in %v", want, err)
 		}

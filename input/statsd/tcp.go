@@ -3,7 +3,6 @@ package statsd
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -44,7 +43,7 @@ func (in *Input) serveConn(ctx context.Context, conn net.Conn, sink input.Sink) 
 
 	tlsClient := ""
 	src := input.SourceOf(conn.RemoteAddr())
-	if tc, ok := conn.(*tls.Conn); ok {
+	if tc, ok := input.TLSConn(conn); ok {
 		hctx, hcancel := context.WithTimeout(ctx, handshakeTimeout)
 		err := tc.HandshakeContext(hctx)
 		hcancel()

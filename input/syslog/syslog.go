@@ -68,12 +68,6 @@ type Config struct {
 	ReadBuffer int `toml:"read_buffer"`
 	// Batch is the most messages handed to the journal at once.
 	Batch int `toml:"batch"`
-	// MaxConnections caps concurrent TCP connections; more are closed at
-	// once.
-	MaxConnections int `toml:"max_connections"`
-	// MaxConnectionsPerSource caps the concurrent TCP connections of one
-	// source (client IP address); 0 means no cap below MaxConnections.
-	MaxConnectionsPerSource int `toml:"max_connections_per_source"`
 	// IdleTimeout closes a TCP connection that sends nothing for this
 	// long; 0 never does.
 	IdleTimeout config.Duration `toml:"idle_timeout"`
@@ -81,6 +75,9 @@ type Config struct {
 	// client_ca_file, each message carries the client's certificate name
 	// in the field tls_client.
 	TLS input.TLS `toml:"tls"`
+	// ConnLimits bounds the TCP connections: max_connections,
+	// max_connections_per_source, min_rate.
+	input.ConnLimits
 	// RateLimit bounds the messages per second of each source.
 	input.RateLimit
 }
@@ -95,10 +92,8 @@ func Defaults() Config {
 		MaxMessageSize: 64 << 10,
 		ReadBuffer:     4 << 20,
 		Batch:          1024,
-		MaxConnections: 1024,
+		ConnLimits:     input.DefaultConnLimits(),
 		IdleTimeout:    config.Duration(10 * time.Minute),
-
-		MaxConnectionsPerSource: 256,
 	}
 }
 
@@ -136,14 +131,11 @@ func (c *Config) Validate() error {
 	if c.Batch < 1 || c.Batch > 65536 {
 		errs = append(errs, fmt.Errorf("batch %d: want 1..65536", c.Batch))
 	}
-	if c.MaxConnections < 1 {
-		errs = append(errs, errors.New("max_connections must be at least 1"))
+	if err := c.ConnLimits.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.IdleTimeout < 0 {
 		errs = append(errs, errors.New("idle_timeout must not be negative"))
-	}
-	if c.MaxConnectionsPerSource < 0 {
-		errs = append(errs, errors.New("max_connections_per_source must not be negative"))
 	}
 	if err := c.RateLimit.Validate(); err != nil {
 		errs = append(errs, err)
@@ -169,7 +161,7 @@ type Input struct {
 	counters    input.Counters
 	parseErrors [8]atomic.Uint64 // by syslog.Error
 	closeOnce   sync.Once
-	conns       input.Conns
+	conns       *input.Conns
 }
 
 // New validates cfg and binds the sockets, so that a taken port is an
@@ -183,7 +175,7 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 		cfg:     cfg,
 		log:     log,
 		parser:  syslog.Parser{Type: cfg.MessageType, Location: loc},
-		conns:   input.Conns{Max: cfg.MaxConnections, MaxPerSource: cfg.MaxConnectionsPerSource, Log: log},
+		conns:   cfg.ConnLimits.Conns(log),
 		limiter: cfg.RateLimit.Limiter(),
 	}
 	var err error

@@ -95,11 +95,11 @@ func testConfig() Config {
 func TestValidate(t *testing.T) {
 	cfg := Config{
 		Address: "nohost", TCPAddress: "alsonohost", Timezone: "Mars/Olympus", MaxMessageSize: 10,
-		ReadBuffer: -1, Batch: 0, MaxConnections: 0, IdleTimeout: -1, TLS: input.TLS{CertFile: "x"},
+		ReadBuffer: -1, Batch: 0, ConnLimits: input.ConnLimits{MinRate: -1}, IdleTimeout: -1, TLS: input.TLS{CertFile: "x"},
 	}
 	err := cfg.Validate()
 	for _, want := range []string{"address", "tcp_address", "message_type", "timezone", "max_message_size",
-		"read_buffer", "batch", "max_connections", "idle_timeout", "tls"} {
+		"read_buffer", "batch", "max_connections", "min_rate", "idle_timeout", "tls"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in %v", want, err)
 		}

@@ -2,7 +2,6 @@ package syslog
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -31,7 +30,7 @@ func (in *Input) serveConn(ctx context.Context, conn net.Conn, sink input.Sink) 
 	defer stop()
 
 	var tlsClient string
-	if tc, ok := conn.(*tls.Conn); ok {
+	if tc, ok := input.TLSConn(conn); ok {
 		hctx, hcancel := context.WithTimeout(ctx, handshakeTimeout)
 		err := tc.HandshakeContext(hctx)
 		hcancel()

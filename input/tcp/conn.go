@@ -3,7 +3,6 @@ package tcp
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -97,7 +96,7 @@ func (c *connection) serve(ctx context.Context) {
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(drainTimeout, cancel) })
 	defer stop()
 
-	if tc, ok := c.conn.(*tls.Conn); ok {
+	if tc, ok := input.TLSConn(c.conn); ok {
 		hctx, hcancel := context.WithTimeout(ctx, handshakeTimeout)
 		err := tc.HandshakeContext(hctx)
 		hcancel()

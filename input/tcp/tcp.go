@@ -40,11 +40,6 @@ type Config struct {
 	// Format is what the input accepts: "auto" (metlog JSON, Heka JSON
 	// and Heka records, told apart), "metlog-json", "heka-json" or "heka".
 	Format input.Format `toml:"format"`
-	// MaxConnections caps concurrent connections; more are closed at once.
-	MaxConnections int `toml:"max_connections"`
-	// MaxConnectionsPerSource caps the concurrent connections of one
-	// client IP address (IPv6: /64 network); 0 is no limit.
-	MaxConnectionsPerSource int `toml:"max_connections_per_source"`
 	// IdleTimeout closes a connection that sends nothing for this long;
 	// 0 never does.
 	IdleTimeout config.Duration `toml:"idle_timeout"`
@@ -54,18 +49,20 @@ type Config struct {
 	TLS input.TLS `toml:"tls"`
 
 	input.Signatures
+	// ConnLimits bounds the TCP connections: max_connections,
+	// max_connections_per_source, min_rate.
+	input.ConnLimits
 	input.RateLimit
 }
 
 // Defaults returns a Config with every default set.
 func Defaults() Config {
 	return Config{
-		Address:                 "127.0.0.1:5565",
-		MaxMessageSize:          heka.MaxMessageSize,
-		MaxConnections:          1024,
-		MaxConnectionsPerSource: 256,
-		IdleTimeout:             config.Duration(10 * time.Minute),
-		Batch:                   1024,
+		Address:        "127.0.0.1:5565",
+		MaxMessageSize: heka.MaxMessageSize,
+		ConnLimits:     input.DefaultConnLimits(),
+		IdleTimeout:    config.Duration(10 * time.Minute),
+		Batch:          1024,
 	}
 }
 
@@ -78,11 +75,8 @@ func (c *Config) Validate() error {
 	if c.MaxMessageSize < 1 || c.MaxMessageSize > heka.MaxMessageSize {
 		errs = append(errs, fmt.Errorf("max_message_size %d: want 1..%d", c.MaxMessageSize, heka.MaxMessageSize))
 	}
-	if c.MaxConnections < 1 {
-		errs = append(errs, errors.New("max_connections must be at least 1"))
-	}
-	if c.MaxConnectionsPerSource < 0 {
-		errs = append(errs, errors.New("max_connections_per_source must not be negative"))
+	if err := c.ConnLimits.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.RateLimit.Validate(); err != nil {
 		errs = append(errs, err)
@@ -109,7 +103,7 @@ type Input struct {
 	ln       net.Listener
 	dec      input.Decoder
 	counters input.Counters
-	conns    input.Conns
+	conns    *input.Conns
 	tls      *input.ServerTLS // nil without TLS
 	limiter  *input.Limiter   // nil without rate_limit
 }
@@ -141,7 +135,7 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 		tls:     st,
 		limiter: cfg.RateLimit.Limiter(),
 		dec:     input.Decoder{MaxSize: cfg.MaxMessageSize, Keys: keys, RequireSignature: cfg.RequireSignature, Format: cfg.Format},
-		conns:   input.Conns{Max: cfg.MaxConnections, MaxPerSource: cfg.MaxConnectionsPerSource, Log: log},
+		conns:   cfg.ConnLimits.Conns(log),
 	}, nil
 }
 
