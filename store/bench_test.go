@@ -85,6 +85,7 @@ func BenchmarkIngest(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			waitIndexed(b, s)
 			b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "msgs/s")
 			// Per CPU-second of the whole process (every goroutine): what
 			// one core does, steadier than msgs/s on a shared machine.
@@ -207,4 +208,13 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// waitIndexed waits until the full-text index holds every stored message.
+func waitIndexed(tb testing.TB, s *Store) {
+	tb.Helper()
+	s.syncIndex(context.Background(), time.Minute)
+	if lag := s.Stats().IndexLag; lag > 0 {
+		tb.Fatalf("the full-text index is %d messages behind after a minute", lag)
+	}
 }

@@ -3,8 +3,9 @@
 // pure Go), one database file per span of message time:
 //
 //	path/
-//	  messages-20261122T000000Z.db   messages with timestamps in [00:00, 06:00)
-//	  messages-20261122T060000Z.db   [06:00, 12:00) ...
+//	  messages-20261122T000000Z.db       messages with timestamps in [00:00, 06:00)
+//	  messages-20261122T000000Z.db-fts   their full-text index
+//	  messages-20261122T060000Z.db       [06:00, 12:00) ...
 //
 // # Schema
 //
@@ -14,8 +15,6 @@
 //	              hostname, name (the first string value of Fields[name]),
 //	              msg (the whole message, Heka protobuf encoded)
 //	              indexes: UNIQUE (uuid), (ts), (type, ts)
-//	messages_fts  FTS5, contentless (rowid = messages.id): the payload and the
-//	              string field values, for word search
 //	rollups       (kind, name, minute) → count, sum, last, last_ts, sketch:
 //	              per metric name and minute, kept at ingest in the same
 //	              transaction as the messages:
@@ -26,6 +25,16 @@
 //	exceptions    fingerprint → source, logger, type, title, culprit,
 //	              first and last seen, count, sample (the latest report's id)
 //	meta          schema version and the partition's time range
+//
+// and its index file (with full_text on):
+//
+//	messages_fts  FTS5, contentless (rowid = messages.id): the payload and the
+//	              string field values, for word search
+//	fts_meta      the id through which every message is indexed
+//
+// The index is written by a goroutine of its own, beside the writer, and
+// catches up by itself on whatever it missed (see fts.go): a word search
+// waits for it to hold what was stored when the search began.
 //
 // Messages are newest first by (ts, id). A query's matcher is translated
 // to SQL where it can be (headers, Fields[name], numbers and times); what

@@ -32,7 +32,7 @@ type ingester struct {
 
 	text    strings.Builder
 	args    []any
-	ftsArgs []any
+	ftsRows []ftsRow // the text of this transaction's messages, for the index
 	uuids   []metlog.UUID
 	added   map[int64]bool // ids of the rows an insert added, when it ignored some
 	rolls   map[rollKey]*rollup
@@ -105,23 +105,7 @@ func insertSQL(n int) string {
 	return b.String()
 }
 
-// ftsSQL returns the INSERT of n rows into the full-text index.
-func ftsSQL(n int) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO messages_fts (rowid, text) VALUES ")
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(?,?)")
-	}
-	return b.String()
-}
-
-var (
-	insertFull = insertSQL(rowsPerInsert)
-	ftsFull    = ftsSQL(rowsPerInsert)
-)
+var insertFull = insertSQL(rowsPerInsert)
 
 // insert stores msgs, which all fall into p, in one transaction, and
 // returns how many were new.
@@ -145,22 +129,23 @@ func (g *ingester) insert(ctx context.Context, p *partition, msgs []*metlog.Mess
 			tx.Rollback()
 		}
 	}()
-	var ins, fts *sql.Stmt
+	if p.nextID == 0 {
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM messages`).Scan(&p.nextID); err != nil {
+			return 0, fmt.Errorf("store: insert: %w", err)
+		}
+	}
+	first := p.nextID
+	g.ftsRows = nil // handed to the indexer with the last batch
+	var ins *sql.Stmt
 	if len(msgs) >= rowsPerInsert {
 		if ins, err = tx.PrepareContext(ctx, insertFull); err != nil {
 			return 0, fmt.Errorf("store: prepare: %w", err)
 		}
 		defer ins.Close()
-		if g.fullText {
-			if fts, err = tx.PrepareContext(ctx, ftsFull); err != nil {
-				return 0, fmt.Errorf("store: prepare: %w", err)
-			}
-			defer fts.Close()
-		}
 	}
 	for len(msgs) > 0 {
 		n := min(len(msgs), rowsPerInsert)
-		k, err := g.insertRows(ctx, p, tx, ins, fts, msgs[:n])
+		k, err := g.insertRows(ctx, p, tx, ins, msgs[:n])
 		if err != nil {
 			return 0, err
 		}
@@ -177,12 +162,15 @@ func (g *ingester) insert(ctx context.Context, p *partition, msgs []*metlog.Mess
 		return 0, fmt.Errorf("store: commit: %w", err)
 	}
 	p.committed(g.written)
+	if p.ix != nil {
+		p.ix.add(ftsBatch{from: first, to: p.nextID - 1, rows: g.ftsRows})
+	}
 	return stored, nil
 }
 
 // insertRows inserts up to rowsPerInsert messages with one statement (ins
 // when it holds that many) and indexes and rolls up those that were new.
-func (g *ingester) insertRows(ctx context.Context, p *partition, tx *sql.Tx, ins, fts *sql.Stmt, msgs []*metlog.Message) (int, error) {
+func (g *ingester) insertRows(ctx context.Context, p *partition, tx *sql.Tx, ins *sql.Stmt, msgs []*metlog.Message) (int, error) {
 	size := 0
 	for _, m := range msgs {
 		size += m.ProtobufSize()
@@ -193,11 +181,6 @@ func (g *ingester) insertRows(ctx context.Context, p *partition, tx *sql.Tx, ins
 	slab := make([]byte, 0, size)
 	args := g.args[:0]
 	uuids := g.uuids[:0]
-	if p.nextID == 0 {
-		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM messages`).Scan(&p.nextID); err != nil {
-			return 0, fmt.Errorf("store: insert: %w", err)
-		}
-	}
 	first := p.nextID
 	for i, m := range msgs {
 		u := m.UUID
@@ -254,7 +237,6 @@ func (g *ingester) insertRows(ctx context.Context, p *partition, tx *sql.Tx, ins
 		added = func(i int) bool { return g.added[first+int64(i)] }
 	}
 	stored := 0
-	ftsArgs := g.ftsArgs[:0]
 	for i, m := range msgs {
 		if !added(i) {
 			continue // a duplicate, of a stored message or of one earlier in msgs
@@ -263,23 +245,12 @@ func (g *ingester) insertRows(ctx context.Context, p *partition, tx *sql.Tx, ins
 		stored++
 		exc, isExc := exceptionOf(m)
 		if g.fullText {
-			ftsArgs = append(ftsArgs, id, g.indexText(m, exc.Title, isExc))
+			g.ftsRows = append(g.ftsRows, ftsRow{id, indexText(&g.text, m, exc.Title, isExc)})
 		}
 		if isExc {
 			g.addException(m, exc, id)
 		} else {
 			g.addMetric(m)
-		}
-	}
-	g.ftsArgs = ftsArgs
-	if len(ftsArgs) > 0 {
-		if fts != nil && len(ftsArgs) == 2*rowsPerInsert {
-			_, err = fts.ExecContext(ctx, ftsArgs...)
-		} else {
-			_, err = tx.ExecContext(ctx, ftsSQL(len(ftsArgs)/2), ftsArgs...)
-		}
-		if err != nil {
-			return 0, fmt.Errorf("store: index: %w", err)
 		}
 	}
 	return stored, nil
@@ -288,12 +259,12 @@ func (g *ingester) insertRows(ctx context.Context, p *partition, tx *sql.Tx, ins
 // indexText is what the full-text index holds for m: the payload (the
 // exception title for an exception, whose payload may be encoded) and the
 // values of string fields.
-func (g *ingester) indexText(m *metlog.Message, title string, isExc bool) string {
-	g.text.Reset()
+func indexText(b *strings.Builder, m *metlog.Message, title string, isExc bool) string {
+	b.Reset()
 	if isExc && m.Type == "sentry" {
-		g.text.WriteString(title)
+		b.WriteString(title)
 	} else {
-		g.text.WriteString(m.Payload)
+		b.WriteString(m.Payload)
 	}
 	for i := range m.Fields {
 		f := &m.Fields[i]
@@ -301,14 +272,14 @@ func (g *ingester) indexText(m *metlog.Message, title string, isExc bool) string
 			continue
 		}
 		for _, s := range f.Strings {
-			if g.text.Len()+len(s) > maxIndexedText {
+			if b.Len()+len(s) > maxIndexedText {
 				break
 			}
-			g.text.WriteByte(' ')
-			g.text.WriteString(s)
+			b.WriteByte(' ')
+			b.WriteString(s)
 		}
 	}
-	s := g.text.String()
+	s := b.String()
 	if len(s) > maxIndexedText {
 		s = s[:maxIndexedText]
 	}

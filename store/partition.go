@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -37,7 +38,6 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE UNIQUE INDEX IF NOT EXISTS messages_uuid ON messages (uuid);
 CREATE INDEX IF NOT EXISTS messages_ts ON messages (ts);
 CREATE INDEX IF NOT EXISTS messages_type_ts ON messages (type, ts);
-CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5 (text, content='', detail='none', columnsize=0);
 CREATE TABLE IF NOT EXISTS rollups (
 	kind    INTEGER NOT NULL,
 	name    TEXT NOT NULL,
@@ -63,15 +63,10 @@ CREATE TABLE IF NOT EXISTS exceptions (
 ) WITHOUT ROWID;
 `
 
-// ftsSettings tunes a new partition's full-text index for ingest. Each
-// committed batch adds a segment to the index; FTS5 merges segments when
-// automerge of them share a level (4 by default). Merging later, in
-// larger steps, rewrites each entry fewer times, for a few more segments
-// to read per search.
-const ftsSettings = `INSERT INTO messages_fts (messages_fts, rank) VALUES ('automerge', 16)`
-
-// schemaVersion is stored in meta; a file of another version is refused.
-const schemaVersion = 1
+// schemaVersion is stored in meta; a file of another version is refused,
+// but for version 1, whose full-text index was in the partition file: its
+// index is dropped, and rebuilt in the index file.
+const schemaVersion = 2
 
 // partition is one database file: the messages whose timestamps fall in
 // [start, end), their full-text index, and the rollups and exception
@@ -92,16 +87,23 @@ type partition struct {
 	// nextID is the id of the next message inserted, under Store.wmu; 0
 	// until the first insert reads it.
 	nextID int64
+	// ix keeps the full-text index; nil when full text is off.
+	ix *indexer
 }
+
+// fileSuffixes are what is appended to a partition's path to name its
+// files: SQLite's log and shared memory, and the full-text index's.
+var fileSuffixes = []string{"", "-wal", "-shm", "-fts", "-fts-wal", "-fts-shm"}
 
 // partitionName is the file name of the partition starting at start.
 func partitionName(start int64) string {
 	return "messages-" + time.Unix(0, start).UTC().Format("20060102T150405Z") + ".db"
 }
 
-// openPartition opens (creating when create is set) a partition file.
-// For an existing file the range stored in it wins over start and end.
-func openPartition(ctx context.Context, path string, start, end int64, create bool) (*partition, error) {
+// openPartition opens (creating when create is set) a partition file and,
+// with fullText, its full-text index. For an existing file the range
+// stored in it wins over start and end.
+func openPartition(ctx context.Context, path string, start, end int64, create, fullText bool, log *slog.Logger) (*partition, error) {
 	if !create {
 		if _, err := os.Stat(path); err != nil {
 			return nil, err
@@ -121,6 +123,17 @@ func openPartition(ctx context.Context, path string, start, end int64, create bo
 	if err := p.init(ctx, start, end); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", filepath.Base(path), err)
+	}
+	if fullText {
+		var last int64
+		err := db.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM messages`).Scan(&last)
+		if err == nil {
+			p.ix, err = openIndexer(ctx, p, last, log)
+		}
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("store: open %s: %w", filepath.Base(path), err)
+		}
 	}
 	p.startCheckpointer()
 	return p, nil
@@ -149,13 +162,17 @@ func (p *partition) init(ctx context.Context, start, end int64) error {
 		return err
 	}
 	if len(meta) == 0 {
-		if _, err := p.db.ExecContext(ctx, ftsSettings); err != nil {
-			return err
-		}
 		_, err := p.db.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('version', ?), ('start', ?), ('end', ?)`,
 			schemaVersion, start, end)
 		p.start, p.end = start, end
 		return err
+	}
+	if meta["version"] == 1 {
+		_, err := p.db.ExecContext(ctx, `DROP TABLE IF EXISTS messages_fts; UPDATE meta SET value = ? WHERE key = 'version'`, schemaVersion)
+		if err != nil {
+			return fmt.Errorf("moving the full-text index out: %w", err)
+		}
+		meta["version"] = schemaVersion
 	}
 	if meta["version"] != schemaVersion {
 		return fmt.Errorf("schema version %d, want %d (move the file away to start afresh)", meta["version"], schemaVersion)
@@ -170,7 +187,7 @@ func (p *partition) init(ctx context.Context, start, end int64) error {
 // size is the bytes the partition's files take.
 func (p *partition) size() int64 {
 	var n int64
-	for _, suffix := range []string{"", "-wal", "-shm"} {
+	for _, suffix := range fileSuffixes {
 		if fi, err := os.Stat(p.path + suffix); err == nil {
 			n += fi.Size()
 		}
@@ -199,13 +216,17 @@ func (p *partition) close() error {
 		return nil
 	}
 	p.closed = true
-	return p.db.Close()
+	var err error
+	if p.ix != nil {
+		err = p.ix.close()
+	}
+	return errors.Join(err, p.db.Close())
 }
 
 // remove closes p and deletes its files.
 func (p *partition) remove() error {
 	err := p.close()
-	for _, suffix := range []string{"", "-wal", "-shm"} {
+	for _, suffix := range fileSuffixes {
 		if e := os.Remove(p.path + suffix); e != nil && !errors.Is(e, os.ErrNotExist) {
 			err = errors.Join(err, e)
 		}

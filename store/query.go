@@ -198,16 +198,21 @@ func (s *Store) scanPartition(ctx context.Context, p *partition, q Query, f sqlF
 	// reading every match.
 	walkFTS := ""
 	if fts != "" {
-		var n int
-		err := p.db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)`,
-			fts, ftsFew).Scan(&n)
+		if p.ix == nil {
+			return nil, false, nil // full text is off
+		}
+		p.ix.wait(ctx, indexWait)
+		ids, err := p.ix.matches(ctx, fts, ftsFew)
 		if err != nil {
 			return nil, false, &QueryError{"q", fmt.Errorf("%v: search for plain words", err)}
 		}
-		if n < ftsFew {
-			b.WriteString(" AND id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)")
-			args = append(args, fts)
-		} else {
+		switch {
+		case len(ids) == 0:
+			return nil, false, nil
+		case len(ids) < ftsFew:
+			b.WriteString(" AND id IN (SELECT value FROM json_each(?))")
+			args = append(args, jsonIDs(ids))
+		default:
 			walkFTS = fts
 		}
 	}
@@ -308,7 +313,7 @@ func ftsHits(ctx context.Context, p *partition, fts string, chunk []row) (map[in
 	for _, r := range chunk {
 		lo, hi = min(lo, r.id), max(hi, r.id)
 	}
-	rows, err := p.db.QueryContext(ctx, `SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? AND rowid BETWEEN ? AND ?`, fts, lo, hi)
+	rows, err := p.ix.db.QueryContext(ctx, `SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? AND rowid BETWEEN ? AND ?`, fts, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("store: word search: %w", err)
 	}

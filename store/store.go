@@ -60,7 +60,7 @@ func New(cfg Config, log *slog.Logger) (*Store, error) {
 		if e.IsDir() || !isPartitionFile(e.Name()) {
 			continue
 		}
-		p, err := openPartition(ctx, filepath.Join(cfg.Path, e.Name()), 0, 0, false)
+		p, err := openPartition(ctx, filepath.Join(cfg.Path, e.Name()), 0, 0, false, cfg.FullText, log)
 		if err != nil {
 			s.Close()
 			return nil, err
@@ -180,7 +180,7 @@ func (s *Store) partitionFor(ctx context.Context, ts int64) (*partition, bool, e
 	if i < len(s.parts) {
 		end = min(end, s.parts[i].start)
 	}
-	p, err := openPartition(ctx, filepath.Join(s.cfg.Path, partitionName(start)), start, end, true)
+	p, err := openPartition(ctx, filepath.Join(s.cfg.Path, partitionName(start)), start, end, true, s.cfg.FullText, s.log)
 	if err != nil {
 		return nil, false, err
 	}
@@ -254,6 +254,9 @@ type Stats struct {
 	// Partitions is the number of database files and Bytes their size.
 	Partitions int
 	Bytes      int64
+	// IndexLag is how many messages are stored but not yet in the
+	// full-text index (an upper bound: ids of skipped duplicates count).
+	IndexLag int64
 }
 
 // Stats returns the store's totals and size.
@@ -264,8 +267,24 @@ func (s *Store) Stats() Stats {
 	st.Partitions = len(s.parts)
 	for _, p := range s.parts {
 		st.Bytes += p.size()
+		if p.ix != nil {
+			st.IndexLag += p.ix.lag()
+		}
 	}
 	return st
+}
+
+// syncIndex waits until the full-text index holds every message stored
+// when it was called, for at most d per partition.
+func (s *Store) syncIndex(ctx context.Context, d time.Duration) {
+	s.mu.RLock()
+	parts := slices.Clone(s.parts)
+	s.mu.RUnlock()
+	for _, p := range parts {
+		if p.ix != nil {
+			p.ix.wait(ctx, d)
+		}
+	}
 }
 
 // Close closes every partition. Queries still running finish first.
