@@ -15,6 +15,7 @@ import (
 
 	"github.com/metlog/metlog/input"
 	"github.com/metlog/metlog/journal"
+	"github.com/metlog/metlog/store"
 	"github.com/metlog/metlog/web"
 )
 
@@ -83,6 +84,13 @@ type OutputStatus struct {
 	LagRecords uint64 `json:"lag_records"`
 	LagBytes   int64  `json:"lag_bytes"`
 	LastError  string `json:"last_error,omitempty"`
+	// Store holds the totals of the store output's embedded store.
+	Store *store.Stats `json:"store,omitempty"`
+}
+
+// StoreStatser is implemented by the store output.
+type StoreStatser interface {
+	StoreStats() (store.Stats, bool)
 }
 
 // Status returns the router's current status.
@@ -136,6 +144,11 @@ func (r *Router) Status() Status {
 		}
 		if e := c.lastErr.Load(); e != nil {
 			os.LastError = *e
+		}
+		if ss, ok := o.out.(StoreStatser); ok {
+			if s, ok := ss.StoreStats(); ok {
+				os.Store = &s
+			}
 		}
 		st.Outputs[name] = os
 	}
@@ -224,6 +237,12 @@ var (
 	descOutPerm     = prometheus.NewDesc("metlog_output_permanent_errors_total", "Messages dropped because the endpoint rejected them permanently.", []string{"output", "type"}, nil)
 	descOutLag      = prometheus.NewDesc("metlog_output_lag_records", "Records an output is behind the journal head.", []string{"output", "type"}, nil)
 	descOutLagBytes = prometheus.NewDesc("metlog_output_lag_bytes", "Bytes an output is behind the journal head.", []string{"output", "type"}, nil)
+	descStStored    = prometheus.NewDesc("metlog_store_stored_total", "Messages the store output's embedded store kept.", []string{"output"}, nil)
+	descStDup       = prometheus.NewDesc("metlog_store_duplicates_total", "Messages the store skipped as already stored (same UUID).", []string{"output"}, nil)
+	descStExpired   = prometheus.NewDesc("metlog_store_expired_total", "Messages the store skipped as older than max_age.", []string{"output"}, nil)
+	descStBytes     = prometheus.NewDesc("metlog_store_bytes", "Bytes of the store's files.", []string{"output"}, nil)
+	descStParts     = prometheus.NewDesc("metlog_store_partitions", "Partitions the store holds.", []string{"output"}, nil)
+	descStIndexLag  = prometheus.NewDesc("metlog_store_index_lag", "Messages stored but not yet in the full-text index.", []string{"output"}, nil)
 	descAggEmitted  = prometheus.NewDesc("metlog_aggregate_emitted_total", "Derived messages an aggregator journaled.", []string{"aggregate", "type"}, nil)
 	descAggLag      = prometheus.NewDesc("metlog_aggregate_lag_records", "Records an aggregator is behind the journal head (up to a flush interval's worth is normal).", []string{"aggregate", "type"}, nil)
 	descJBytes      = prometheus.NewDesc("metlog_journal_bytes", "Bytes the journal holds.", nil, nil)
@@ -236,6 +255,7 @@ var (
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descInReceived, descInBytes, descInDropped, descInRejected, descInMalformed,
+		descStStored, descStDup, descStExpired, descStBytes, descStParts, descStIndexLag,
 		descAggEmitted, descAggLag, descOutRead, descOutMatched, descOutDeliv, descOutRetries, descOutPerm, descOutLag, descOutLagBytes,
 		descJBytes, descJSegments, descJAppended, descJTorn, descJCorrupt, descJOversize} {
 		ch <- d
@@ -276,6 +296,14 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descOutPerm, float64(o.Permanent), name, o.Type)
 		gauge(descOutLag, float64(o.LagRecords), name, o.Type)
 		gauge(descOutLagBytes, float64(o.LagBytes), name, o.Type)
+		if s := o.Store; s != nil {
+			counter(descStStored, float64(s.Stored), name)
+			counter(descStDup, float64(s.Duplicates), name)
+			counter(descStExpired, float64(s.Expired), name)
+			gauge(descStBytes, float64(s.Bytes), name)
+			gauge(descStParts, float64(s.Partitions), name)
+			gauge(descStIndexLag, float64(s.IndexLag), name)
+		}
 	}
 	gauge(descJBytes, float64(st.Journal.Bytes))
 	gauge(descJSegments, float64(st.Journal.Segments))

@@ -250,13 +250,16 @@ type Stats struct {
 	// Stored counts messages written; Duplicates those skipped because a
 	// message with their UUID was stored already; Expired those older
 	// than the retention age.
-	Stored, Duplicates, Expired uint64
-	// Partitions is the number of database files and Bytes their size.
-	Partitions int
-	Bytes      int64
+	Stored     uint64 `json:"stored"`
+	Duplicates uint64 `json:"duplicates"`
+	Expired    uint64 `json:"expired"`
+	// Partitions is the number of partitions and Bytes the size of their
+	// files.
+	Partitions int   `json:"partitions"`
+	Bytes      int64 `json:"bytes"`
 	// IndexLag is how many messages are stored but not yet in the
 	// full-text index (an upper bound: ids of skipped duplicates count).
-	IndexLag int64
+	IndexLag int64 `json:"index_lag"`
 }
 
 // Stats returns the store's totals and size.

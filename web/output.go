@@ -68,6 +68,15 @@ func (w warehouse) Close() error {
 	return w.Output.Close()
 }
 
+// StoreStats returns the embedded store's totals; ok is false for the
+// clickhouse backend.
+func (o *Output) StoreStats() (st store.Stats, ok bool) {
+	if s, ok := o.backend.(*store.Store); ok {
+		return s.Stats(), true
+	}
+	return st, false
+}
+
 // Routes returns the handlers of the API and of the web UI by ServeMux
 // pattern, for the router to mount on its HTTP address.
 func (o *Output) Routes() map[string]http.Handler {

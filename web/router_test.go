@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -90,6 +92,24 @@ max_age = "0s"
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// The store's totals, in the status and the metrics.
+	var st router.Status
+	if err := getJSON(base+"/api/status", &st); err != nil {
+		t.Fatal(err)
+	}
+	if s := st.Outputs["store"].Store; s == nil || s.Stored != uint64(len(files)) || s.Partitions == 0 || s.Bytes == 0 {
+		t.Errorf("status of the store: %+v", s)
+	}
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := fmt.Sprintf(`metlog_store_stored_total{output="store"} %d`, len(files)); !bytes.Contains(metrics, []byte(want)) {
+		t.Errorf("/metrics has no %s", want)
+	}
+
 	resp, err = http.Get(base + "/api/messages?match=" + url.QueryEscape("Type =="))
 	if err != nil {
 		t.Fatal(err)
@@ -98,4 +118,16 @@ max_age = "0s"
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("bad matcher: status %d", resp.StatusCode)
 	}
+}
+
+func getJSON(url string, v any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
 }
