@@ -61,14 +61,12 @@ package statsd
 
 import (
 	"context"
-	"crypto/tls"
 	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -194,17 +192,14 @@ type Input struct {
 	cfg      Config
 	log      *slog.Logger
 	hostname string
-	udp      *net.UDPConn // nil without UDP
-	tcp      net.Listener // nil without TCP
+	input.Sockets
 	counters input.Counters
 	// lineErrors counts the malformed lines by kind, indexed by
 	// statsd.Error.
 	lineErrors [16]atomic.Uint64
-	closeOnce  sync.Once
 
-	conns   *input.Conns     // TCP connections
-	tls     *input.ServerTLS // nil without TLS
-	limiter *input.Limiter   // nil without rate_limit
+	conns   *input.Conns   // TCP connections
+	limiter *input.Limiter // nil without rate_limit
 }
 
 // New validates cfg and binds the sockets, so that a taken port is an
@@ -223,68 +218,10 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 	if in.hostname == "" {
 		in.hostname, _ = os.Hostname()
 	}
-	if cfg.Address != "" {
-		addr, err := net.ResolveUDPAddr("udp", cfg.Address)
-		if err != nil {
-			return nil, err
-		}
-		if in.udp, err = net.ListenUDP("udp", addr); err != nil {
-			return nil, err
-		}
-		if cfg.ReadBuffer > 0 {
-			if err := in.udp.SetReadBuffer(cfg.ReadBuffer); err != nil {
-				log.Warn("cannot set the socket receive buffer", "bytes", cfg.ReadBuffer, "err", err)
-			}
-		}
-		if err := input.TuneUDP(in.udp, cfg.ReadBuffer); err != nil {
-			log.Warn("kernel drops will not be counted", "err", err)
-		}
-	}
-	if cfg.TCPAddress != "" {
-		st, err := cfg.TLS.Server()
-		if err != nil {
-			in.Close()
-			return nil, err
-		}
-		ln, err := net.Listen("tcp", cfg.TCPAddress)
-		if err != nil {
-			in.Close()
-			return nil, err
-		}
-		if st != nil {
-			in.tls = st
-			ln = tls.NewListener(ln, st.Config())
-		}
-		in.tcp = ln
+	if err := in.Listen(cfg.Address, cfg.ReadBuffer, cfg.TCPAddress, cfg.TLS, log); err != nil {
+		return nil, err
 	}
 	return in, nil
-}
-
-// Addr returns the address of the UDP socket, or of the TCP listener when
-// there is no UDP socket.
-func (in *Input) Addr() net.Addr {
-	if in.udp != nil {
-		return in.udp.LocalAddr()
-	}
-	return in.tcp.Addr()
-}
-
-// TCPAddr returns the address of the TCP listener, or nil when there is
-// none.
-func (in *Input) TCPAddr() net.Addr {
-	if in.tcp == nil {
-		return nil
-	}
-	return in.tcp.Addr()
-}
-
-// Reload reads the TLS certificates again (input.Reloader); connections
-// already open keep theirs.
-func (in *Input) Reload() error {
-	if in.tls == nil {
-		return nil
-	}
-	return in.tls.Reload()
 }
 
 // Counters returns the input's running totals.
@@ -300,32 +237,18 @@ func (in *Input) MalformedKinds() map[string]uint64 {
 	return out
 }
 
-// Close closes the sockets. Run does it when it returns; Close is for an
-// Input that is never run.
-func (in *Input) Close() error {
-	in.closeOnce.Do(func() {
-		if in.udp != nil {
-			in.udp.Close()
-		}
-		if in.tcp != nil {
-			in.tcp.Close()
-		}
-	})
-	return nil
-}
-
 // Run reads the sockets and delivers what they carry to sink until ctx
 // ends, then closes them, closes every TCP connection and waits for its
 // goroutines, which deliver what they had already read. It returns nil
 // after ctx ends, or the error that stopped the input.
 func (in *Input) Run(ctx context.Context, sink input.Sink) error {
 	var readers []input.Reader
-	if in.udp != nil {
+	if in.UDP != nil {
 		for range in.cfg.Readers {
 			readers = append(readers, in.readUDP)
 		}
 	}
-	if in.tcp != nil {
+	if in.TCP != nil {
 		readers = append(readers, in.acceptTCP)
 	}
 	return input.Run(ctx, sink, func() { in.Close() }, readers...)

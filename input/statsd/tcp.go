@@ -26,7 +26,7 @@ const readSize = 64 << 10
 // acceptTCP accepts connections until the listener is closed, serving each
 // in its own goroutine, and waits for them.
 func (in *Input) acceptTCP(ctx context.Context, sink input.Sink) error {
-	return in.conns.Serve(ctx, in.tcp, func(conn net.Conn) { in.serveConn(ctx, conn, sink) })
+	return in.conns.Serve(ctx, in.TCP, func(conn net.Conn) { in.serveConn(ctx, conn, sink) })
 }
 
 // serveConn reads newline-separated lines from conn until it ends, fails,

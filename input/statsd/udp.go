@@ -20,7 +20,7 @@ const datagramBuffer = 1 << 16
 // delivers their lines after each batch (and whenever cfg.Batch messages
 // are waiting).
 func (in *Input) readUDP(ctx context.Context, sink input.Sink) error {
-	pc := ipv4.NewPacketConn(in.udp)
+	pc := ipv4.NewPacketConn(in.UDP)
 	dgrams := make([]ipv4.Message, in.cfg.ReadBatch)
 	for i := range dgrams {
 		dgrams[i].Buffers = [][]byte{make([]byte, datagramBuffer)}

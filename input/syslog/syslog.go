@@ -25,14 +25,12 @@ package syslog
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -151,16 +149,13 @@ func (c *Config) Validate() error {
 
 // Input is a bound UDP socket, TCP listener or both; Run reads them.
 type Input struct {
-	cfg         Config
-	log         *slog.Logger
-	parser      syslog.Parser
-	udp         *net.UDPConn     // nil without UDP
-	tcp         net.Listener     // nil without TCP
-	tls         *input.ServerTLS // nil without TLS
-	limiter     *input.Limiter   // nil without rate_limit
+	cfg    Config
+	log    *slog.Logger
+	parser syslog.Parser
+	input.Sockets
+	limiter     *input.Limiter // nil without rate_limit
 	counters    input.Counters
 	parseErrors [8]atomic.Uint64 // by syslog.Error
-	closeOnce   sync.Once
 	conns       *input.Conns
 }
 
@@ -179,65 +174,13 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 		limiter: cfg.RateLimit.Limiter(),
 	}
 	var err error
-	if in.tls, err = cfg.TLS.Server(); err != nil {
+	if in.TLS, err = cfg.TLS.Server(); err != nil {
 		return nil, err
 	}
-	if cfg.Address != "" {
-		addr, err := net.ResolveUDPAddr("udp", cfg.Address)
-		if err != nil {
-			return nil, err
-		}
-		if in.udp, err = net.ListenUDP("udp", addr); err != nil {
-			return nil, err
-		}
-		if cfg.ReadBuffer > 0 {
-			if err := in.udp.SetReadBuffer(cfg.ReadBuffer); err != nil {
-				log.Warn("cannot set the socket receive buffer", "bytes", cfg.ReadBuffer, "err", err)
-			}
-		}
-		if err := input.TuneUDP(in.udp, cfg.ReadBuffer); err != nil {
-			log.Warn("kernel drops will not be counted", "err", err)
-		}
-	}
-	if cfg.TCPAddress != "" {
-		ln, err := net.Listen("tcp", cfg.TCPAddress)
-		if err != nil {
-			in.Close()
-			return nil, err
-		}
-		if in.tls != nil {
-			ln = tls.NewListener(ln, in.tls.Config())
-		}
-		in.tcp = ln
+	if err := in.Listen(cfg.Address, cfg.ReadBuffer, cfg.TCPAddress, cfg.TLS, log); err != nil {
+		return nil, err
 	}
 	return in, nil
-}
-
-// Reload reads the TLS certificates again (input.Reloader); connections
-// already open keep theirs.
-func (in *Input) Reload() error {
-	if in.tls == nil {
-		return nil
-	}
-	return in.tls.Reload()
-}
-
-// Addr returns the address of the UDP socket, or of the TCP listener when
-// there is no UDP socket.
-func (in *Input) Addr() net.Addr {
-	if in.udp != nil {
-		return in.udp.LocalAddr()
-	}
-	return in.tcp.Addr()
-}
-
-// TCPAddr returns the address of the TCP listener, or nil when there is
-// none.
-func (in *Input) TCPAddr() net.Addr {
-	if in.tcp == nil {
-		return nil
-	}
-	return in.tcp.Addr()
 }
 
 // Counters returns the input's running totals.
@@ -253,32 +196,18 @@ func (in *Input) MalformedKinds() map[string]uint64 {
 	return out
 }
 
-// Close closes the sockets. Run does it when it returns; Close is for an
-// Input that is never run.
-func (in *Input) Close() error {
-	in.closeOnce.Do(func() {
-		if in.udp != nil {
-			in.udp.Close()
-		}
-		if in.tcp != nil {
-			in.tcp.Close()
-		}
-	})
-	return nil
-}
-
 // Run reads the sockets and delivers what they carry to sink until ctx
 // ends, then closes them, closes every TCP connection and waits for its
 // goroutine, which delivers what it had already read. It returns nil after
 // ctx ends, or the error that stopped the input.
 func (in *Input) Run(ctx context.Context, sink input.Sink) error {
 	var readers []input.Reader
-	if in.udp != nil {
+	if in.UDP != nil {
 		readers = append(readers, in.readUDP)
 	}
-	if in.tcp != nil {
+	if in.TCP != nil {
 		readers = append(readers, func(ctx context.Context, sink input.Sink) error {
-			return in.conns.Serve(ctx, in.tcp, func(conn net.Conn) { in.serveConn(ctx, conn, sink) })
+			return in.conns.Serve(ctx, in.TCP, func(conn net.Conn) { in.serveConn(ctx, conn, sink) })
 		})
 	}
 	return input.Run(ctx, sink, func() { in.Close() }, readers...)

@@ -16,7 +16,7 @@ const readBatch = 64
 // readUDP reads datagrams, one message each, until the socket is closed,
 // and delivers them after each read.
 func (in *Input) readUDP(ctx context.Context, sink input.Sink) error {
-	pc := ipv4.NewPacketConn(in.udp)
+	pc := ipv4.NewPacketConn(in.UDP)
 	dgrams := make([]ipv4.Message, readBatch)
 	for i := range dgrams {
 		// One byte more than the limit tells an oversized datagram apart.

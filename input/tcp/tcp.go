@@ -12,7 +12,6 @@ package tcp
 
 import (
 	"context"
-	"crypto/tls"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -117,16 +116,9 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := cfg.TLS.Server()
+	ln, st, err := input.ListenTCP(cfg.Address, cfg.TLS)
 	if err != nil {
 		return nil, err
-	}
-	ln, err := net.Listen("tcp", cfg.Address)
-	if err != nil {
-		return nil, err
-	}
-	if st != nil {
-		ln = tls.NewListener(ln, st.Config())
 	}
 	return &Input{
 		cfg:     cfg,

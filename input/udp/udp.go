@@ -113,21 +113,9 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr, err := net.ResolveUDPAddr("udp", cfg.Address)
+	conn, err := input.ListenUDP(cfg.Address, cfg.ReadBuffer, log)
 	if err != nil {
 		return nil, err
-	}
-	conn, err := net.ListenUDP("udp", addr)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.ReadBuffer > 0 {
-		if err := conn.SetReadBuffer(cfg.ReadBuffer); err != nil {
-			log.Warn("cannot set the socket receive buffer", "bytes", cfg.ReadBuffer, "err", err)
-		}
-	}
-	if err := input.TuneUDP(conn, cfg.ReadBuffer); err != nil {
-		log.Warn("kernel drops will not be counted", "err", err)
 	}
 	return &Input{
 		cfg:     cfg,
