@@ -173,10 +173,6 @@ func New(cfg Config, log *slog.Logger) (*Input, error) {
 		conns:   cfg.ConnLimits.Conns(log),
 		limiter: cfg.RateLimit.Limiter(),
 	}
-	var err error
-	if in.TLS, err = cfg.TLS.Server(); err != nil {
-		return nil, err
-	}
 	if err := in.Listen(cfg.Address, cfg.ReadBuffer, cfg.TCPAddress, cfg.TLS, log); err != nil {
 		return nil, err
 	}
