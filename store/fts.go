@@ -109,7 +109,7 @@ func openIndexer(ctx context.Context, p *partition, last int64, log *slog.Logger
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
 	db.SetConnMaxIdleTime(time.Minute)
-	hwm, err := initIndex(ctx, db)
+	hwm, err := initIndex(ctx, db, p.created, last)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("full-text index: %w", err)
@@ -129,21 +129,47 @@ func openIndexer(ctx context.Context, p *partition, last int64, log *slog.Logger
 }
 
 // initIndex creates the index's tables when missing and returns its
-// high-water mark.
-func initIndex(ctx context.Context, db *sql.DB) (int64, error) {
+// high-water mark. An index made for another file of the same name, or
+// ahead of the partition's last id (the partition lost commits that the
+// index kept, in a power loss), is emptied, to be built again: its
+// entries may name ids that now hold other messages.
+func initIndex(ctx context.Context, db *sql.DB, created, last int64) (int64, error) {
 	if _, err := db.ExecContext(ctx, ftsSchema); err != nil {
 		return 0, err
 	}
-	var hwm int64
-	err := db.QueryRowContext(ctx, `SELECT value FROM fts_meta WHERE key = 'indexed'`).Scan(&hwm)
-	if err == sql.ErrNoRows {
+	meta := map[string]int64{}
+	rows, err := db.QueryContext(ctx, `SELECT key, value FROM fts_meta`)
+	if err != nil {
+		return 0, err
+	}
+	for rows.Next() {
+		var k string
+		var v int64
+		if err := rows.Scan(&k, &v); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		meta[k] = v
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	hwm, ok := meta["indexed"]
+	switch {
+	case !ok:
 		if _, err := db.ExecContext(ctx, ftsSettings); err != nil {
 			return 0, err
 		}
-		_, err = db.ExecContext(ctx, `INSERT INTO fts_meta (key, value) VALUES ('indexed', 0)`)
-		return 0, err
+	case meta["created"] == created && hwm <= last:
+		return hwm, nil
+	default:
+		if _, err := db.ExecContext(ctx, `INSERT INTO messages_fts (messages_fts) VALUES ('delete-all')`); err != nil {
+			return 0, err
+		}
 	}
-	return hwm, err
+	_, err = db.ExecContext(ctx, `INSERT OR REPLACE INTO fts_meta (key, value) VALUES ('indexed', 0), ('created', ?)`, created)
+	return 0, err
 }
 
 // add hands the indexer a committed batch; called by the writer only. It

@@ -139,3 +139,44 @@ func TestIndexFilesRemoved(t *testing.T) {
 		t.Errorf("files left after removing a partition: %s", strings.Join(left, ", "))
 	}
 }
+
+// TestIndexNotThePartitions empties an index that is ahead of its
+// partition (which lost commits in a power loss) or was made for another
+// file of the same name, and builds it again.
+func TestIndexNotThePartitions(t *testing.T) {
+	for _, tc := range []struct{ name, edit string }{
+		{"ahead", `UPDATE fts_meta SET value = value + 1000 WHERE key = 'indexed'`},
+		{"another file", `UPDATE fts_meta SET value = value + 1 WHERE key = 'created'`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msgs := generated(1200)
+			s := openTest(t, nil)
+			write(t, s, msgs)
+			s.syncIndex(context.Background(), time.Minute)
+			cfg := s.cfg
+			s.Close()
+			files, _ := filepath.Glob(filepath.Join(cfg.Path, "messages-*.db"))
+			for _, f := range files {
+				db, err := sql.Open("sqlite", "file:"+ftsPath(f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				// An entry that names the wrong message: it must go.
+				_, err = db.Exec(`INSERT INTO messages_fts (rowid, text) VALUES (1, 'stale'); ` + tc.edit)
+				db.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			s2, err := New(cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s2.Close()
+			wordTests(t, s2, msgs)
+			if got := all(t, s2, Query{Words: []string{"stale"}}); len(got) != 0 {
+				t.Errorf("a stale index entry was kept: %d found", len(got))
+			}
+		})
+	}
+}

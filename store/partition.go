@@ -73,6 +73,10 @@ const schemaVersion = 2
 // groups of those messages.
 type partition struct {
 	start, end int64 // ns since the epoch
+	// created is when the file was made (ns); its index file records it,
+	// so that an index left from another file of the same name is not
+	// taken for this one's.
+	created int64
 	path       string
 	db         *sql.DB
 
@@ -162,13 +166,16 @@ func (p *partition) init(ctx context.Context, start, end int64) error {
 		return err
 	}
 	if len(meta) == 0 {
-		_, err := p.db.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('version', ?), ('start', ?), ('end', ?)`,
-			schemaVersion, start, end)
-		p.start, p.end = start, end
+		p.start, p.end, p.created = start, end, time.Now().UnixNano()
+		_, err := p.db.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('version', ?), ('start', ?), ('end', ?), ('created', ?)`,
+			schemaVersion, start, end, p.created)
 		return err
 	}
 	if meta["version"] == 1 {
-		_, err := p.db.ExecContext(ctx, `DROP TABLE IF EXISTS messages_fts; UPDATE meta SET value = ? WHERE key = 'version'`, schemaVersion)
+		meta["created"] = time.Now().UnixNano()
+		_, err := p.db.ExecContext(ctx, `DROP TABLE IF EXISTS messages_fts;
+			UPDATE meta SET value = ? WHERE key = 'version';
+			INSERT OR REPLACE INTO meta (key, value) VALUES ('created', ?)`, schemaVersion, meta["created"])
 		if err != nil {
 			return fmt.Errorf("moving the full-text index out: %w", err)
 		}
@@ -177,7 +184,7 @@ func (p *partition) init(ctx context.Context, start, end int64) error {
 	if meta["version"] != schemaVersion {
 		return fmt.Errorf("schema version %d, want %d (move the file away to start afresh)", meta["version"], schemaVersion)
 	}
-	p.start, p.end = meta["start"], meta["end"]
+	p.start, p.end, p.created = meta["start"], meta["end"], meta["created"]
 	if p.end <= p.start {
 		return errors.New("corrupt meta table: end before start")
 	}
