@@ -77,8 +77,8 @@ type partition struct {
 	// so that an index left from another file of the same name is not
 	// taken for this one's.
 	created int64
-	path       string
-	db         *sql.DB
+	path    string
+	db      *sql.DB
 
 	// mu is held for reading while the file is queried or written, and for
 	// writing while it is closed and removed.
