@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/zlib"
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -221,9 +220,9 @@ func (g *ingester) addException(m *metlog.Message, e Exception, id int64) {
 	r.sum++
 }
 
-func (g *ingester) flushExceptions(ctx context.Context, tx *sql.Tx) error {
+func (g *ingester) flushExceptions(stmts *txStmts) error {
 	for _, x := range g.excs {
-		_, err := tx.ExecContext(ctx, `INSERT INTO exceptions
+		_, err := stmts.exec(`INSERT INTO exceptions
 			(fingerprint, source, logger, error_type, title, culprit, first_ts, last_ts, count, sample_id)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET
 			count = count + excluded.count,

@@ -76,14 +76,15 @@ type ftsBatch struct {
 
 // indexer keeps a partition's full-text index.
 type indexer struct {
-	p    *partition
-	db   *sql.DB // the index file
-	log  *slog.Logger
-	in   chan ftsBatch
-	kick chan struct{}
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
+	p     *partition
+	db    *sql.DB // the index file
+	stmts *stmtCache
+	log   *slog.Logger
+	in    chan ftsBatch
+	kick  chan struct{}
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
 
 	// committed is the highest id the writer committed into the
 	// partition; indexed the id through which the index holds every
@@ -115,7 +116,7 @@ func openIndexer(ctx context.Context, p *partition, last int64, log *slog.Logger
 		return nil, fmt.Errorf("full-text index: %w", err)
 	}
 	ix := &indexer{
-		p: p, db: db, log: log,
+		p: p, db: db, log: log, stmts: newStmtCache(db),
 		in:       make(chan ftsBatch, indexQueue),
 		kick:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
@@ -224,6 +225,7 @@ func (ix *indexer) wait(ctx context.Context, d time.Duration) {
 func (ix *indexer) close() error {
 	ix.once.Do(func() { close(ix.stop) })
 	<-ix.done
+	ix.stmts.close()
 	return ix.db.Close()
 }
 
@@ -416,13 +418,7 @@ func (ix *indexer) commit(rows []ftsRow, hwm int64) error {
 		return err
 	}
 	defer tx.Rollback()
-	var full *sql.Stmt
-	if len(rows) >= rowsPerInsert {
-		if full, err = tx.PrepareContext(ctx, ftsFull); err != nil {
-			return err
-		}
-		defer full.Close()
-	}
+	stmts := &txStmts{ctx: ctx, tx: tx, cache: ix.stmts}
 	args := make([]any, 0, 2*rowsPerInsert)
 	for len(rows) > 0 {
 		n := min(len(rows), rowsPerInsert)
@@ -430,17 +426,16 @@ func (ix *indexer) commit(rows []ftsRow, hwm int64) error {
 		for _, r := range rows[:n] {
 			args = append(args, r.id, r.text)
 		}
-		if n == rowsPerInsert {
-			_, err = full.ExecContext(ctx, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, ftsSQL(n), args...)
+		query := ftsFull
+		if n < rowsPerInsert {
+			query = ftsSQL(n)
 		}
-		if err != nil {
+		if _, err := stmts.exec(query, args...); err != nil {
 			return err
 		}
 		rows = rows[n:]
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE fts_meta SET value = ? WHERE key = 'indexed'`, hwm); err != nil {
+	if _, err := stmts.exec(`UPDATE fts_meta SET value = ? WHERE key = 'indexed'`, hwm); err != nil {
 		return err
 	}
 	return tx.Commit()

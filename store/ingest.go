@@ -136,26 +136,20 @@ func (g *ingester) insert(ctx context.Context, p *partition, msgs []*metlog.Mess
 	}
 	first := p.nextID
 	g.ftsRows = nil // handed to the indexer with the last batch
-	var ins *sql.Stmt
-	if len(msgs) >= rowsPerInsert {
-		if ins, err = tx.PrepareContext(ctx, insertFull); err != nil {
-			return 0, fmt.Errorf("store: prepare: %w", err)
-		}
-		defer ins.Close()
-	}
+	stmts := &txStmts{ctx: ctx, tx: tx, cache: p.stmts}
 	for len(msgs) > 0 {
 		n := min(len(msgs), rowsPerInsert)
-		k, err := g.insertRows(ctx, p, tx, ins, msgs[:n])
+		k, err := g.insertRows(ctx, p, stmts, msgs[:n])
 		if err != nil {
 			return 0, err
 		}
 		stored += k
 		msgs = msgs[n:]
 	}
-	if err := g.flushRollups(ctx, tx); err != nil {
+	if err := g.flushRollups(stmts); err != nil {
 		return 0, err
 	}
-	if err := g.flushExceptions(ctx, tx); err != nil {
+	if err := g.flushExceptions(stmts); err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -168,9 +162,10 @@ func (g *ingester) insert(ctx context.Context, p *partition, msgs []*metlog.Mess
 	return stored, nil
 }
 
-// insertRows inserts up to rowsPerInsert messages with one statement (ins
-// when it holds that many) and indexes and rolls up those that were new.
-func (g *ingester) insertRows(ctx context.Context, p *partition, tx *sql.Tx, ins *sql.Stmt, msgs []*metlog.Message) (int, error) {
+// insertRows inserts up to rowsPerInsert messages with one statement and
+// indexes and rolls up those that were new.
+func (g *ingester) insertRows(ctx context.Context, p *partition, stmts *txStmts, msgs []*metlog.Message) (int, error) {
+	tx := stmts.tx
 	size := 0
 	for _, m := range msgs {
 		size += m.ProtobufSize()
@@ -198,13 +193,11 @@ func (g *ingester) insertRows(ctx context.Context, p *partition, tx *sql.Tx, ins
 			int64(m.Pid), m.Hostname, name, slab[off:len(slab):len(slab)])
 	}
 	g.args, g.uuids = args, uuids
-	var res sql.Result
-	var err error
-	if ins != nil && len(msgs) == rowsPerInsert {
-		res, err = ins.ExecContext(ctx, args...)
-	} else {
-		res, err = tx.ExecContext(ctx, insertSQL(len(msgs)), args...)
+	query := insertFull
+	if len(msgs) < rowsPerInsert {
+		query = insertSQL(len(msgs))
 	}
+	res, err := stmts.exec(query, args...)
 	if err != nil {
 		return 0, fmt.Errorf("store: insert: %w", err)
 	}
@@ -404,57 +397,19 @@ const (
 	replaceTimer = `INSERT OR REPLACE INTO rollups (kind, name, minute, count, sum, sketch) VALUES (?, ?, ?, ?, ?, ?)`
 )
 
-// txStmts prepares each statement once per transaction, when first used.
-type txStmts struct {
-	ctx   context.Context
-	tx    *sql.Tx
-	stmts map[string]*sql.Stmt
-}
-
-func (t *txStmts) get(query string) (*sql.Stmt, error) {
-	if st := t.stmts[query]; st != nil {
-		return st, nil
-	}
-	st, err := t.tx.PrepareContext(t.ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	if t.stmts == nil {
-		t.stmts = map[string]*sql.Stmt{}
-	}
-	t.stmts[query] = st
-	return st, nil
-}
-
-func (t *txStmts) exec(query string, args ...any) error {
-	st, err := t.get(query)
-	if err == nil {
-		_, err = st.ExecContext(t.ctx, args...)
-	}
-	return err
-}
-
-func (t *txStmts) close() {
-	for _, st := range t.stmts {
-		st.Close()
-	}
-}
-
-func (g *ingester) flushRollups(ctx context.Context, tx *sql.Tx) error {
+func (g *ingester) flushRollups(stmts *txStmts) error {
 	if len(g.rolls) == 0 {
 		return nil
 	}
-	stmts := &txStmts{ctx: ctx, tx: tx}
-	defer stmts.close()
 	for k, r := range g.rolls {
 		var err error
 		switch k.kind {
 		case kindTimer:
 			err = flushTimer(stmts, k, r)
 		case kindGauge:
-			err = stmts.exec(upsertGauge, k.kind, k.name, k.minute, r.count, r.sum, r.last, r.lastTS)
+			_, err = stmts.exec(upsertGauge, k.kind, k.name, k.minute, r.count, r.sum, r.last, r.lastTS)
 		default:
-			err = stmts.exec(upsertSum, k.kind, k.name, k.minute, r.count, r.sum)
+			_, err = stmts.exec(upsertSum, k.kind, k.name, k.minute, r.count, r.sum)
 		}
 		if err != nil {
 			return fmt.Errorf("store: rollup: %w", err)
@@ -486,5 +441,6 @@ func flushTimer(stmts *txStmts, k rollKey, r *rollup) error {
 		r.sum += sum
 	}
 	blob, _ = r.sketch.MarshalBinary()
-	return stmts.exec(replaceTimer, k.kind, k.name, k.minute, r.count, r.sum, blob)
+	_, err = stmts.exec(replaceTimer, k.kind, k.name, k.minute, r.count, r.sum, blob)
+	return err
 }

@@ -79,6 +79,7 @@ type partition struct {
 	created int64
 	path    string
 	db      *sql.DB
+	stmts   *stmtCache // the writer's statements
 
 	// mu is held for reading while the file is queried or written, and for
 	// writing while it is closed and removed.
@@ -123,7 +124,7 @@ func openPartition(ctx context.Context, path string, start, end int64, create, f
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
 	db.SetConnMaxIdleTime(time.Minute)
-	p := &partition{path: path, db: db}
+	p := &partition{path: path, db: db, stmts: newStmtCache(db)}
 	if err := p.init(ctx, start, end); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", filepath.Base(path), err)
@@ -227,6 +228,7 @@ func (p *partition) close() error {
 	if p.ix != nil {
 		err = p.ix.close()
 	}
+	p.stmts.close()
 	return errors.Join(err, p.db.Close())
 }
 
