@@ -153,6 +153,8 @@ async function main() {
     await page.waitForSelector("#router-config");
     const conf = await page.textContent("#router-config");
     check("router config in effect", conf.includes("[output.store]") && conf.includes("batch_size"), conf.slice(0, 200));
+    const stored = await page.textContent("#router-store tbody tr td:nth-child(2)");
+    check("store totals", Number(stored.replace(/[^0-9]/g, "")) > 0, stored);
     await shot(page, "router");
 
     // A narrow laptop screen: the charts follow the window.

@@ -483,11 +483,22 @@ function routerPage() {
   (e) => conf.replaceChildren(errorBox(e)));
   const th = (...xs) => h("thead", {}, h("tr", {}, xs.map((x) => (x.startsWith("#") ? h("th", { class: "num" }, x.slice(1)) : h("th", {}, x)))));
   const td = (x) => h("td", {}, x), tn = (x) => h("td", { class: "num" }, num(x));
+  // The embedded store behind each store output: what it keeps and how far
+  // its word index is behind.
+  const stores = (outputs) => {
+    const rows = Object.entries(outputs).filter(([, s]) => s.store).sort();
+    return rows.length ? [h("h2", {}, "Store"),
+      h("table", { id: "router-store" }, th("Output", "#Stored", "#Duplicates", "#Expired", "#Partitions", "#Size", "#Word index lag"),
+        h("tbody", {}, rows.map(([n, { store: x }]) => h("tr", {}, td(n), tn(x.stored), tn(x.duplicates), tn(x.expired),
+          tn(x.partitions), h("td", { class: "num" }, bytes(x.bytes)), tn(x.index_lag)))))] : "";
+  };
   async function load() {
     try {
       const st = await api("/api/status");
       const j = st.journal;
-      out.replaceChildren(
+      // Sections that may be absent are arrays or "": flatten them, as
+      // replaceChildren would write an array out as text.
+      out.replaceChildren(...[
         h("p", { class: "muted" }, `Version ${st.version || "dev"}, up ${num(st.uptime_seconds / 60)} minutes.`),
         h("h2", {}, "Journal"),
         h("table", {}, th("#Size", "#Segments", "#Appended", "#Full", "#Torn", "#Corrupt", "#Oversize"),
@@ -505,7 +516,8 @@ function routerPage() {
         h("table", { id: "router-outputs" }, th("Name", "Type", "Match", "#Matched", "#Delivered", "#Retries", "#Errors", "#Lag", "Health"),
           h("tbody", {}, Object.entries(st.outputs).sort().map(([n, s]) => [h("tr", {}, td(n), td(s.type), h("td", { class: "mono" }, s.match || "TRUE"),
             tn(s.matched), tn(s.delivered), tn(s.retries), tn(s.permanent_errors), h("td", { class: "num" }, `${num(s.lag_records)} (${bytes(s.lag_bytes)})`), td(health(s))),
-          s.last_error ? h("tr", {}, h("td", { colspan: 9, class: "mono", style: "color:var(--bad)" }, s.last_error)) : ""]))));
+          s.last_error ? h("tr", {}, h("td", { colspan: 9, class: "mono", style: "color:var(--bad)" }, s.last_error)) : ""]))),
+        stores(st.outputs)].flat(Infinity));
     } catch (e) { out.replaceChildren(errorBox(e)); }
     if (!stopped) timer = setTimeout(load, 5000);
   }
