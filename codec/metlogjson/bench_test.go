@@ -2,9 +2,11 @@ package metlogjson
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/internal/cputime"
 )
 
 // benchInputs are a typical 250-byte message (a timer with fields), the
@@ -126,4 +128,49 @@ func (r *repeatReader) Read(p []byte) (int, error) {
 		r.off = (r.off + c) % len(r.line)
 	}
 	return n, nil
+}
+
+// routingLine is a line of the routing benchmark's load (bench/harness):
+// an oldstyle message with one integer field, its payload padded with x to
+// make the line 250 bytes, newline included.
+func routingLine() []byte {
+	m := metlog.Message{
+		Timestamp: 1767323045000000000, Type: "oldstyle", Logger: "bench",
+		Severity: metlog.Info, EnvVersion: "0.8", Pid: 4242, Hostname: "web1",
+		Fields:  []metlog.Field{metlog.Int("status", 200)},
+		Payload: "#s=0000001234 @t=1767323045123456789 ",
+	}
+	m.Payload += strings.Repeat("x", 249-len(m.AppendJSON(nil)))
+	return append(m.AppendJSON(nil), '\n')
+}
+
+// BenchmarkDecodeRouting decodes routing lines: one at a time into a
+// reused message, and from a stream as the TCP input reads them.
+func BenchmarkDecodeRouting(b *testing.B) {
+	line := routingLine()
+	b.Run("line", func(b *testing.B) {
+		var m metlog.Message
+		b.SetBytes(int64(len(line)))
+		b.ReportAllocs()
+		cpu := cputime.Now()
+		for b.Loop() {
+			if err := Decode(line, &m); err != nil {
+				b.Fatal(err)
+			}
+		}
+		cpu.Report(b)
+	})
+	b.Run("stream", func(b *testing.B) {
+		d := NewDecoderSize(&repeatReader{line: line}, 64<<10)
+		var m metlog.Message
+		b.SetBytes(int64(len(line)))
+		b.ReportAllocs()
+		cpu := cputime.Now()
+		for b.Loop() {
+			if err := d.Decode(&m); err != nil {
+				b.Fatal(err)
+			}
+		}
+		cpu.Report(b)
+	})
 }

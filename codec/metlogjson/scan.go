@@ -3,6 +3,7 @@ package metlogjson
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 	"sync"
 	"unicode/utf8"
@@ -71,23 +72,25 @@ func quoteByte(c byte) string {
 
 // space skips JSON white space.
 func (d *decoder) space() {
-	for d.i < len(d.data) {
-		switch d.data[d.i] {
-		case ' ', '\n', '\r', '\t':
-			d.i++
-		default:
-			return
-		}
+	i, data := d.i, d.data
+	for i < len(data) && isSpace(data[i]) {
+		i++
 	}
+	d.i = i
 }
 
 // peek skips white space and returns the next byte, or 0 at the end.
 func (d *decoder) peek() byte {
-	d.space()
-	if d.i >= len(d.data) {
-		return 0
+	i, data := d.i, d.data
+	for i < len(data) {
+		if c := data[i]; !isSpace(c) {
+			d.i = i
+			return c
+		}
+		i++
 	}
-	return d.data[d.i]
+	d.i = i
+	return 0
 }
 
 // expect skips white space and consumes c.
@@ -124,7 +127,7 @@ var strSpecial = func() (t [256]bool) {
 
 // skipPlain returns the index of the first byte at or after i that is
 // special to strings (see strSpecial), or len(b). It looks at eight bytes at
-// a time while they are plain printable ASCII.
+// a time.
 func skipPlain(b []byte, i int) int {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	for ; i+8 <= len(b); i += 8 {
@@ -132,8 +135,10 @@ func skipPlain(b []byte, i int) int {
 		q := x ^ ('"' * lo)
 		bs := x ^ ('\\' * lo)
 		// High bit of a byte: control (< 0x20), '"', '\\', or non-ASCII.
-		if ((x-0x20*lo)|(q-lo)|(bs-lo)|x)&hi != 0 {
-			break
+		// A subtraction borrows only out of a byte that is flagged, so
+		// the lowest flag (the first byte, little-endian) is exact.
+		if m := ((x - 0x20*lo) | (q - lo) | (bs - lo) | x) & hi; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
 		}
 	}
 	for i < len(b) && !strSpecial[b[i]] {
@@ -171,6 +176,29 @@ func (d *decoder) str() ([]byte, error) {
 			}
 		}
 	}
+}
+
+// key consumes an object key at the current position (which is '"'), the
+// ':' after it and the white space after that, and returns the key as str
+// does. Keys are nearly always plain ASCII followed at once by ':': that is
+// read in one go.
+func (d *decoder) key() ([]byte, error) {
+	data := d.data
+	start := d.i + 1
+	if j := skipPlain(data, start); j+1 < len(data) && data[j] == '"' && data[j+1] == ':' {
+		d.i = j + 2
+		d.space()
+		return data[start:j], nil
+	}
+	key, err := d.str()
+	if err != nil {
+		return nil, err
+	}
+	if err := d.expect(':', "':'"); err != nil {
+		return nil, err
+	}
+	d.space()
+	return key, nil
 }
 
 // utf8 consumes one multi-byte UTF-8 character at the current position.
@@ -311,42 +339,47 @@ func isNumberStart(c byte) bool {
 // -Infinity.
 func (d *decoder) number() (num, error) {
 	start := d.i
-	rest := d.data[d.i:]
-	switch {
-	case hasPrefix(rest, "NaN"):
-		d.i += 3
-		return num{kind: numFloat, f: math.NaN(), text: d.data[start:d.i]}, nil
-	case hasPrefix(rest, "Infinity"):
-		d.i += 8
-		return num{kind: numFloat, f: math.Inf(1), text: d.data[start:d.i]}, nil
-	case hasPrefix(rest, "-Infinity"):
-		d.i += 9
-		return num{kind: numFloat, f: math.Inf(-1), text: d.data[start:d.i]}, nil
+	if c := d.data[d.i]; c == 'N' || c == 'I' || c == '-' && d.i+1 < len(d.data) && d.data[d.i+1] == 'I' {
+		rest := d.data[d.i:]
+		switch {
+		case hasPrefix(rest, "NaN"):
+			d.i += 3
+			return num{kind: numFloat, f: math.NaN(), text: d.data[start:d.i]}, nil
+		case hasPrefix(rest, "Infinity"):
+			d.i += 8
+			return num{kind: numFloat, f: math.Inf(1), text: d.data[start:d.i]}, nil
+		case hasPrefix(rest, "-Infinity"):
+			d.i += 9
+			return num{kind: numFloat, f: math.Inf(-1), text: d.data[start:d.i]}, nil
+		}
 	}
+	data, i := d.data, d.i
 	neg := false
-	if d.data[d.i] == '-' {
+	if data[i] == '-' {
 		neg = true
-		d.i++
+		i++
 	}
-	if d.i >= len(d.data) || d.data[d.i] < '0' || d.data[d.i] > '9' {
+	if i >= len(data) || data[i]-'0' > 9 {
+		d.i = i
 		return num{}, d.fail(ErrSyntax, "invalid number")
 	}
 	// Integer part, accumulated as long as it fits.
 	var u uint64
 	overflow := false
-	if d.data[d.i] == '0' {
-		d.i++
+	if data[i] == '0' {
+		i++
 	} else {
-		for d.i < len(d.data) && d.data[d.i] >= '0' && d.data[d.i] <= '9' {
-			c := uint64(d.data[d.i] - '0')
+		for i < len(data) && data[i]-'0' <= 9 {
+			c := uint64(data[i] - '0')
 			if u > (1<<63)/10 || u*10+c > 1<<63 {
 				overflow = true
 			} else {
 				u = u*10 + c
 			}
-			d.i++
+			i++
 		}
 	}
+	d.i = i
 	isFloat := false
 	if d.i < len(d.data) && d.data[d.i] == '.' {
 		d.i++
@@ -376,11 +409,11 @@ func (d *decoder) number() (num, error) {
 	if overflow || !neg && u > 1<<63-1 {
 		return num{kind: numBigInt, text: text}, nil
 	}
-	i := int64(u)
+	v := int64(u)
 	if neg {
-		i = -i // u == 1<<63 gives math.MinInt64
+		v = -v // u == 1<<63 gives math.MinInt64
 	}
-	return num{kind: numInt, i: i, text: text}, nil
+	return num{kind: numInt, i: v, text: text}, nil
 }
 
 func (d *decoder) digits() bool {
