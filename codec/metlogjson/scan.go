@@ -126,25 +126,42 @@ var strSpecial = func() (t [256]bool) {
 }()
 
 // skipPlain returns the index of the first byte at or after i that is
-// special to strings (see strSpecial), or len(b). It looks at eight bytes at
-// a time.
+// special to strings (see strSpecial), or len(b). It looks at sixteen bytes
+// at a time, then eight.
 func skipPlain(b []byte, i int) int {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		q := x ^ ('"' * lo)
-		bs := x ^ ('\\' * lo)
-		// High bit of a byte: control (< 0x20), '"', '\\', or non-ASCII.
-		// A subtraction borrows only out of a byte that is flagged, so
-		// the lowest flag (the first byte, little-endian) is exact.
-		if m := ((x - 0x20*lo) | (q - lo) | (bs - lo) | x) & hi; m != 0 {
+	for ; i+16 <= len(b); i += 16 {
+		w := b[i : i+16 : i+16]
+		m0 := plainMask(binary.LittleEndian.Uint64(w[:8]))
+		m1 := plainMask(binary.LittleEndian.Uint64(w[8:]))
+		if m0|m1 != 0 {
+			if m0 != 0 {
+				return i + bits.TrailingZeros64(m0)/8
+			}
+			return i + 8 + bits.TrailingZeros64(m1)/8
+		}
+	}
+	if i+8 <= len(b) {
+		if m := plainMask(binary.LittleEndian.Uint64(b[i : i+8])); m != 0 {
 			return i + bits.TrailingZeros64(m)/8
 		}
+		i += 8
 	}
 	for i < len(b) && !strSpecial[b[i]] {
 		i++
 	}
 	return i
+}
+
+// plainMask returns the high bit of each byte of x (eight bytes of a string,
+// little-endian) that is special to strings: control (< 0x20), '"', '\\'
+// or non-ASCII. Above the lowest flagged byte there may be false flags (a
+// subtraction borrows out of a flagged byte only), so the lowest flag, the
+// first special byte, is exact.
+func plainMask(x uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q := x ^ ('"' * lo)
+	bs := x ^ ('\\' * lo)
+	return ((x - 0x20*lo) | (q - lo) | (bs - lo) | x) & hi
 }
 
 // str consumes the string at the current position (which is '"') and
