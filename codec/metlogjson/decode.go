@@ -269,7 +269,7 @@ func (d *decoder) timestamp() error {
 		if err != nil {
 			return err
 		}
-		ns, ok := parseTimestamp(b)
+		ns, ok := parseTimestamp(b, &d.minute)
 		if !ok {
 			return d.failAt(at, ErrBadValue, "timestamp: want RFC 3339 time within years 1678-2261, got "+strconv.Quote(string(b)))
 		}

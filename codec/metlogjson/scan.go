@@ -26,6 +26,8 @@ type decoder struct {
 	rbuf  []byte // raw JSON text being normalised
 	elems []elem // values of an array being read as a typed array
 	abuf  []byte // their string values
+
+	minute minuteCache // the minute of the last timestamp
 }
 
 // maxKeep is the largest scratch buffer a pooled decoder keeps.
@@ -380,42 +382,48 @@ func (d *decoder) number() (num, error) {
 		d.i = i
 		return num{}, d.fail(ErrSyntax, "invalid number")
 	}
-	// Integer part, accumulated as long as it fits.
+	// Integer part, accumulated as long as it fits: 18 digits always do.
 	var u uint64
 	overflow := false
 	if data[i] == '0' {
 		i++
 	} else {
-		for i < len(data) && data[i]-'0' <= 9 {
+		for end := min(len(data), i+18); i < end && data[i]-'0' <= 9; i++ {
+			u = u*10 + uint64(data[i]-'0')
+		}
+		for ; i < len(data) && data[i]-'0' <= 9; i++ {
 			c := uint64(data[i] - '0')
 			if u > (1<<63)/10 || u*10+c > 1<<63 {
 				overflow = true
 			} else {
 				u = u*10 + c
 			}
-			i++
 		}
 	}
-	d.i = i
 	isFloat := false
-	if d.i < len(d.data) && d.data[d.i] == '.' {
-		d.i++
-		if !d.digits() {
+	if i < len(data) && data[i] == '.' {
+		i++
+		f := i
+		if i = digits(data, i); i == f {
+			d.i = i
 			return num{}, d.fail(ErrSyntax, "invalid number: want digits after the decimal point")
 		}
 		isFloat = true
 	}
-	if d.i < len(d.data) && (d.data[d.i] == 'e' || d.data[d.i] == 'E') {
-		d.i++
-		if d.i < len(d.data) && (d.data[d.i] == '+' || d.data[d.i] == '-') {
-			d.i++
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
 		}
-		if !d.digits() {
+		e := i
+		if i = digits(data, i); i == e {
+			d.i = i
 			return num{}, d.fail(ErrSyntax, "invalid number: want digits in the exponent")
 		}
 		isFloat = true
 	}
-	text := d.data[start:d.i]
+	d.i = i
+	text := data[start:i]
 	if isFloat {
 		f, err := strconv.ParseFloat(string(text), 64)
 		if err != nil {
@@ -433,12 +441,13 @@ func (d *decoder) number() (num, error) {
 	return num{kind: numInt, i: v, text: text}, nil
 }
 
-func (d *decoder) digits() bool {
-	start := d.i
-	for d.i < len(d.data) && d.data[d.i] >= '0' && d.data[d.i] <= '9' {
-		d.i++
+// digits returns the index of the first byte at or after i in data that is
+// not a decimal digit.
+func digits(data []byte, i int) int {
+	for i < len(data) && data[i]-'0' <= 9 {
+		i++
 	}
-	return d.i > start
+	return i
 }
 
 func hasPrefix(b []byte, s string) bool {
