@@ -55,19 +55,16 @@ func parseTimestamp(b []byte, mc *minuteCache) (int64, bool) {
 	var frac int64
 	if len(b) > 0 && b[0] == '.' {
 		n := 1
-		for n < len(b) && b[n] >= '0' && b[n] <= '9' {
-			n++
+		for ; n < len(b) && b[n]-'0' <= 9; n++ {
+			if n <= 9 {
+				frac = frac*10 + int64(b[n]-'0')
+			}
 		}
 		digits := n - 1
 		if digits < 1 || digits > 9 {
 			return 0, false
 		}
-		for _, c := range b[1:n] {
-			frac = frac*10 + int64(c-'0')
-		}
-		for range 9 - digits {
-			frac *= 10
-		}
+		frac *= pow10[9-digits]
 		b = b[n:]
 	}
 
@@ -93,6 +90,9 @@ func parseTimestamp(b []byte, mc *minuteCache) (int64, bool) {
 	secs := minuteSecs + int64(sec) - offset
 	return secondsToNanos(secs, frac)
 }
+
+// pow10 holds the powers of ten that fit an int64 fraction of a second.
+var pow10 = [...]int64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9}
 
 // secondsToNanos returns secs*1e9 + frac (0 <= frac < 1e9), or false when
 // that does not fit an int64.
