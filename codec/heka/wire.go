@@ -120,8 +120,11 @@ func (w *wire) tag() (num int, typ int, err error) {
 // bytes reads a length-delimited value and returns the offsets of its
 // contents in w.b.
 func (w *wire) bytes() (start, end int, err error) {
-	n, err := w.uvarint()
-	if err != nil {
+	var n uint64
+	if w.off < len(w.b) && w.b[w.off] < 0x80 {
+		n = uint64(w.b[w.off])
+		w.off++
+	} else if n, err = w.uvarintLong(); err != nil {
 		return 0, 0, err
 	}
 	if n > uint64(len(w.b)-w.off) {
