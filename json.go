@@ -3,6 +3,7 @@ package metlog
 import (
 	"encoding/base64"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -415,37 +416,52 @@ func appendTimestamp(dst []byte, ns int64) []byte {
 		days--
 	}
 	y, mo, d := civilFromDays(days)
-	dst = appendDigits(dst, y, 4)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, int64(mo), 2)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, int64(d), 2)
-	dst = append(dst, 'T')
-	dst = appendDigits(dst, sod/3600, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, sod/60%60, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, sod%60, 2)
-	dst = append(dst, '.')
-	if frac%1000 == 0 {
-		dst = appendDigits(dst, frac/1000, 6)
+	// int64 nanoseconds span the years 1677 to 2262: four digits.
+	var b [30]byte // YYYY-MM-DDTHH:MM:SS.fffffffffZ
+	put2(b[0:], int(y/100))
+	put2(b[2:], int(y%100))
+	b[4] = '-'
+	put2(b[5:], mo)
+	b[7] = '-'
+	put2(b[8:], d)
+	b[10] = 'T'
+	put2(b[11:], int(sod/3600))
+	b[13] = ':'
+	put2(b[14:], int(sod/60%60))
+	b[16] = ':'
+	put2(b[17:], int(sod%60))
+	b[19] = '.'
+	f := int(frac)
+	n := 20
+	if f%1000 == 0 {
+		f /= 1000
+		put2(b[20:], f/1e4)
+		put2(b[22:], f/100%100)
+		put2(b[24:], f%100)
+		n += 6
 	} else {
-		dst = appendDigits(dst, frac, 9)
+		b[20] = byte('0' + f/1e8)
+		put2(b[21:], f/1e6%100)
+		put2(b[23:], f/1e4%100)
+		put2(b[25:], f/100%100)
+		put2(b[27:], f%100)
+		n += 9
 	}
-	return append(dst, 'Z')
+	b[n] = 'Z'
+	return append(dst, b[:n+1]...)
 }
 
-// appendDigits writes v (non-negative) zero-padded to width digits.
-func appendDigits(dst []byte, v int64, width int) []byte {
-	var buf [20]byte
-	i := len(buf)
-	for v > 0 || width > 0 {
-		i--
-		buf[i] = byte('0' + v%10)
-		v /= 10
-		width--
-	}
-	return append(dst, buf[i:]...)
+// twoDigits holds "00" to "99" one after another.
+const twoDigits = "0001020304050607080910111213141516171819" +
+	"2021222324252627282930313233343536373839" +
+	"4041424344454647484950515253545556575859" +
+	"6061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
+
+// put2 writes v (0 to 99) as two digits at b[0:2].
+func put2(b []byte, v int) {
+	b[1] = twoDigits[2*v+1]
+	b[0] = twoDigits[2*v]
 }
 
 // civilFromDays converts days since 1970-01-01 to a proleptic Gregorian
@@ -487,63 +503,62 @@ const hexDigits = "0123456789abcdef"
 // appendJSONString writes s as a JSON string the way Python's json.dumps
 // does with ensure_ascii: printable ASCII as is, \" \\ \b \f \n \r \t, and
 // everything else as lower-case \uXXXX (astral characters as surrogate
-// pairs). Invalid UTF-8 bytes are written as \ufffd.
+// pairs). Invalid UTF-8 bytes are written as \ufffd. Runs of bytes written
+// as they are are appended at once.
 func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	run := 0 // start of the pending run of bytes written as is
-	for i := 0; i < len(s); {
+	for i := 0; ; {
 		i = skipASCII(s, i)
 		if i >= len(s) {
 			break
 		}
-		c := s[i]
-		if c < utf8.RuneSelf {
-			e := jsonEscape[c]
-			if e == 0 {
-				i++
-				continue
-			}
-			dst = append(dst, s[run:i]...)
-			if e == 'u' {
+		dst = append(dst, s[run:i]...)
+		if c := s[i]; c < utf8.RuneSelf {
+			if e := jsonEscape[c]; e == 'u' {
 				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 			} else {
 				dst = append(dst, '\\', e)
 			}
 			i++
-			run = i
-			continue
-		}
-		dst = append(dst, s[run:i]...)
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r >= 0x10000 {
-			r -= 0x10000
-			dst = appendU4(dst, 0xd800+(r>>10))
-			dst = appendU4(dst, 0xdc00+(r&0x3ff))
 		} else {
-			dst = appendU4(dst, r) // utf8.RuneError for invalid bytes
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r >= 0x10000 {
+				r -= 0x10000
+				dst = appendU4(dst, 0xd800+(r>>10))
+				dst = appendU4(dst, 0xdc00+(r&0x3ff))
+			} else {
+				dst = appendU4(dst, r) // utf8.RuneError for invalid bytes
+			}
+			i += size
 		}
-		i += size
 		run = i
 	}
 	dst = append(dst, s[run:]...)
 	return append(dst, '"')
 }
 
-// skipASCII returns the first index at or after i where s does not hold
-// eight bytes in a row that appendJSONString writes as they are (printable
-// ASCII other than '"' and '\\').
+// skipASCII returns the index of the first byte at or after i that
+// appendJSONString does not write as it is (anything but printable ASCII
+// other than '"' and '\\'), or len(s). It looks at eight bytes at a time.
 func skipASCII(s string, i int) int {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	for ; i+8 <= len(s); i += 8 {
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		w := s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 		q := x ^ ('"' * lo)
 		bs := x ^ ('\\' * lo)
 		// The high bit of a byte is set for a control character (< 0x20),
-		// '"', '\\', DEL (0x7f) or non-ASCII.
-		if ((x-0x20*lo)|(q-lo)|(bs-lo)|(x+lo)|x)&hi != 0 {
-			break
+		// '"', '\\', DEL (0x7f) or non-ASCII. A subtraction borrows (and
+		// the addition carries) only out of a byte that is flagged, so the
+		// lowest flag (the first byte, little-endian) is exact.
+		if m := ((x - 0x20*lo) | (q - lo) | (bs - lo) | (x + lo) | x) & hi; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
 		}
+	}
+	for i < len(s) && s[i] < utf8.RuneSelf && jsonEscape[s[i]] == 0 {
+		i++
 	}
 	return i
 }

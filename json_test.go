@@ -3,9 +3,12 @@ package metlog
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // ts parses an RFC 3339 timestamp for the tests.
@@ -260,4 +263,70 @@ func ExampleMessage_AppendJSON() {
 	fmt.Println(string(m.AppendJSON(nil)))
 	// Output:
 	// {"severity": 6, "timestamp": "2026-11-22T01:49:29.187659Z", "metlog_hostname": "web1", "fields": {"name": "db.query", "rate": 1.0, "http": {"path": "/login"}}, "metlog_pid": 4242, "logger": "myapp", "type": "timer", "payload": "12", "env_version": "0.8"}
+}
+
+// TestAppendTimestampRange checks appendTimestamp against package time over
+// the whole range of int64 nanoseconds.
+func TestAppendTimestampRange(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for k := range 200000 {
+		ns := int64(rng.Uint64())
+		if k%2 == 0 {
+			ns -= ns % 1000 // microseconds: six fraction digits
+		}
+		tm := time.Unix(0, ns).UTC()
+		want := tm.Format("2006-01-02T15:04:05.000000000") + "Z"
+		if tm.Nanosecond()%1000 == 0 {
+			want = tm.Format("2006-01-02T15:04:05.000000") + "Z"
+		}
+		if got := string(appendTimestamp(nil, ns)); got != want {
+			t.Fatalf("appendTimestamp(%d) = %s, want %s", ns, got, want)
+		}
+	}
+}
+
+// TestAppendJSONStringRandom checks appendJSONString against a byte-at-a-time
+// encoding, for strings mixing plain runs with every kind of byte that is
+// escaped.
+func TestAppendJSONStringRandom(t *testing.T) {
+	ref := func(s string) string {
+		var b []byte
+		b = append(b, '"')
+		for i := 0; i < len(s); {
+			c := s[i]
+			switch {
+			case c < utf8.RuneSelf && jsonEscape[c] == 0:
+				b = append(b, c)
+				i++
+			case c < utf8.RuneSelf && jsonEscape[c] == 'u':
+				b = fmt.Appendf(b, `\u%04x`, c)
+				i++
+			case c < utf8.RuneSelf:
+				b = append(b, '\\', jsonEscape[c])
+				i++
+			default:
+				r, size := utf8.DecodeRuneInString(s[i:])
+				if r >= 0x10000 {
+					r1, r2 := utf16.EncodeRune(r)
+					b = fmt.Appendf(b, `\u%04x\u%04x`, r1, r2)
+				} else {
+					b = fmt.Appendf(b, `\u%04x`, r)
+				}
+				i += size
+			}
+		}
+		return string(append(b, '"'))
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	pieces := []string{"\x00", "\x1f", " ", "\"", "\\", "\x7f", "\n", "\u00e9", "\u2603", "\U0001F600", "\xff", "\xc3", "abcdefghij", "x", "xyz"}
+	for range 100000 {
+		var sb strings.Builder
+		for range rng.IntN(12) {
+			sb.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		s := sb.String()
+		if got, want := string(appendJSONString(nil, s)), ref(s); got != want {
+			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
+	}
 }

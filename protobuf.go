@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"math"
 	"math/bits"
-	"slices"
 )
 
 // Protobuf wire types and the tags (field number << 3 | wire type) of
@@ -49,8 +48,11 @@ const (
 // hostname and pid are written only when not empty or zero. Only the value
 // slice selected by a field's Type is written. The codec/heka package
 // documents each resulting difference from Heka's bytes.
+//
+// Each field's length is written after its body, in the byte reserved for
+// it (the body is moved up in the rare case of a field of 128 bytes or
+// more), so sizes are not computed first.
 func (m *Message) AppendProtobuf(dst []byte) []byte {
-	dst = slices.Grow(dst, m.ProtobufSize())
 	dst = append(dst, tagUUID, 16)
 	dst = append(dst, m.UUID[:]...)
 	dst = append(dst, tagTimestamp)
@@ -67,11 +69,26 @@ func (m *Message) AppendProtobuf(dst []byte) []byte {
 	}
 	dst = appendString(dst, tagHostname, m.Hostname)
 	for i := range m.Fields {
-		f := &m.Fields[i]
-		dst = append(dst, tagFields)
-		dst = binary.AppendUvarint(dst, uint64(f.protobufSize()))
-		dst = f.appendProtobuf(dst)
+		dst = append(dst, tagFields, 0)
+		at := len(dst)
+		dst = m.Fields[i].appendProtobuf(dst)
+		dst = putLength(dst, at)
 	}
+	return dst
+}
+
+// putLength writes the length of dst[at:] as a varint into dst[at-1], the
+// one byte reserved for it, moving dst[at:] up when it needs more.
+func putLength(dst []byte, at int) []byte {
+	n := len(dst) - at
+	if n < 0x80 {
+		dst[at-1] = byte(n)
+		return dst
+	}
+	k := uvarintSize(uint64(n))
+	dst = append(dst, make([]byte, k-1)...)
+	copy(dst[at-1+k:], dst[at:at+n])
+	binary.PutUvarint(dst[at-1:], uint64(n))
 	return dst
 }
 

@@ -2,8 +2,10 @@ package metlog
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -136,4 +138,43 @@ func BenchmarkAppendProtobuf(b *testing.B) {
 	for b.Loop() {
 		buf = m.AppendProtobuf(buf[:0])
 	}
+}
+
+// TestAppendProtobufFieldLengths checks the field lengths AppendProtobuf
+// writes after the bodies against the sizes computed beforehand, for
+// bodies around the lengths where their varint grows.
+func TestAppendProtobufFieldLengths(t *testing.T) {
+	for _, n := range []int{0, 100, 110, 111, 112, 113, 120, 16370, 16371, 16372, 16373, 16380, 70000} {
+		m := Message{
+			Timestamp: 1, Type: "t", Payload: "p",
+			Fields: []Field{Int("a", 1), String("s", strings.Repeat("x", n)), Strings("b", "c", strings.Repeat("y", n/3))},
+		}
+		want := m.appendProtobufSized(nil)
+		got := m.AppendProtobuf([]byte("prefix"))
+		if string(got[:6]) != "prefix" || !bytes.Equal(got[6:], want) {
+			t.Errorf("value of %d bytes: AppendProtobuf differs from the encoding with sizes first", n)
+		}
+		if len(want) != m.ProtobufSize() {
+			t.Errorf("value of %d bytes: %d bytes, ProtobufSize %d", n, len(want), m.ProtobufSize())
+		}
+		buf := make([]byte, 0, m.ProtobufSize())
+		if allocs := testing.AllocsPerRun(10, func() { buf = m.AppendProtobuf(buf[:0]) }); allocs != 0 {
+			t.Errorf("value of %d bytes: AppendProtobuf allocates %v times into a buffer of ProtobufSize", n, allocs)
+		}
+	}
+}
+
+// appendProtobufSized is AppendProtobuf computing each field's size before
+// writing it.
+func (m *Message) appendProtobufSized(dst []byte) []byte {
+	fields := m.Fields
+	m.Fields = nil
+	dst = m.AppendProtobuf(dst)
+	m.Fields = fields
+	for i := range fields {
+		dst = append(dst, tagFields)
+		dst = binary.AppendUvarint(dst, uint64(fields[i].protobufSize()))
+		dst = fields[i].appendProtobuf(dst)
+	}
+	return dst
 }

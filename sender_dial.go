@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -255,6 +256,7 @@ func appendHekaRecord(dst []byte, m *Message) ([]byte, error) {
 	var hdr [1 + binary.MaxVarintLen64]byte
 	hdr[0] = 0x08 // tag: field 1 (message_length), wire type 0 (varint)
 	n := 1 + binary.PutUvarint(hdr[1:], uint64(size))
+	dst = slices.Grow(dst, 3+n+size) // the whole record
 	dst = append(dst, 0x1E, byte(n))
 	dst = append(dst, hdr[:n]...)
 	dst = append(dst, 0x1F)

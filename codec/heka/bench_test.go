@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/internal/cputime"
 )
 
 // benchMessage is a typical timer message of about 250 encoded bytes.
@@ -26,6 +27,21 @@ func benchMessage() *metlog.Message {
 			metlog.Bool("cached", false),
 		},
 	}
+}
+
+// routingMessage is a message of the routing benchmark's load
+// (bench/harness) as the router journals it: an oldstyle message with one
+// integer field and a UUID, whose metlog JSON line (without the UUID) is
+// 250 bytes.
+func routingMessage() *metlog.Message {
+	m := &metlog.Message{
+		UUID:      metlog.UUID{0x01, 0x93, 0x4b, 0x2a, 0x10, 0x00, 0x70, 0x00, 0x80, 0x00, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc},
+		Timestamp: 1767323045000000000, Type: "oldstyle", Logger: "bench",
+		Severity: metlog.Info, EnvVersion: metlog.EnvVersion, Pid: 4242, Hostname: "web1",
+		Fields:  []metlog.Field{metlog.Int("status", 200)},
+		Payload: "#s=0000001234 @t=1767323045123456789 xxx",
+	}
+	return m
 }
 
 func benchVector(b *testing.B, id string) []byte {
@@ -55,6 +71,7 @@ func BenchmarkDecode(b *testing.B) {
 		data []byte
 	}{
 		{"typical", benchMessage().AppendProtobuf(nil)},
+		{"routing", routingMessage().AppendProtobuf(nil)},
 		{"02-all-scalars", benchVector(b, "02-all-scalars")},
 		{"08-multi-value-arrays", benchVector(b, "08-multi-value-arrays")},
 	}
@@ -63,11 +80,13 @@ func BenchmarkDecode(b *testing.B) {
 			var m metlog.Message
 			b.SetBytes(int64(len(in.data)))
 			b.ReportAllocs()
+			cpu := cputime.Now()
 			for b.Loop() {
 				if err := Unmarshal(in.data, &m); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu.Report(b)
 		})
 	}
 }

@@ -3,6 +3,7 @@ package heka
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/metlog/metlog"
 )
@@ -102,6 +103,7 @@ func appendFrameHeader(dst []byte, size int, s *Signer) (_ []byte, start int, _ 
 		return dst, 0, fmt.Errorf("%w: %d bytes for signer %q", ErrHeaderTooLarge, hs, s.Name)
 	}
 	start = len(dst)
+	dst = slices.Grow(dst, 3+hs+size) // the whole record
 	dst = append(dst, RecordSeparator, byte(hs))
 	dst = h.AppendProtobuf(dst)
 	return append(dst, UnitSeparator), start, nil

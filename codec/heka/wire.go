@@ -72,6 +72,15 @@ func (w *wire) more() bool { return w.off < len(w.b) }
 // uvarint reads a varint of up to 10 bytes. Like Heka's generated code it
 // lets bits beyond 64 fall off rather than rejecting a 10th byte above 1.
 func (w *wire) uvarint() (uint64, error) {
+	if w.off < len(w.b) && w.b[w.off] < 0x80 {
+		w.off++
+		return uint64(w.b[w.off-1]), nil
+	}
+	return w.uvarintLong()
+}
+
+// uvarintLong is uvarint for a varint of more than one byte (or none).
+func (w *wire) uvarintLong() (uint64, error) {
 	var v uint64
 	for shift := uint(0); shift < 70; shift += 7 {
 		if w.off >= len(w.b) {
@@ -89,7 +98,13 @@ func (w *wire) uvarint() (uint64, error) {
 
 // tag reads a field key and returns the field number and wire type.
 func (w *wire) tag() (num int, typ int, err error) {
-	k, err := w.uvarint()
+	if w.off < len(w.b) {
+		if k := w.b[w.off]; k < 0x80 && k >= 1<<3 {
+			w.off++
+			return int(k >> 3), int(k & 7), nil
+		}
+	}
+	k, err := w.uvarintLong()
 	if err != nil {
 		return 0, 0, err
 	}
@@ -105,8 +120,11 @@ func (w *wire) tag() (num int, typ int, err error) {
 // bytes reads a length-delimited value and returns the offsets of its
 // contents in w.b.
 func (w *wire) bytes() (start, end int, err error) {
-	n, err := w.uvarint()
-	if err != nil {
+	var n uint64
+	if w.off < len(w.b) && w.b[w.off] < 0x80 {
+		n = uint64(w.b[w.off])
+		w.off++
+	} else if n, err = w.uvarintLong(); err != nil {
 		return 0, 0, err
 	}
 	if n > uint64(len(w.b)-w.off) {

@@ -1,10 +1,14 @@
 package metlogjson
 
 import (
+	"bytes"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/internal/cputime"
 )
 
 // benchInputs are a typical 250-byte message (a timer with fields), the
@@ -126,4 +130,58 @@ func (r *repeatReader) Read(p []byte) (int, error) {
 		r.off = (r.off + c) % len(r.line)
 	}
 	return n, nil
+}
+
+// routingLines returns n lines of the routing benchmark's load
+// (bench/harness): oldstyle messages with one integer field, each payload
+// carrying its own sequence number and padded with x to make the line 250
+// bytes, newline included.
+func routingLines(n int) [][]byte {
+	m := metlog.Message{
+		Timestamp: 1767323045000000000, Type: "oldstyle", Logger: "bench",
+		Severity: metlog.Info, EnvVersion: "0.8", Pid: 4242, Hostname: "web1",
+		Fields:  []metlog.Field{metlog.Int("status", 200)},
+		Payload: "#s=0000000000 @t=1767323045123456789 ",
+	}
+	pad := strings.Repeat("x", 249-len(m.AppendJSON(nil)))
+	lines := make([][]byte, n)
+	for i := range lines {
+		m.Payload = fmt.Sprintf("#s=%010d @t=1767323045123456789 %s", i, pad)
+		lines[i] = append(m.AppendJSON(nil), '\n')
+	}
+	return lines
+}
+
+// BenchmarkDecodeRouting decodes routing lines, whose payloads differ as
+// on a router's input: one at a time into a reused message, and from a
+// stream as the TCP input reads them.
+func BenchmarkDecodeRouting(b *testing.B) {
+	lines := routingLines(1024)
+	b.Run("line", func(b *testing.B) {
+		var m metlog.Message
+		b.SetBytes(int64(len(lines[0])))
+		b.ReportAllocs()
+		cpu := cputime.Now()
+		i := 0
+		for b.Loop() {
+			if err := Decode(lines[i%len(lines)], &m); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+		cpu.Report(b)
+	})
+	b.Run("stream", func(b *testing.B) {
+		d := NewDecoderSize(&repeatReader{line: bytes.Join(lines, nil)}, 64<<10)
+		var m metlog.Message
+		b.SetBytes(int64(len(lines[0])))
+		b.ReportAllocs()
+		cpu := cputime.Now()
+		for b.Loop() {
+			if err := d.Decode(&m); err != nil {
+				b.Fatal(err)
+			}
+		}
+		cpu.Report(b)
+	})
 }

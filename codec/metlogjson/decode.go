@@ -101,7 +101,11 @@ func (d *decoder) decode() error {
 	return d.message()
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' }
+// isSpace reports whether c is JSON white space: ' ', '\n', '\r' or '\t'.
+func isSpace(c byte) bool {
+	const spaces = 1<<' ' | 1<<'\n' | 1<<'\r' | 1<<'\t'
+	return c <= ' ' && spaces>>c&1 != 0
+}
 
 // message decodes the top-level object into d.m.
 func (d *decoder) message() error {
@@ -133,14 +137,10 @@ func (d *decoder) message() error {
 			if d.peek() != '"' {
 				return d.unexpected("a string key")
 			}
-			key, err := d.str()
+			key, err := d.key()
 			if err != nil {
 				return err
 			}
-			if err := d.expect(':', "':'"); err != nil {
-				return err
-			}
-			d.space()
 			switch string(key) {
 			case "severity":
 				v, null, err := d.int32Value("severity")
@@ -269,7 +269,7 @@ func (d *decoder) timestamp() error {
 		if err != nil {
 			return err
 		}
-		ns, ok := parseTimestamp(b)
+		ns, ok := parseTimestamp(b, &d.minute)
 		if !ok {
 			return d.failAt(at, ErrBadValue, "timestamp: want RFC 3339 time within years 1678-2261, got "+strconv.Quote(string(b)))
 		}

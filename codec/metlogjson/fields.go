@@ -35,7 +35,7 @@ func (d *decoder) members(depth int, top bool) error {
 		if d.peek() != '"' {
 			return d.unexpected("a string key")
 		}
-		key, err := d.str()
+		key, err := d.key()
 		if err != nil {
 			return err
 		}
@@ -44,10 +44,6 @@ func (d *decoder) members(depth int, top bool) error {
 			d.path = append(d.path, '.')
 		}
 		d.path = append(d.path, key...)
-		if err := d.expect(':', "':'"); err != nil {
-			return err
-		}
-		d.space()
 		if err := d.fieldValue(depth + 1); err != nil {
 			return err
 		}

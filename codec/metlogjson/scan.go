@@ -3,6 +3,7 @@ package metlogjson
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 	"sync"
 	"unicode/utf8"
@@ -25,6 +26,8 @@ type decoder struct {
 	rbuf  []byte // raw JSON text being normalised
 	elems []elem // values of an array being read as a typed array
 	abuf  []byte // their string values
+
+	minute minuteCache // the minute of the last timestamp
 }
 
 // maxKeep is the largest scratch buffer a pooled decoder keeps.
@@ -71,23 +74,25 @@ func quoteByte(c byte) string {
 
 // space skips JSON white space.
 func (d *decoder) space() {
-	for d.i < len(d.data) {
-		switch d.data[d.i] {
-		case ' ', '\n', '\r', '\t':
-			d.i++
-		default:
-			return
-		}
+	i, data := d.i, d.data
+	for i < len(data) && isSpace(data[i]) {
+		i++
 	}
+	d.i = i
 }
 
 // peek skips white space and returns the next byte, or 0 at the end.
 func (d *decoder) peek() byte {
-	d.space()
-	if d.i >= len(d.data) {
-		return 0
+	i, data := d.i, d.data
+	for i < len(data) {
+		if c := data[i]; !isSpace(c) {
+			d.i = i
+			return c
+		}
+		i++
 	}
-	return d.data[d.i]
+	d.i = i
+	return 0
 }
 
 // expect skips white space and consumes c.
@@ -123,23 +128,42 @@ var strSpecial = func() (t [256]bool) {
 }()
 
 // skipPlain returns the index of the first byte at or after i that is
-// special to strings (see strSpecial), or len(b). It looks at eight bytes at
-// a time while they are plain printable ASCII.
+// special to strings (see strSpecial), or len(b). It looks at sixteen bytes
+// at a time, then eight.
 func skipPlain(b []byte, i int) int {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		q := x ^ ('"' * lo)
-		bs := x ^ ('\\' * lo)
-		// High bit of a byte: control (< 0x20), '"', '\\', or non-ASCII.
-		if ((x-0x20*lo)|(q-lo)|(bs-lo)|x)&hi != 0 {
-			break
+	for ; i+16 <= len(b); i += 16 {
+		w := b[i : i+16 : i+16]
+		m0 := plainMask(binary.LittleEndian.Uint64(w[:8]))
+		m1 := plainMask(binary.LittleEndian.Uint64(w[8:]))
+		if m0|m1 != 0 {
+			if m0 != 0 {
+				return i + bits.TrailingZeros64(m0)/8
+			}
+			return i + 8 + bits.TrailingZeros64(m1)/8
 		}
+	}
+	if i+8 <= len(b) {
+		if m := plainMask(binary.LittleEndian.Uint64(b[i : i+8])); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+		i += 8
 	}
 	for i < len(b) && !strSpecial[b[i]] {
 		i++
 	}
 	return i
+}
+
+// plainMask returns the high bit of each byte of x (eight bytes of a string,
+// little-endian) that is special to strings: control (< 0x20), '"', '\\'
+// or non-ASCII. Above the lowest flagged byte there may be false flags (a
+// subtraction borrows out of a flagged byte only), so the lowest flag, the
+// first special byte, is exact.
+func plainMask(x uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q := x ^ ('"' * lo)
+	bs := x ^ ('\\' * lo)
+	return ((x - 0x20*lo) | (q - lo) | (bs - lo) | x) & hi
 }
 
 // str consumes the string at the current position (which is '"') and
@@ -171,6 +195,29 @@ func (d *decoder) str() ([]byte, error) {
 			}
 		}
 	}
+}
+
+// key consumes an object key at the current position (which is '"'), the
+// ':' after it and the white space after that, and returns the key as str
+// does. Keys are nearly always plain ASCII followed at once by ':': that is
+// read in one go.
+func (d *decoder) key() ([]byte, error) {
+	data := d.data
+	start := d.i + 1
+	if j := skipPlain(data, start); j+1 < len(data) && data[j] == '"' && data[j+1] == ':' {
+		d.i = j + 2
+		d.space()
+		return data[start:j], nil
+	}
+	key, err := d.str()
+	if err != nil {
+		return nil, err
+	}
+	if err := d.expect(':', "':'"); err != nil {
+		return nil, err
+	}
+	d.space()
+	return key, nil
 }
 
 // utf8 consumes one multi-byte UTF-8 character at the current position.
@@ -311,61 +358,72 @@ func isNumberStart(c byte) bool {
 // -Infinity.
 func (d *decoder) number() (num, error) {
 	start := d.i
-	rest := d.data[d.i:]
-	switch {
-	case hasPrefix(rest, "NaN"):
-		d.i += 3
-		return num{kind: numFloat, f: math.NaN(), text: d.data[start:d.i]}, nil
-	case hasPrefix(rest, "Infinity"):
-		d.i += 8
-		return num{kind: numFloat, f: math.Inf(1), text: d.data[start:d.i]}, nil
-	case hasPrefix(rest, "-Infinity"):
-		d.i += 9
-		return num{kind: numFloat, f: math.Inf(-1), text: d.data[start:d.i]}, nil
+	if c := d.data[d.i]; c == 'N' || c == 'I' || c == '-' && d.i+1 < len(d.data) && d.data[d.i+1] == 'I' {
+		rest := d.data[d.i:]
+		switch {
+		case hasPrefix(rest, "NaN"):
+			d.i += 3
+			return num{kind: numFloat, f: math.NaN(), text: d.data[start:d.i]}, nil
+		case hasPrefix(rest, "Infinity"):
+			d.i += 8
+			return num{kind: numFloat, f: math.Inf(1), text: d.data[start:d.i]}, nil
+		case hasPrefix(rest, "-Infinity"):
+			d.i += 9
+			return num{kind: numFloat, f: math.Inf(-1), text: d.data[start:d.i]}, nil
+		}
 	}
+	data, i := d.data, d.i
 	neg := false
-	if d.data[d.i] == '-' {
+	if data[i] == '-' {
 		neg = true
-		d.i++
+		i++
 	}
-	if d.i >= len(d.data) || d.data[d.i] < '0' || d.data[d.i] > '9' {
+	if i >= len(data) || data[i]-'0' > 9 {
+		d.i = i
 		return num{}, d.fail(ErrSyntax, "invalid number")
 	}
-	// Integer part, accumulated as long as it fits.
+	// Integer part, accumulated as long as it fits: 18 digits always do.
 	var u uint64
 	overflow := false
-	if d.data[d.i] == '0' {
-		d.i++
+	if data[i] == '0' {
+		i++
 	} else {
-		for d.i < len(d.data) && d.data[d.i] >= '0' && d.data[d.i] <= '9' {
-			c := uint64(d.data[d.i] - '0')
+		for end := min(len(data), i+18); i < end && data[i]-'0' <= 9; i++ {
+			u = u*10 + uint64(data[i]-'0')
+		}
+		for ; i < len(data) && data[i]-'0' <= 9; i++ {
+			c := uint64(data[i] - '0')
 			if u > (1<<63)/10 || u*10+c > 1<<63 {
 				overflow = true
 			} else {
 				u = u*10 + c
 			}
-			d.i++
 		}
 	}
 	isFloat := false
-	if d.i < len(d.data) && d.data[d.i] == '.' {
-		d.i++
-		if !d.digits() {
+	if i < len(data) && data[i] == '.' {
+		i++
+		f := i
+		if i = digits(data, i); i == f {
+			d.i = i
 			return num{}, d.fail(ErrSyntax, "invalid number: want digits after the decimal point")
 		}
 		isFloat = true
 	}
-	if d.i < len(d.data) && (d.data[d.i] == 'e' || d.data[d.i] == 'E') {
-		d.i++
-		if d.i < len(d.data) && (d.data[d.i] == '+' || d.data[d.i] == '-') {
-			d.i++
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
 		}
-		if !d.digits() {
+		e := i
+		if i = digits(data, i); i == e {
+			d.i = i
 			return num{}, d.fail(ErrSyntax, "invalid number: want digits in the exponent")
 		}
 		isFloat = true
 	}
-	text := d.data[start:d.i]
+	d.i = i
+	text := data[start:i]
 	if isFloat {
 		f, err := strconv.ParseFloat(string(text), 64)
 		if err != nil {
@@ -376,19 +434,20 @@ func (d *decoder) number() (num, error) {
 	if overflow || !neg && u > 1<<63-1 {
 		return num{kind: numBigInt, text: text}, nil
 	}
-	i := int64(u)
+	v := int64(u)
 	if neg {
-		i = -i // u == 1<<63 gives math.MinInt64
+		v = -v // u == 1<<63 gives math.MinInt64
 	}
-	return num{kind: numInt, i: i, text: text}, nil
+	return num{kind: numInt, i: v, text: text}, nil
 }
 
-func (d *decoder) digits() bool {
-	start := d.i
-	for d.i < len(d.data) && d.data[d.i] >= '0' && d.data[d.i] <= '9' {
-		d.i++
+// digits returns the index of the first byte at or after i in data that is
+// not a decimal digit.
+func digits(data []byte, i int) int {
+	for i < len(data) && data[i]-'0' <= 9 {
+		i++
 	}
-	return d.i > start
+	return i
 }
 
 func hasPrefix(b []byte, s string) bool {

@@ -2,6 +2,16 @@ package metlogjson
 
 import "math"
 
+// minuteCache remembers the date, hour and minute of the last timestamp
+// parseTimestamp read ("YYYY-MM-DDThh:mm") and the seconds since the epoch
+// they stand for, so that timestamps from the same minute, as a stream
+// mostly has, skip the calendar arithmetic.
+type minuteCache struct {
+	prefix [16]byte
+	secs   int64
+	ok     bool
+}
+
 // parseTimestamp reads an RFC 3339 timestamp, as metlog clients write
 // them, into nanoseconds since the Unix epoch:
 //
@@ -9,23 +19,35 @@ import "math"
 //
 // No zone means UTC (metlog-py before 0.9 wrote datetime.utcnow() that
 // way). It reports false for anything else, and for times outside the
-// range of int64 nanoseconds (1677-09-21 to 2262-04-11).
-func parseTimestamp(b []byte) (int64, bool) {
+// range of int64 nanoseconds (1677-09-21 to 2262-04-11). mc remembers the
+// last minute read.
+func parseTimestamp(b []byte, mc *minuteCache) (int64, bool) {
 	if len(b) < 19 || b[4] != '-' || b[7] != '-' || b[13] != ':' || b[16] != ':' {
 		return 0, false
 	}
 	if c := b[10]; c != 'T' && c != 't' && c != ' ' {
 		return 0, false
 	}
-	year, ok1 := atoiN(b[0:4])
-	month, ok2 := atoiN(b[5:7])
-	day, ok3 := atoiN(b[8:10])
-	hour, ok4 := atoiN(b[11:13])
-	minute, ok5 := atoiN(b[14:16])
-	sec, ok6 := atoiN(b[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) ||
-		month < 1 || month > 12 || day < 1 || day > daysIn(year, month) ||
-		hour > 23 || minute > 59 || sec > 60 {
+	var minuteSecs int64 // seconds from the epoch to the minute, in the zone
+	if mc.ok && string(b[:16]) == string(mc.prefix[:]) {
+		minuteSecs = mc.secs
+	} else {
+		year, ok1 := atoiN(b[0:4])
+		month, ok2 := atoiN(b[5:7])
+		day, ok3 := atoiN(b[8:10])
+		hour, ok4 := atoiN(b[11:13])
+		minute, ok5 := atoiN(b[14:16])
+		if !(ok1 && ok2 && ok3 && ok4 && ok5) ||
+			month < 1 || month > 12 || day < 1 || day > daysIn(year, month) ||
+			hour > 23 || minute > 59 {
+			return 0, false
+		}
+		minuteSecs = daysFromCivil(int64(year), month, day)*86400 + int64(hour*3600+minute*60)
+		copy(mc.prefix[:], b[:16])
+		mc.secs, mc.ok = minuteSecs, true
+	}
+	sec, ok := atoiN(b[17:19])
+	if !ok || sec > 60 {
 		return 0, false
 	}
 	b = b[19:]
@@ -33,19 +55,16 @@ func parseTimestamp(b []byte) (int64, bool) {
 	var frac int64
 	if len(b) > 0 && b[0] == '.' {
 		n := 1
-		for n < len(b) && b[n] >= '0' && b[n] <= '9' {
-			n++
+		for ; n < len(b) && b[n]-'0' <= 9; n++ {
+			if n <= 9 {
+				frac = frac*10 + int64(b[n]-'0')
+			}
 		}
 		digits := n - 1
 		if digits < 1 || digits > 9 {
 			return 0, false
 		}
-		for _, c := range b[1:n] {
-			frac = frac*10 + int64(c-'0')
-		}
-		for range 9 - digits {
-			frac *= 10
-		}
+		frac *= pow10[9-digits]
 		b = b[n:]
 	}
 
@@ -68,10 +87,12 @@ func parseTimestamp(b []byte) (int64, bool) {
 		return 0, false
 	}
 
-	secs := daysFromCivil(int64(year), month, day)*86400 +
-		int64(hour*3600+minute*60+sec) - offset
+	secs := minuteSecs + int64(sec) - offset
 	return secondsToNanos(secs, frac)
 }
+
+// pow10 holds the powers of ten that fit an int64 fraction of a second.
+var pow10 = [...]int64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9}
 
 // secondsToNanos returns secs*1e9 + frac (0 <= frac < 1e9), or false when
 // that does not fit an int64.
