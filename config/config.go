@@ -80,6 +80,16 @@ type Router struct {
 	// Pprof serves Go's profiler under /debug/pprof/ on the HTTP address
 	// (to admin tokens only when auth is on).
 	Pprof bool `toml:"pprof"`
+	// GCPercent is the Go garbage collector's target for `metlog router`
+	// (GOGC): the heap grows by this percentage of the live heap between
+	// collections. Higher spends less CPU on collection for more memory.
+	// The GOGC environment variable, when set, wins.
+	GCPercent int `toml:"gc_percent"`
+	// MemoryLimit, in bytes, is a soft limit on the router's memory
+	// (GOMEMLIMIT): near it, the collector runs as often as it must,
+	// whatever GCPercent says. 0 is none; the GOMEMLIMIT environment
+	// variable, when set, wins.
+	MemoryLimit int64 `toml:"memory_limit"`
 	// HTTPMaxConnections caps the connections open at once on the HTTP
 	// address, and HTTPMaxConnectionsPerSource those of one client IP
 	// address (IPv6: /64 network); more are closed when accepted. 0 is no
@@ -133,6 +143,7 @@ func DefaultRouter() Router {
 		SyncInterval:    Duration(50 * time.Millisecond),
 		JournalMaxBytes: 1 << 30,
 		ShutdownTimeout: Duration(10 * time.Second),
+		GCPercent:       400,
 
 		HTTPMaxConnections:          1024,
 		HTTPMaxConnectionsPerSource: 256,
@@ -156,6 +167,12 @@ func (r *Router) Validate() error {
 	}
 	if r.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown_timeout must be positive"))
+	}
+	if r.GCPercent < 25 || r.GCPercent > 10000 {
+		errs = append(errs, fmt.Errorf("gc_percent = %d: want 25..10000", r.GCPercent))
+	}
+	if r.MemoryLimit != 0 && r.MemoryLimit < 64<<20 {
+		errs = append(errs, fmt.Errorf("memory_limit = %d: want 0 (none) or at least 64 MiB", r.MemoryLimit))
 	}
 	if r.HTTPMaxConnections < 0 || r.HTTPMaxConnectionsPerSource < 0 {
 		errs = append(errs, errors.New("http_max_connections and http_max_connections_per_source must not be negative"))

@@ -100,6 +100,7 @@ func TestParseErrorsAllAtOnce(t *testing.T) {
 	doc := `[router]
 sync = "sometimes"
 colour = "blue"
+gc_percent = 1
 
 [input.udp]
 adress = "x"
@@ -122,7 +123,7 @@ type = "kafka"
 	}
 	msg := err.Error()
 	// The unknown type stops decoding before key checks, so check it alone.
-	if !strings.Contains(msg, `bad.toml:13: [output.bogus]: unknown output type "kafka" (known: file)`) {
+	if !strings.Contains(msg, `bad.toml:14: [output.bogus]: unknown output type "kafka" (known: file)`) {
 		t.Errorf("missing unknown type error in:\n%s", msg)
 	}
 
@@ -131,8 +132,9 @@ type = "kafka"
 	msg = err.Error()
 	for _, want := range []string{
 		"bad.toml:3:1: unknown key router.colour",
-		"bad.toml:6:1: unknown key input.udp.adress",
-		"bad.toml:11:",
+		"gc_percent = 1: want 25..10000",
+		"bad.toml:7:1: unknown key input.udp.adress",
+		"bad.toml:12:",
 		"bad.toml:2: [router]: sync = \"sometimes\"",
 	} {
 		if !strings.Contains(msg, want) {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/metlog/metlog/config"
@@ -47,6 +48,7 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	setGC(cfg.Router, log)
 	r, err := router.New(cfg, router.Options{Logger: log, Memory: *memory, Version: version})
 	if err != nil {
 		return err
@@ -95,4 +97,17 @@ func newLogger(w io.Writer, level string, asJSON bool) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+// setGC applies the [router] garbage collector settings, unless the GOGC
+// and GOMEMLIMIT environment variables set them.
+func setGC(rc config.Router, log *slog.Logger) {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(rc.GCPercent)
+		log.Debug("garbage collector", "gc_percent", rc.GCPercent)
+	}
+	if rc.MemoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(rc.MemoryLimit)
+		log.Debug("garbage collector", "memory_limit", rc.MemoryLimit)
+	}
 }
