@@ -44,7 +44,10 @@ trap 'exit 1' INT TERM
 cache=$($GO env GOCACHE)/fuzz
 
 # coverage prints the statement coverage of package $1 by the corpus of
-# target $2.
+# target $2: "fail" when the corpus does not pass. Cached inputs of an
+# older version of the target (another number of values) are left out.
+# The chaos package's targets drive the router's HTTP handlers, whose
+# packages are measured instead.
 coverage() {
 	dir=$($GO list -f '{{.Dir}}' "$1")/testdata/fuzz/$2
 	made=
@@ -54,22 +57,28 @@ coverage() {
 		[ -e "$dir/${f##*/}" ] && continue
 		cp "$f" "$dir/" && echo "$dir/${f##*/}" >> "$copied"
 	done
-	$GO test -count=1 -run "^$2\$" -cover -coverpkg="$1" "$1" 2>&1 |
-		sed -n 's/.*coverage: \([0-9.]*%\) of statements.*/\1/p' | tail -n 1
+	case $1 in
+	*/chaos) pkgs=$mod/router,$mod/web,$mod/input/http ;;
+	*) pkgs=$1 ;;
+	esac
+	covlog="$logs/cover.log"
+	for try in 1 2; do
+		if $GO test -count=1 -run "^$2\$" -cover -coverpkg="$pkgs" "$1" > "$covlog" 2>&1; then
+			sed -n 's/.*coverage: \([0-9.]*%\) of statements.*/\1/p' "$covlog" | tail -n 1
+			break
+		fi
+		stale=$(sed -n 's/.*"testdata\/fuzz\/[^/]*\/\([0-9a-f]*\)": wrong number of values.*/\1/p' "$covlog")
+		if [ "$try" = 2 ] || [ -z "$stale" ]; then
+			echo fail
+			break
+		fi
+		for f in $stale; do grep -qx "$dir/$f" "$copied" && rm -f "$dir/$f"; done
+	done
 	cleanup
 	[ -n "$made" ] && rmdir "$dir" 2>/dev/null
 	[ -n "$made" ] && rmdir "${dir%/*}" 2>/dev/null
 	return 0
 }
-
-{
-	echo "# Fuzzing: every target for $FUZZTIME"
-	echo
-	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $($GO version | cut -d' ' -f3-), $(nproc) CPUs, $FUZZPARALLEL fuzzing worker(s) a target"
-	echo
-	echo "| package | target | result | executions | new interesting | corpus | coverage | crasher |"
-	echo "|---|---|---|---:|---:|---:|---:|---|"
-} > "$out"
 
 failed=0
 mod=$($GO list -m)
