@@ -442,17 +442,7 @@ func (ix *indexer) commit(rows []ftsRow, hwm int64) error {
 }
 
 // ftsSQL returns the INSERT of n rows into the full-text index.
-func ftsSQL(n int) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO messages_fts (rowid, text) VALUES ")
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(?,?)")
-	}
-	return b.String()
-}
+func ftsSQL(n int) string { return rowsSQL("INSERT INTO messages_fts (rowid, text) VALUES ", 2, n) }
 
 var ftsFull = ftsSQL(rowsPerInsert)
 

@@ -94,13 +94,19 @@ const rowsPerInsert = 64
 // insertSQL returns the INSERT of n messages, with their ids. A message
 // whose UUID is stored already is ignored.
 func insertSQL(n int) string {
+	return rowsSQL("INSERT OR IGNORE INTO messages (id, ts, uuid, type, logger, severity, pid, hostname, name, msg) VALUES ", 10, n)
+}
+
+// rowsSQL returns insert followed by n rows of cols placeholders each.
+func rowsSQL(insert string, cols, n int) string {
+	row := "(?" + strings.Repeat(",?", cols-1) + ")"
 	var b strings.Builder
-	b.WriteString("INSERT OR IGNORE INTO messages (id, ts, uuid, type, logger, severity, pid, hostname, name, msg) VALUES ")
+	b.WriteString(insert)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString(row)
 	}
 	return b.String()
 }
