@@ -16,11 +16,17 @@
 //	                  still hold it), then closed; the new app.log is read
 //	                  from its start.
 //	copytruncate      the inode stays, its size drops below what was read or
-//	                  its fingerprint changes: read again from the start. A
-//	                  matched file whose fingerprint equals a known file's
-//	                  is a copy of it (app.log.1 made by copytruncate): it is
-//	                  read from where the original was, which recovers lines
-//	                  appended just before the truncation.
+//	                  its fingerprint changes (checked after every read, so
+//	                  nothing read from new content is taken for the old):
+//	                  read again from the start. A matched file whose
+//	                  fingerprint equals a known file's, now or before one
+//	                  of its last 8 truncations, is a copy of it (app.log.1
+//	                  made by copytruncate, even found after more
+//	                  rotations): it is read from where the original was,
+//	                  which recovers lines appended just before the
+//	                  truncation. A line half written when the file was
+//	                  truncated is read whole from the copy, or, if no copy
+//	                  turns up within rotate_wait, delivered as it was.
 //	inode reuse       a known inode with another fingerprint is a new file.
 //
 // # Offsets

@@ -495,3 +495,163 @@ func TestRotatedWhileStopped(t *testing.T) {
 		}
 	}
 }
+
+// poller follows files with polls made by the test, so that files can
+// change between two of them as they would on a busy machine.
+type poller struct {
+	t    *testing.T
+	tl   *tailer
+	sink *inputtest.Sink
+}
+
+func newPoller(t *testing.T, paths ...string) *poller {
+	t.Helper()
+	cfg := testConfig(t, paths...)
+	cfg.RotateWait = config.Duration(time.Hour) // partial lines wait for their copy
+	in, err := New(cfg, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.state.load(); err != nil {
+		t.Fatal(err)
+	}
+	p := &poller{t: t, sink: &inputtest.Sink{}}
+	p.tl = newTailer(in, p.sink)
+	t.Cleanup(p.tl.closeAll)
+	return p
+}
+
+func (p *poller) poll() {
+	for p.tl.poll(context.Background()) {
+	}
+}
+
+// copyTruncate does what logrotate's copytruncate does: app.log.N becomes
+// app.log.N+1, app.log is copied to app.log.1 and truncated.
+func copyTruncate(t *testing.T, path string) {
+	t.Helper()
+	for n := 8; n >= 1; n-- {
+		if err := os.Rename(fmt.Sprintf("%s.%d", path, n), fmt.Sprintf("%s.%d", path, n+1)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".1", data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkOnce checks that lines from..to-1 were each delivered once, and
+// nothing else.
+func checkOnce(t *testing.T, msgs []*metlog.Message, from, to int) {
+	t.Helper()
+	got := map[string]int{}
+	for _, m := range msgs {
+		got[m.Payload]++
+	}
+	for i := from; i < to; i++ {
+		line := fmt.Sprintf("line %06d", i)
+		if got[line] != 1 {
+			t.Errorf("%s delivered %d times", line, got[line])
+		}
+		delete(got, line)
+	}
+	if len(got) > 0 {
+		t.Errorf("unexpected records: %v", got)
+	}
+}
+
+// TestCopyTruncateLateCopy finds the copy of a file's content only after
+// the file was truncated twice more (the copy was still empty at the first
+// poll after its truncation; two rotations came between the next two
+// polls): each copy is read from where the original was, once.
+func TestCopyTruncateLateCopy(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	appendFile(t, path, numbered(0, 100))
+	p := newPoller(t, path+"*")
+	p.poll()
+	appendFile(t, path, numbered(100, 120)) // not read before the copy
+	gen1, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, path+".1", "") // logrotate has created the copy, not filled it
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, path, numbered(120, 150))
+	p.poll()
+	appendFile(t, path+".1", string(gen1))
+	appendFile(t, path, numbered(150, 170)) // not read before the copy
+	copyTruncate(t, path)
+	appendFile(t, path, numbered(170, 200))
+	copyTruncate(t, path)
+	appendFile(t, path, numbered(200, 210))
+	p.poll()
+	checkOnce(t, p.sink.Messages(), 0, 210)
+}
+
+// TestCopyTruncateShortHead rotates a file shorter than a fingerprint
+// twice: its copy, with more than it had when it was read, is still known
+// as a copy.
+func TestCopyTruncateShortHead(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	appendFile(t, path, numbered(0, 100))
+	p := newPoller(t, path+"*")
+	p.poll()
+	copyTruncate(t, path)
+	appendFile(t, path, numbered(100, 110)) // 120 bytes: a short head
+	p.poll()
+	appendFile(t, path, numbered(110, 150)) // not read before the copy
+	copyTruncate(t, path)
+	p.poll()
+	checkOnce(t, p.sink.Messages(), 0, 150)
+}
+
+// TestCopyTruncatePartialLine truncates a file while its last line is
+// half written: the copy has the whole line, and it is delivered whole,
+// once.
+func TestCopyTruncatePartialLine(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	appendFile(t, path, numbered(0, 30)+"line 00")
+	p := newPoller(t, path+"*")
+	p.poll()
+	appendFile(t, path, "0030\n")
+	copyTruncate(t, path)
+	appendFile(t, path, numbered(31, 40))
+	p.poll()
+	checkOnce(t, p.sink.Messages(), 0, 40)
+}
+
+// TestTruncatedPartialLine truncates a file in the middle of its last
+// line with no copy made: what was read of the line is delivered as it is,
+// after rotate_wait.
+func TestTruncatedPartialLine(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	appendFile(t, path, numbered(0, 30)+"line 00")
+	p := newPoller(t, path)
+	p.poll()
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, path, numbered(30, 40))
+	p.poll()
+	msgs := p.sink.Messages()
+	checkOnce(t, msgs, 0, 40)
+	p.tl.in.cfg.RotateWait = 0
+	p.poll()
+	msgs = p.sink.Messages()
+	if last := msgs[len(msgs)-1]; last.Payload != "line 00" || len(msgs) != 41 {
+		t.Errorf("got %d records, the last %q; want 41, the last \"line 00\"", len(msgs), last.Payload)
+	}
+}

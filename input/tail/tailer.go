@@ -41,10 +41,10 @@ type file struct {
 	// head is the file's first bytes (at most fingerprint_size), read
 	// when it had them; it identifies the content.
 	head []byte
-	// prevHead and prevOff are the head and the read offset before the
-	// last truncation, to recognise the copy copytruncate made.
-	prevHead []byte
-	prevOff  int64
+	// past are the contents the file had before its last truncations,
+	// oldest first, to recognise the copies copytruncate made of them even
+	// when several rotations happened between two polls.
+	past []generation
 
 	readOff   int64  // offset of the end of buf
 	buf       []byte // unconsumed bytes: a partial line
@@ -67,6 +67,28 @@ type file struct {
 	source *file
 	copy   *file
 }
+
+// generation is what a file held before a truncation: its head, how far
+// it was read, and the line it ended in if that had no newline yet.
+type generation struct {
+	head []byte
+	off  int64
+	// partial is an incomplete last line, most likely one being written
+	// when the file was truncated: a copy of the file, if one turns up
+	// within rotate_wait, has it whole and is read from its start;
+	// otherwise it becomes a record as it is.
+	partial []byte
+	at      time.Time
+}
+
+// maxPast bounds the generations a file remembers.
+const maxPast = 8
+
+// minPrefix is the least a head shorter than a fingerprint must hold to
+// recognise a copy that has more: a copy of a file that held less is read
+// from its start (a line or two again, rather than lines lost to a file
+// that merely starts alike).
+const minPrefix = 32
 
 // lineOff is the offset of the first unconsumed byte.
 func (f *file) lineOff() int64 { return f.readOff - int64(len(f.buf)) }
@@ -170,6 +192,7 @@ func (t *tailer) poll(ctx context.Context) (busy bool) {
 		if !f.seen && !f.gone {
 			f.gone, f.lastGrowth = true, now
 		}
+		t.partialLines(f, now)
 		if f.copy != nil {
 			if !t.copyDone(f, now) {
 				continue
@@ -249,12 +272,12 @@ func (t *tailer) found(p string, id fileID, size int64, now time.Time) {
 		return
 	}
 	for _, src := range t.files {
-		if src.copy != nil || src.source != nil {
-			continue
+		before := src.copy == nil && src.source == nil && sameStart(src.head, head, full)
+		gen := -1
+		if !before {
+			gen = slices.IndexFunc(src.past, func(g generation) bool { return sameStart(g.head, head, full) })
 		}
-		before := sameStart(src.head, head, full)
-		after := sameStart(src.prevHead, head, full)
-		if !before && !after {
+		if !before && gen < 0 {
 			continue
 		}
 		if !full {
@@ -273,9 +296,10 @@ func (t *tailer) found(p string, id fileID, size int64, now time.Time) {
 		} else {
 			// The original was truncated: everything it had before was
 			// read, and the copy goes on from there.
-			f.readOff = min(src.prevOff, size)
+			g := src.past[gen]
+			f.readOff = min(g.off-int64(len(g.partial)), size)
 			f.committed = f.readOff
-			src.prevHead = nil
+			src.past = slices.Delete(src.past, gen, gen+1)
 			t.add(f)
 			t.in.log.Debug("file is a copy of a truncated file", "path", f.path, "of", src.path, "offset", f.readOff)
 		}
@@ -296,14 +320,18 @@ func (t *tailer) found(p string, id fileID, size int64, now time.Time) {
 }
 
 // sameStart reports whether a new file's head (full: a whole fingerprint)
-// may be a copy of a file with the given head: equal, or for a short head,
-// one a prefix of the other.
+// may be a copy of a file with the given head: equal; for a known head
+// shorter than a fingerprint (the file was that short), a prefix of the
+// new one, if it holds at least minPrefix bytes; for a short new head (a
+// copy still being written, decided later), one a prefix of the other.
 func sameStart(known, head []byte, full bool) bool {
-	if len(known) == 0 {
+	switch {
+	case len(known) == 0:
 		return false
-	}
-	if full {
+	case full && len(known) >= len(head):
 		return bytes.Equal(known, head)
+	case full:
+		return len(known) >= minPrefix && bytes.HasPrefix(head, known)
 	}
 	return bytes.HasPrefix(known, head) || bytes.HasPrefix(head, known)
 }
@@ -399,8 +427,19 @@ func (t *tailer) headStill(f *file) bool {
 func (t *tailer) truncated(f *file, now time.Time) {
 	t.in.log.Debug("file truncated", "path", f.path, "offset", f.readOff)
 	if f.copy == nil {
+		var partial []byte
+		if len(f.buf) > 0 && !f.skipping {
+			partial = bytes.Clone(f.buf)
+			f.buf = f.backing[:0]
+		}
 		t.lastLines(f)
-		f.prevHead, f.prevOff = bytes.Clone(f.head), f.readOff
+		if f.readOff > 0 {
+			if len(f.past) == maxPast {
+				t.partialLine(f, &f.past[0])
+				f.past = slices.Delete(f.past, 0, 1)
+			}
+			f.past = append(f.past, generation{head: bytes.Clone(f.head), off: f.readOff, partial: partial, at: now})
+		}
 	} else {
 		f.copy.source, f.copy = nil, nil
 	}
@@ -431,6 +470,14 @@ func (t *tailer) read(f *file, now time.Time) (full bool) {
 			f.buf, f.backing = nb, nb
 		}
 		n, err := f.f.ReadAt(f.buf[len(f.buf):cap(f.buf)], f.readOff)
+		if n > 0 && !t.headStill(f) {
+			// Truncated and written again since the head was taken
+			// (copytruncate between two polls): what was just read may
+			// be the new content. It is read again from the start, and
+			// the old content's rest from its copy.
+			t.truncated(f, now)
+			break
+		}
 		if n > 0 {
 			f.buf = f.buf[:len(f.buf)+n]
 			f.readOff += int64(n)
@@ -500,13 +547,44 @@ func (t *tailer) lastLines(f *file) {
 	t.flushGroup(f)
 }
 
-// line handles one line: a record, or part of a multi-line one.
-func (t *tailer) line(f *file, raw []byte, start int64, cut bool) {
+// partialLines makes records of the incomplete last lines of f's past
+// contents for which no copy turned up within rotate_wait of the
+// truncation (all of them when now is zero).
+func (t *tailer) partialLines(f *file, now time.Time) {
+	for i := range f.past {
+		if g := &f.past[i]; g.partial != nil && (now.IsZero() || now.Sub(g.at) >= time.Duration(t.in.cfg.RotateWait)) {
+			t.partialLine(f, g)
+		}
+	}
+}
+
+// partialLine makes a record of g's incomplete last line, on its own even
+// for multi-line records: the record it belonged to was made at the
+// truncation.
+func (t *tailer) partialLine(f *file, g *generation) {
+	if g.partial == nil {
+		return
+	}
+	start := g.off - int64(len(g.partial))
+	if text := t.text(g.partial, start); text != "" {
+		t.record(f, text, start, false)
+	}
+	g.partial = nil
+}
+
+// text is the text of a line that starts at offset start.
+func (t *tailer) text(raw []byte, start int64) string {
 	text := t.in.enc.text(raw)
 	text = strings.TrimSuffix(text, "\r")
 	if start == 0 {
 		text = strings.TrimPrefix(text, "\uFEFF")
 	}
+	return text
+}
+
+// line handles one line: a record, or part of a multi-line one.
+func (t *tailer) line(f *file, raw []byte, start int64, cut bool) {
+	text := t.text(raw, start)
 	if t.in.start == nil {
 		if text != "" || cut {
 			t.record(f, text, start, cut)
@@ -655,6 +733,7 @@ func (t *tailer) finish(f *file) {
 	if f.copy == nil {
 		t.lastLines(f)
 	}
+	t.partialLines(f, time.Time{})
 }
 
 // drop stops following f.
@@ -696,6 +775,9 @@ func (t *tailer) stop() error {
 	defer cancel()
 	t.ctx = ctx
 	t.failed = false
+	for _, f := range t.files {
+		t.partialLines(f, time.Time{})
+	}
 	if t.deliver() {
 		t.save(time.Now())
 	}
