@@ -14,7 +14,7 @@
 //	messages      id INTEGER PRIMARY KEY, ts, uuid, type, logger, severity, pid,
 //	              hostname, name (the first string value of Fields[name]),
 //	              msg (the whole message, Heka protobuf encoded)
-//	              indexes: UNIQUE (uuid), (ts), (type, ts)
+//	              indexes: UNIQUE (ts, uuid), (type, ts)
 //	rollups       (kind, name, minute) → count, sum, last, last_ts, sketch:
 //	              per metric name and minute, kept at ingest in the same
 //	              transaction as the messages:
@@ -47,7 +47,12 @@
 //
 // The router delivers at least once; a message seen again carries the same
 // UUID and timestamp, so it lands in the same partition, where the unique
-// UUID index drops it before it reaches the index or the rollups.
+// index of (timestamp, UUID) drops it before it reaches the index or the
+// rollups. That index grows at its end, as messages come in time order,
+// where one of UUIDs alone would take every insert to a random page: with
+// billions of messages in a partition, a read from disk for each. So a
+// query by UUID alone reads the whole partition; with a time range (the
+// web UI's links to a message have one), it reads that range.
 //
 // # Retention
 //

@@ -102,7 +102,7 @@ func ftsPath(partitionPath string) string { return partitionPath + "-fts" }
 // openIndexer opens (creating it if need be) the index file of p, whose
 // messages go up to id last, and starts its indexer.
 func openIndexer(ctx context.Context, p *partition, last int64, log *slog.Logger) (*indexer, error) {
-	db, err := sql.Open("sqlite", "file:"+ftsPath(p.path)+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"+
+	db, err := sql.Open("sqlite", "file:"+ftsPath(p.path)+"?_pragma=page_size("+strconv.Itoa(pageSize)+")&_pragma=busy_timeout(10000)"+
 		"&_pragma=synchronous(NORMAL)&_pragma=cache_size(-8000)&_pragma=temp_store(MEMORY)&_txlock=immediate")
 	if err != nil {
 		return nil, err
@@ -135,7 +135,7 @@ func openIndexer(ctx context.Context, p *partition, last int64, log *slog.Logger
 // index kept, in a power loss), is emptied, to be built again: its
 // entries may name ids that now hold other messages.
 func initIndex(ctx context.Context, db *sql.DB, created, last int64) (int64, error) {
-	if _, err := db.ExecContext(ctx, ftsSchema); err != nil {
+	if _, err := db.ExecContext(ctx, "PRAGMA journal_mode=WAL;"+ftsSchema); err != nil {
 		return 0, err
 	}
 	meta := map[string]int64{}

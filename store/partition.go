@@ -35,9 +35,6 @@ CREATE TABLE IF NOT EXISTS messages (
 	name     TEXT,
 	msg      BLOB NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS messages_uuid ON messages (uuid);
-CREATE INDEX IF NOT EXISTS messages_ts ON messages (ts);
-CREATE INDEX IF NOT EXISTS messages_type_ts ON messages (type, ts);
 CREATE TABLE IF NOT EXISTS rollups (
 	kind    INTEGER NOT NULL,
 	name    TEXT NOT NULL,
@@ -63,10 +60,24 @@ CREATE TABLE IF NOT EXISTS exceptions (
 ) WITHOUT ROWID;
 `
 
+// indexes are the messages table's indexes, made once the file's version
+// is known. Both grow at their end as messages come in time order: (ts,
+// uuid) is the dedupe key and serves time ranges.
+const indexes = `
+CREATE UNIQUE INDEX IF NOT EXISTS messages_ts_uuid ON messages (ts, uuid);
+CREATE INDEX IF NOT EXISTS messages_type_ts ON messages (type, ts);
+`
+
 // schemaVersion is stored in meta; a file of another version is refused,
-// but for version 1, whose full-text index was in the partition file: its
-// index is dropped, and rebuilt in the index file.
-const schemaVersion = 2
+// but for older versions, which are brought up to date: version 1 had its
+// full-text index in the partition file (dropped, and rebuilt in the index
+// file); versions 1 and 2 had a unique index of UUIDs and one of times,
+// replaced by the index of both.
+const schemaVersion = 3
+
+// pageSize is the page size of new files: larger pages than SQLite's 4096
+// bytes mean fewer writes to its log per committed batch.
+const pageSize = 16384
 
 // partition is one database file: the messages whose timestamps fall in
 // [start, end), their full-text index, and the rollups and exception
@@ -114,7 +125,9 @@ func openPartition(ctx context.Context, path string, start, end int64, create, f
 			return nil, err
 		}
 	}
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+	// The page size applies to a new file only, and before it is put in
+	// WAL mode (in init).
+	dsn := "file:" + path + "?_pragma=page_size(" + strconv.Itoa(pageSize) + ")&_pragma=busy_timeout(10000)" +
 		"&_pragma=synchronous(NORMAL)&_pragma=cache_size(-8000)&_pragma=temp_store(MEMORY)" +
 		"&_pragma=wal_autocheckpoint(" + strconv.Itoa(walAutoCheckpoint) + ")&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
@@ -145,7 +158,7 @@ func openPartition(ctx context.Context, path string, start, end int64, create, f
 }
 
 func (p *partition) init(ctx context.Context, start, end int64) error {
-	if _, err := p.db.ExecContext(ctx, schema); err != nil {
+	if _, err := p.db.ExecContext(ctx, "PRAGMA journal_mode=WAL;"+schema); err != nil {
 		return err
 	}
 	rows, err := p.db.QueryContext(ctx, `SELECT key, value FROM meta`)
@@ -168,17 +181,23 @@ func (p *partition) init(ctx context.Context, start, end int64) error {
 	}
 	if len(meta) == 0 {
 		p.start, p.end, p.created = start, end, time.Now().UnixNano()
-		_, err := p.db.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('version', ?), ('start', ?), ('end', ?), ('created', ?)`,
+		_, err := p.db.ExecContext(ctx, indexes+`INSERT INTO meta (key, value) VALUES ('version', ?), ('start', ?), ('end', ?), ('created', ?)`,
 			schemaVersion, start, end, p.created)
 		return err
 	}
 	if meta["version"] == 1 {
 		meta["created"] = time.Now().UnixNano()
 		_, err := p.db.ExecContext(ctx, `DROP TABLE IF EXISTS messages_fts;
-			UPDATE meta SET value = ? WHERE key = 'version';
-			INSERT OR REPLACE INTO meta (key, value) VALUES ('created', ?)`, schemaVersion, meta["created"])
+			UPDATE meta SET value = 2 WHERE key = 'version';
+			INSERT OR REPLACE INTO meta (key, value) VALUES ('created', ?)`, meta["created"])
 		if err != nil {
 			return fmt.Errorf("moving the full-text index out: %w", err)
+		}
+		meta["version"] = 2
+	}
+	if meta["version"] == 2 {
+		if err := p.indexesOfVersion2(ctx); err != nil {
+			return fmt.Errorf("replacing the indexes of version 2: %w", err)
 		}
 		meta["version"] = schemaVersion
 	}
@@ -190,6 +209,22 @@ func (p *partition) init(ctx context.Context, start, end int64) error {
 		return errors.New("corrupt meta table: end before start")
 	}
 	return nil
+}
+
+// indexesOfVersion2 replaces a version 2 file's indexes, in one
+// transaction: a crash leaves the file as it was.
+func (p *partition) indexesOfVersion2(ctx context.Context) error {
+	tx, err := p.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	_, err = tx.ExecContext(ctx, `DROP INDEX IF EXISTS messages_uuid; DROP INDEX IF EXISTS messages_ts;`+indexes+
+		`UPDATE meta SET value = ? WHERE key = 'version'`, schemaVersion)
+	if err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // size is the bytes the partition's files take.

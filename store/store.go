@@ -248,8 +248,8 @@ func (s *Store) partitions(from, to int64) []*partition {
 // Stats are a store's running totals.
 type Stats struct {
 	// Stored counts messages written; Duplicates those skipped because a
-	// message with their UUID was stored already; Expired those older
-	// than the retention age.
+	// message with their UUID and timestamp was stored already; Expired
+	// those older than the retention age.
 	Stored     uint64 `json:"stored"`
 	Duplicates uint64 `json:"duplicates"`
 	Expired    uint64 `json:"expired"`

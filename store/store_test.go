@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -442,5 +444,78 @@ func TestSampleConfig(t *testing.T) {
 	d := Defaults()
 	if err := d.Validate(); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestIndexesFromVersion2 opens files of schema version 2, with their
+// unique index of UUIDs and their index of times: both are replaced by the
+// index of (ts, uuid), the messages are all there, and one written again is
+// still a duplicate.
+func TestIndexesFromVersion2(t *testing.T) {
+	msgs := generated(1200)
+	s := openTest(t, func(c *Config) { c.FullText = false })
+	write(t, s, msgs)
+	cfg := s.cfg
+	s.Close()
+	files, _ := filepath.Glob(filepath.Join(cfg.Path, "messages-*.db"))
+	if len(files) == 0 {
+		t.Fatal("no partition file")
+	}
+	indexesOf := func(f string) []string {
+		t.Helper()
+		db, err := sql.Open("sqlite", "file:"+f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' ORDER BY name`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for rows.Next() {
+			var name string
+			rows.Scan(&name)
+			names = append(names, name)
+		}
+		return names
+	}
+	for _, f := range files {
+		db, err := sql.Open("sqlite", "file:"+f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = db.Exec(`DROP INDEX messages_ts_uuid;
+			CREATE UNIQUE INDEX messages_uuid ON messages (uuid);
+			CREATE INDEX messages_ts ON messages (ts);
+			UPDATE meta SET value = 2 WHERE key = 'version'`)
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := indexesOf(f); !slices.Equal(got, []string{"messages_ts", "messages_type_ts", "messages_uuid"}) {
+			t.Fatalf("version 2 file made with indexes %v", got)
+		}
+	}
+	s2, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	for _, f := range files {
+		if got := indexesOf(f); !slices.Equal(got, []string{"messages_ts_uuid", "messages_type_ts"}) {
+			t.Errorf("%s: indexes %v after opening", filepath.Base(f), got)
+		}
+	}
+	res, err := s2.Messages(context.Background(), Query{Limit: 2000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Messages) != len(msgs) {
+		t.Errorf("%d messages after the upgrade, want %d", len(res.Messages), len(msgs))
+	}
+	write(t, s2, msgs[:10])
+	if st := s2.Stats(); st.Stored != 0 || st.Duplicates != 10 {
+		t.Errorf("writing 10 stored messages again: %d stored, %d duplicates; want 0 and 10", st.Stored, st.Duplicates)
 	}
 }

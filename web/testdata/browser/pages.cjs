@@ -142,6 +142,12 @@ async function main() {
     const stack = await page.textContent("#groups .stack");
     check("stack trace", stack.includes("browser_test.go"), stack.slice(0, 300));
     await shot(page, "exceptions");
+    // Its sample opens on the Messages page: that one message.
+    await Promise.all([page.waitForURL(/\/ui\/messages/), page.click("#groups tr.detail a")]);
+    await page.waitForSelector("#results tbody tr.row");
+    const sampleRows = await page.$$("#results tbody tr.row");
+    const surl = new URL(page.url());
+    check("sample message", sampleRows.length === 1 && surl.searchParams.get("to") !== null, `${sampleRows.length} rows at ${page.url()}`);
 
     // Router: plugins in effect and their health.
     t0 = Date.now();

@@ -45,6 +45,14 @@ function when(ts) { // RFC 3339 or ns since the epoch → local time
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
     `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
+// messageLink is the query of the Messages page that shows one message: by
+// its UUID, within a second of its time (the store finds a message by UUID
+// fast within a time range).
+function messageLink(m) {
+  const ms = new Date(m.timestamp).getTime();
+  return new URLSearchParams({ match: `Uuid == "${m.uuid}"`,
+    from: new Date(ms - 1000).toISOString(), to: new Date(ms + 1000).toISOString() });
+}
 function ago(ns) {
   const s = Math.max(0, (Date.now() - ns / 1e6) / 1000);
   if (s < 60) return Math.round(s) + "s ago";
@@ -448,7 +456,7 @@ function exceptions() {
           if (detail) { detail.remove(); detail = null; row.classList.remove("open"); return; }
           detail = h("tr", { class: "detail" }, h("td", { colspan: 5 },
             g.sample ? [h("p", { class: "muted" }, `Latest report ${when(g.sample.timestamp)} on ${g.sample.hostname} (pid ${g.sample.pid}) — `,
-              h("a", { href: "/ui/messages?" + new URLSearchParams({ match: `Uuid == "${g.sample.uuid}"`, from: "" }) }, "open message")),
+              h("a", { href: "/ui/messages?" + messageLink(g.sample) }, "open message")),
             stackTrace(g.sample)] : h("p", { class: "muted" }, "No sample kept.")));
           row.after(detail); row.classList.add("open");
         };
