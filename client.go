@@ -198,7 +198,7 @@ func (c *Client) Stats() Stats {
 func (c *Client) Incr(name string, fields ...Field) {
 	if c.counter {
 		c.enqueue(record{kind: kindCounter, sev: c.severity, ts: c.wallNow(),
-			name: name, n: 1, f: 1, fields: fields})
+			name: name, n: 1, f: 1}, fields)
 	}
 }
 
@@ -206,7 +206,7 @@ func (c *Client) Incr(name string, fields ...Field) {
 func (c *Client) Count(name string, n int64, fields ...Field) {
 	if c.counter {
 		c.enqueue(record{kind: kindCounter, sev: c.severity, ts: c.wallNow(),
-			name: name, n: n, f: 1, fields: fields})
+			name: name, n: n, f: 1}, fields)
 	}
 }
 
@@ -216,7 +216,7 @@ func (c *Client) Count(name string, n int64, fields ...Field) {
 func (c *Client) SampledCount(name string, n int64, rate float64, fields ...Field) {
 	if c.counter && c.sample(rate) {
 		c.enqueue(record{kind: kindCounter, sev: c.severity, ts: c.wallNow(),
-			name: name, n: n, f: rate, fields: fields})
+			name: name, n: n, f: rate}, fields)
 	}
 }
 
@@ -225,7 +225,7 @@ func (c *Client) SampledCount(name string, n int64, rate float64, fields ...Fiel
 func (c *Client) Gauge(name string, value float64, fields ...Field) {
 	if c.gaugeOK {
 		c.enqueue(record{kind: kindGauge, sev: c.severity, ts: c.wallNow(),
-			name: name, f: value, fields: fields})
+			name: name, f: value}, fields)
 	}
 }
 
@@ -279,7 +279,7 @@ func (e Event) Send(fields ...Field) {
 		ts = c.wallNow()
 	}
 	c.enqueue(record{kind: kindEvent, sev: e.sev, ts: ts, name: e.typ,
-		text: e.payload, logger: e.logger, fields: fields})
+		text: e.payload, logger: e.logger}, fields)
 }
 
 // Log sends the log line msg (type "oldstyle") at severity sev.
@@ -315,7 +315,7 @@ func (c *Client) Debug(msg string, fields ...Field) { c.logLine(Debug, msg, fiel
 func (c *Client) logLine(sev Severity, msg string, fields []Field) {
 	if c.filter.allows(TypeOldstyle, sev) {
 		c.enqueue(record{kind: kindEvent, sev: sev, ts: c.wallNow(),
-			name: TypeOldstyle, text: msg, fields: fields})
+			name: TypeOldstyle, text: msg}, fields)
 	}
 }
 
@@ -328,12 +328,16 @@ func (c *Client) sample(rate float64) bool {
 }
 
 // enqueue puts r in the queue or counts it as dropped; it never blocks.
-func (c *Client) enqueue(r record) {
+//
+// The record and its fields are separate: the fields are copied, and
+// their slices, on the caller's stack, must not be taken for part of what
+// the queue keeps.
+func (c *Client) enqueue(r record, fields []Field) {
 	if c.closed.Load() {
 		c.dropped.Add(1)
 		return
 	}
-	if !c.q.push(&r) {
+	if !c.q.push(&r, fields) {
 		c.dropped.Add(1)
 		return
 	}

@@ -490,26 +490,33 @@ func TestQueue(t *testing.T) {
 		t.Fatalf("newQueue(1) has %d cells, want the minimum of 2", len(q.cells))
 	}
 	q := newQueue(3) // rounds up to 4
-	var r record
 	for lap := range 3 {
 		for i := range 4 {
-			if !q.push(&record{n: int64(lap*10 + i)}) {
+			// The fields are copied: the caller's may change at once.
+			fields := []Field{String("s", "a"), Int("n", int64(i))}
+			if !q.push(&record{n: int64(lap*10 + i)}, fields) {
 				t.Fatalf("lap %d: push %d failed", lap, i)
 			}
+			fields[0].Strings[0], fields[1].Integers[0] = "changed", -1
 		}
-		if q.push(&record{}) {
+		if q.push(&record{}, nil) {
 			t.Fatalf("lap %d: push to a full queue succeeded", lap)
 		}
 		if q.len() != 4 {
 			t.Fatalf("len %d", q.len())
 		}
 		for i := range 4 {
-			if !q.pop(&r) || r.n != int64(lap*10+i) {
-				t.Fatalf("lap %d: pop %d = %v", lap, i, r.n)
+			r := q.peek()
+			if r == nil || r.n != int64(lap*10+i) {
+				t.Fatalf("lap %d: peek %d = %v", lap, i, r)
 			}
+			if len(r.fields) != 2 || r.fields[0].Strings[0] != "a" || r.fields[1].Integers[0] != int64(i) {
+				t.Fatalf("lap %d: record %d has fields %+v", lap, i, r.fields)
+			}
+			q.release()
 		}
-		if q.pop(&r) {
-			t.Fatalf("pop from an empty queue succeeded")
+		if q.peek() != nil {
+			t.Fatalf("peek at an empty queue found a record")
 		}
 	}
 }

@@ -193,7 +193,7 @@ func (c *Client) sendException(v any, err error, sev Severity, mechanism string,
 	}
 	fields = append(fields, extra...)
 	c.enqueue(record{kind: kindEvent, sev: sev, ts: c.wallNow(), name: TypeException,
-		text: msgs[0], fields: fields})
+		text: msgs[0]}, fields)
 }
 
 // typeName returns the concrete Go type of v as %T prints it and the

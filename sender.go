@@ -73,12 +73,10 @@ type record struct {
 	fields []Field
 }
 
-// slot is one reusable message of a batch, with room for the name and rate
-// field values so that building a counter or timer does not allocate them.
+// slot is one reusable message of a batch: its fields keep their value
+// slices from message to message, so that building one does not allocate.
 type slot struct {
-	m    Message
-	name [1]string
-	rate [1]float64
+	m Message
 }
 
 // queue is a bounded lock-free multi-producer, single-consumer ring of
@@ -100,6 +98,11 @@ type queue struct {
 type cell struct {
 	seq atomic.Uint64
 	r   record
+	// fields holds a copy of the caller's fields, values and all, in
+	// storage the cell keeps from lap to lap: the caller's fields (and the
+	// one-value slices String, Int... make) need not outlive the call, so
+	// they stay on its stack.
+	fields []Field
 }
 
 func newQueue(size int) *queue {
@@ -114,8 +117,9 @@ func newQueue(size int) *queue {
 	return q
 }
 
-// push adds r, or reports false when the queue is full.
-func (q *queue) push(r *record) bool {
+// push adds r with a copy of fields (r.fields is not read), or reports
+// false when the queue is full.
+func (q *queue) push(r *record, fields []Field) bool {
 	pos := q.head.Load()
 	for {
 		c := &q.cells[pos&q.mask]
@@ -123,7 +127,9 @@ func (q *queue) push(r *record) bool {
 		switch dif := int64(seq - pos); {
 		case dif == 0:
 			if q.head.CompareAndSwap(pos, pos+1) {
-				c.r = *r
+				c.fields = copyFields(c.fields[:0], fields)
+				c.r = record{kind: r.kind, sev: r.sev, ts: r.ts, name: r.name, text: r.text,
+					logger: r.logger, n: r.n, f: r.f, fields: c.fields}
 				c.seq.Store(pos + 1)
 				return true
 			}
@@ -136,19 +142,50 @@ func (q *queue) push(r *record) bool {
 	}
 }
 
-// pop removes the oldest record into r, or reports false when none is
-// ready. Only the consumer calls it.
-func (q *queue) pop(r *record) bool {
+// peek returns the oldest record, or nil when none is ready. It stays the
+// consumer's (fields and all) until release. Only the consumer calls it.
+func (q *queue) peek() *record {
 	pos := q.tail.Load()
 	c := &q.cells[pos&q.mask]
 	if c.seq.Load() != pos+1 {
-		return false
+		return nil
 	}
-	*r = c.r
+	return &c.r
+}
+
+// release frees the record peek returned for the producers.
+func (q *queue) release() {
+	pos := q.tail.Load()
+	c := &q.cells[pos&q.mask]
 	c.r = record{}
+	for i := range c.fields {
+		clear(c.fields[i].Strings) // no caller's string kept alive
+		clear(c.fields[i].Bytes)
+	}
 	c.seq.Store(pos + q.mask + 1)
 	q.tail.Store(pos + 1)
-	return true
+}
+
+// copyFields appends copies of fields, their values included, to dst,
+// reusing the value slices of dst's fields beyond its length.
+func copyFields(dst, fields []Field) []Field {
+	for i := range fields {
+		f := &fields[i]
+		n := len(dst)
+		if n < cap(dst) {
+			dst = dst[:n+1]
+		} else {
+			dst = append(dst, Field{})
+		}
+		d := &dst[n]
+		d.Name, d.Type, d.Representation = f.Name, f.Type, f.Representation
+		d.Strings = append(d.Strings[:0], f.Strings...)
+		d.Bytes = append(d.Bytes[:0], f.Bytes...)
+		d.Integers = append(d.Integers[:0], f.Integers...)
+		d.Doubles = append(d.Doubles[:0], f.Doubles...)
+		d.Bools = append(d.Bools[:0], f.Bools...)
+	}
+	return dst
 }
 
 // len returns how many records are queued or being written.
@@ -247,11 +284,18 @@ func (c *Client) linger() bool {
 // takeBatch sends up to one batch of what is queued and reports whether
 // the batch was full, so more may be waiting.
 func (c *Client) takeBatch() bool {
-	var r record
 	n := 0
-	for n < c.batchCap && c.q.pop(&r) {
-		c.take(&r)
+	for n < c.batchCap {
+		r := c.q.peek()
+		if r == nil {
+			break
+		}
+		c.take(r)
+		c.q.release() // before the Send: the message holds copies
 		n++
+		if len(c.batch) >= c.batchCap {
+			c.flushBatch()
+		}
 	}
 	c.flushBatch()
 	c.notifyFlushers(false)
@@ -296,7 +340,7 @@ func (c *Client) notifyFlushers(all bool) {
 	c.nWaiters.Store(int32(len(kept)))
 }
 
-// take adds r to the batch, sending the batch when it is full.
+// take builds r into the next message of the batch.
 func (c *Client) take(r *record) {
 	if r.ts-c.lastSync > int64(time.Second) {
 		// Follow wall-clock steps at most once a second, at no cost to
@@ -306,9 +350,6 @@ func (c *Client) take(r *record) {
 	}
 	m := c.build(r, &c.slots[len(c.batch)])
 	c.batch = append(c.batch, m)
-	if len(c.batch) >= c.batchCap {
-		c.flushBatch()
-	}
 }
 
 // flushBatch applies the message filters and hands the batch to the Sender.
@@ -369,7 +410,8 @@ func (c *Client) send(batch []*Message) {
 // UUID, so the router and the stores after it can deduplicate.
 func (c *Client) build(r *record, s *slot) *Message {
 	m := &s.m
-	m.Reset()
+	// Not Reset: the fields keep their value slices for the next message.
+	*m = Message{Fields: m.Fields[:0]}
 	ts := r.ts
 	if ts == 0 {
 		ts = c.now()
@@ -391,37 +433,34 @@ func (c *Client) build(r *record, s *slot) *Message {
 	case kindCounter:
 		m.Type = TypeCounter
 		m.Payload = strconv.FormatInt(r.n, 10)
-		addNameRate(m, s, r, true)
+		addNameRate(m, r, true)
 	case kindTimer:
 		m.Type = TypeTimer
 		m.Payload = strconv.FormatInt(r.n/int64(time.Millisecond), 10)
-		addNameRate(m, s, r, true)
+		addNameRate(m, r, true)
 	case kindGauge:
 		m.Type = TypeGauge
 		m.Payload = strconv.FormatFloat(r.f, 'f', -1, 64)
-		addNameRate(m, s, r, false)
+		addNameRate(m, r, false)
 	default:
 		m.Type = r.name
 		m.Payload = r.text
-		m.Fields = append(m.Fields, r.fields...)
+		m.Fields = copyFields(m.Fields, r.fields)
 	}
 	return m
 }
 
 // addNameRate adds the "name" (and "rate") fields of a metric, then the
 // caller's fields except any that would repeat those names.
-func addNameRate(m *Message, s *slot, r *record, withRate bool) {
-	s.name[0] = r.name
-	m.Fields = append(m.Fields, Field{Name: "name", Type: TypeString, Strings: s.name[:]})
+func addNameRate(m *Message, r *record, withRate bool) {
+	m.Fields = copyFields(m.Fields, []Field{{Name: "name", Type: TypeString, Strings: []string{r.name}}})
 	if withRate {
-		s.rate[0] = r.f
-		m.Fields = append(m.Fields, Field{Name: "rate", Type: TypeDouble, Doubles: s.rate[:]})
+		m.Fields = copyFields(m.Fields, []Field{{Name: "rate", Type: TypeDouble, Doubles: []float64{r.f}}})
 	}
-	for _, f := range r.fields {
-		if f.Name == "name" || (withRate && f.Name == "rate") {
-			continue
+	for i := range r.fields {
+		if f := r.fields[i : i+1]; f[0].Name != "name" && (!withRate || f[0].Name != "rate") {
+			m.Fields = copyFields(m.Fields, f)
 		}
-		m.Fields = append(m.Fields, f)
 	}
 }
 

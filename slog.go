@@ -93,7 +93,7 @@ func (h *slogHandler) Handle(_ context.Context, r slog.Record) error {
 	if !r.Time.IsZero() {
 		ts = r.Time.UnixNano()
 	}
-	h.c.enqueue(record{kind: kindEvent, sev: sev, ts: ts, name: h.typ, text: r.Message, fields: fields})
+	h.c.enqueue(record{kind: kindEvent, sev: sev, ts: ts, name: h.typ, text: r.Message}, fields)
 	return nil
 }
 

@@ -51,7 +51,7 @@ func (t Timer) Stop(fields ...Field) time.Duration {
 		f = append(f[:len(f):len(f)], fields...)
 	}
 	c.enqueue(record{kind: kindTimer, sev: c.severity, ts: c.wallOffset.Load() + now,
-		name: t.name, n: int64(d), f: t.rate, fields: f})
+		name: t.name, n: int64(d), f: t.rate}, f)
 	return d
 }
 
@@ -77,5 +77,5 @@ func (c *Client) SampledTiming(name string, d time.Duration, rate float64, field
 		return
 	}
 	c.enqueue(record{kind: kindTimer, sev: c.severity, ts: c.wallNow(),
-		name: name, n: int64(d), f: rate, fields: fields})
+		name: name, n: int64(d), f: rate}, fields)
 }
