@@ -2,10 +2,10 @@ package store
 
 import "context"
 
-// walAutoCheckpoint is the WAL size, in pages, past which a commit
-// checkpoints in the writer itself: a backstop for when the partition's
-// checkpointer falls behind.
-const walAutoCheckpoint = 16000
+// walAutoCheckpoint is the WAL size, in pages (64 MiB of them), past
+// which a commit checkpoints in the writer itself: a backstop for when the
+// partition's checkpointer falls behind.
+const walAutoCheckpoint = 64 << 20 / pageSize
 
 // checkpointBytes is how many bytes of messages a partition takes in
 // between two checkpoints; a checkpoint after every batch would cost more

@@ -216,7 +216,10 @@ func (s *Store) scanPartition(ctx context.Context, p *partition, q Query, f sqlF
 			walkFTS = fts
 		}
 	}
-	b.WriteString(" AND (ts < ? OR (ts = ? AND id < ?)) ORDER BY ts DESC, id DESC LIMIT ?")
+	// After the cursor: ts <= first, as a range SQLite reads through the
+	// (ts, uuid) index newest first (written as an OR of ts < and ts =,
+	// it would read both and sort everything).
+	b.WriteString(" AND ts <= ? AND (ts < ? OR id < ?) ORDER BY ts DESC, id DESC LIMIT ?")
 	base := len(args)
 	args = append(args, 0, 0, 0, 0)
 	pos := cursor{ts: 1<<63 - 1, id: 1<<63 - 1}
