@@ -526,6 +526,15 @@ func (p *poller) poll() {
 	}
 }
 
+// logFile returns the path of app.log, holding content, in a new
+// directory.
+func logFile(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "app.log")
+	appendFile(t, path, content)
+	return path
+}
+
 // copyTruncate does what logrotate's copytruncate does: app.log.N becomes
 // app.log.N+1, app.log is copied to app.log.1 and truncated.
 func copyTruncate(t *testing.T, path string) {
@@ -572,9 +581,7 @@ func checkOnce(t *testing.T, msgs []*metlog.Message, from, to int) {
 // poll after its truncation; two rotations came between the next two
 // polls): each copy is read from where the original was, once.
 func TestCopyTruncateLateCopy(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "app.log")
-	appendFile(t, path, numbered(0, 100))
+	path := logFile(t, numbered(0, 100))
 	p := newPoller(t, path+"*")
 	p.poll()
 	appendFile(t, path, numbered(100, 120)) // not read before the copy
@@ -602,9 +609,7 @@ func TestCopyTruncateLateCopy(t *testing.T) {
 // twice: its copy, with more than it had when it was read, is still known
 // as a copy.
 func TestCopyTruncateShortHead(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "app.log")
-	appendFile(t, path, numbered(0, 100))
+	path := logFile(t, numbered(0, 100))
 	p := newPoller(t, path+"*")
 	p.poll()
 	copyTruncate(t, path)
@@ -620,9 +625,7 @@ func TestCopyTruncateShortHead(t *testing.T) {
 // half written: the copy has the whole line, and it is delivered whole,
 // once.
 func TestCopyTruncatePartialLine(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "app.log")
-	appendFile(t, path, numbered(0, 30)+"line 00")
+	path := logFile(t, numbered(0, 30)+"line 00")
 	p := newPoller(t, path+"*")
 	p.poll()
 	appendFile(t, path, "0030\n")
@@ -636,9 +639,7 @@ func TestCopyTruncatePartialLine(t *testing.T) {
 // line with no copy made: what was read of the line is delivered as it is,
 // after rotate_wait.
 func TestTruncatedPartialLine(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "app.log")
-	appendFile(t, path, numbered(0, 30)+"line 00")
+	path := logFile(t, numbered(0, 30)+"line 00")
 	p := newPoller(t, path)
 	p.poll()
 	if err := os.Truncate(path, 0); err != nil {
