@@ -171,21 +171,31 @@ func (q *queue) release() {
 func copyFields(dst, fields []Field) []Field {
 	for i := range fields {
 		f := &fields[i]
-		n := len(dst)
-		if n < cap(dst) {
-			dst = dst[:n+1]
-		} else {
-			dst = append(dst, Field{})
-		}
-		d := &dst[n]
-		d.Name, d.Type, d.Representation = f.Name, f.Type, f.Representation
-		d.Strings = append(d.Strings[:0], f.Strings...)
-		d.Bytes = append(d.Bytes[:0], f.Bytes...)
-		d.Integers = append(d.Integers[:0], f.Integers...)
-		d.Doubles = append(d.Doubles[:0], f.Doubles...)
-		d.Bools = append(d.Bools[:0], f.Bools...)
+		var d *Field
+		dst, d = nextField(dst, f.Name, f.Type)
+		d.Representation = f.Representation
+		d.Strings = append(d.Strings, f.Strings...)
+		d.Bytes = append(d.Bytes, f.Bytes...)
+		d.Integers = append(d.Integers, f.Integers...)
+		d.Doubles = append(d.Doubles, f.Doubles...)
+		d.Bools = append(d.Bools, f.Bools...)
 	}
 	return dst
+}
+
+// nextField extends dst by a field with no values, reusing the value
+// slices of the field that was there before, and returns it.
+func nextField(dst []Field, name string, typ ValueType) ([]Field, *Field) {
+	n := len(dst)
+	if n < cap(dst) {
+		dst = dst[:n+1]
+	} else {
+		dst = append(dst, Field{})
+	}
+	d := &dst[n]
+	*d = Field{Name: name, Type: typ, Strings: d.Strings[:0], Bytes: d.Bytes[:0],
+		Integers: d.Integers[:0], Doubles: d.Doubles[:0], Bools: d.Bools[:0]}
+	return dst, d
 }
 
 // len returns how many records are queued or being written.
@@ -453,9 +463,12 @@ func (c *Client) build(r *record, s *slot) *Message {
 // addNameRate adds the "name" (and "rate") fields of a metric, then the
 // caller's fields except any that would repeat those names.
 func addNameRate(m *Message, r *record, withRate bool) {
-	m.Fields = copyFields(m.Fields, []Field{{Name: "name", Type: TypeString, Strings: []string{r.name}}})
+	var f *Field
+	m.Fields, f = nextField(m.Fields, "name", TypeString)
+	f.Strings = append(f.Strings, r.name)
 	if withRate {
-		m.Fields = copyFields(m.Fields, []Field{{Name: "rate", Type: TypeDouble, Doubles: []float64{r.f}}})
+		m.Fields, f = nextField(m.Fields, "rate", TypeDouble)
+		f.Doubles = append(f.Doubles, r.f)
 	}
 	for i := range r.fields {
 		if f := r.fields[i : i+1]; f[0].Name != "name" && (!withRate || f[0].Name != "rate") {
