@@ -38,6 +38,9 @@ func utf8Text(b []byte) string {
 }
 
 func utf8Cut(b []byte, max int) int {
+	if max >= len(b) {
+		return len(b)
+	}
 	n := max
 	for n > 0 && n > max-utf8.UTFMax && !utf8.RuneStart(b[n]) {
 		n--

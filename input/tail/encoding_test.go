@@ -21,7 +21,7 @@ func FuzzEncodings(f *testing.F) {
 			if s := enc.text(data); !utf8.ValidString(s) {
 				t.Fatalf("%s: text %q is not UTF-8", name, s)
 			}
-			if max > 0 && max < len(data) {
+			if max > 0 && max <= len(data) {
 				if n := enc.cut(data, max); n < 0 || n > max {
 					t.Fatalf("%s: cut %d bytes of %d at most", name, n, max)
 				}

@@ -503,8 +503,9 @@ func (t *tailer) lines(f *file) {
 	for !t.failed {
 		i := enc.newline(f.buf)
 		if i < 0 {
-			if len(f.buf) >= maxRaw {
-				// An over-long line: keep its start, skip the rest.
+			if len(f.buf) > maxRaw {
+				// An over-long line (more than max_line_size bytes and
+				// no newline yet): keep its start, skip the rest.
 				start := f.lineOff()
 				raw := append(t.scratch[:0], f.buf[:enc.cut(f.buf, maxRaw)]...)
 				t.scratch = raw
