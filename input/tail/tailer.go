@@ -90,6 +90,19 @@ const maxPast = 8
 // that merely starts alike).
 const minPrefix = 32
 
+// pastMatch returns the index of the newest of f's past contents that a
+// new file with the given head may be a copy of, or -1. Newest first: the
+// copy of the last truncation is the one found soonest, and contents that
+// start alike (a banner longer than a fingerprint) cannot be told apart.
+func (f *file) pastMatch(head []byte, full bool) int {
+	for i := len(f.past) - 1; i >= 0; i-- {
+		if sameStart(f.past[i].head, head, full) {
+			return i
+		}
+	}
+	return -1
+}
+
 // lineOff is the offset of the first unconsumed byte.
 func (f *file) lineOff() int64 { return f.readOff - int64(len(f.buf)) }
 
@@ -275,7 +288,7 @@ func (t *tailer) found(p string, id fileID, size int64, now time.Time) {
 		before := src.copy == nil && src.source == nil && sameStart(src.head, head, full)
 		gen := -1
 		if !before {
-			gen = slices.IndexFunc(src.past, func(g generation) bool { return sameStart(g.head, head, full) })
+			gen = src.pastMatch(head, full)
 		}
 		if !before && gen < 0 {
 			continue
