@@ -23,7 +23,7 @@ func routingMessage() *Message {
 
 // BenchmarkEncodeRouting encodes a routing message as the router does: as a
 // protobuf record into the journal, and as a metlog JSON line into the file
-// output.
+// output, from the message or straight from its journal record.
 func BenchmarkEncodeRouting(b *testing.B) {
 	m := routingMessage()
 	b.Run("protobuf", func(b *testing.B) {
@@ -43,6 +43,17 @@ func BenchmarkEncodeRouting(b *testing.B) {
 		cpu := cputime.Now()
 		for b.Loop() {
 			buf = m.AppendJSON(buf[:0])
+		}
+		cpu.Report(b)
+	})
+	b.Run("json-from-protobuf", func(b *testing.B) {
+		pb := m.AppendProtobuf(nil)
+		buf, _ := AppendJSONProtobuf(nil, pb)
+		b.SetBytes(int64(len(buf)))
+		b.ReportAllocs()
+		cpu := cputime.Now()
+		for b.Loop() {
+			buf, _ = AppendJSONProtobuf(buf[:0], pb)
 		}
 		cpu.Report(b)
 	})

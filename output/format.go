@@ -14,6 +14,17 @@ type Format interface {
 	Append(dst []byte, m *metlog.Message) ([]byte, error)
 }
 
+// RecordFormat is a Format that can also encode a journal record, a Heka
+// protobuf Message, without it being decoded into a message first.
+// AppendRecord appends the encoding of the message in record to dst, the
+// same bytes as Append of the message heka.Unmarshal makes of it; it
+// returns false, with dst unchanged, for a record it does not encode
+// directly: decode that one and call Append.
+type RecordFormat interface {
+	Format
+	AppendRecord(dst, record []byte) ([]byte, bool)
+}
+
 // Formats are the names NewFormat accepts.
 var Formats = []string{"text", "metlog-json", "heka"}
 
@@ -46,6 +57,14 @@ type jsonFormat struct{}
 
 func (jsonFormat) Append(dst []byte, m *metlog.Message) ([]byte, error) {
 	return append(m.AppendJSON(dst), '\n'), nil
+}
+
+func (jsonFormat) AppendRecord(dst, record []byte) ([]byte, bool) {
+	dst, ok := metlog.AppendJSONProtobuf(dst, record)
+	if !ok {
+		return dst, false
+	}
+	return append(dst, '\n'), true
 }
 
 type hekaFormat struct{}

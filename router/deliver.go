@@ -31,6 +31,20 @@ type Output interface {
 	Write(ctx context.Context, batch []*metlog.Message) error
 }
 
+// EncodingOutput is implemented by outputs that write each message as the
+// bytes of a Format, such as the file output. The router encodes their
+// batches while it reads the journal, in the goroutine that reads ahead of
+// the one writing, and without decoding the records a RecordFormat encodes
+// directly when the output's matcher accepts everything. WriteEncoded
+// delivers the encoding of a batch of messages (the concatenation of the
+// format's Append of each), under the rules of Write; data is valid only
+// during the call.
+type EncodingOutput interface {
+	Output
+	Format() output.Format
+	WriteEncoded(ctx context.Context, data []byte, messages int) error
+}
+
 // Reopener is implemented by outputs that hold files: Reopen closes and
 // opens them again, so that logrotate can move them away.
 type Reopener interface {
@@ -74,15 +88,29 @@ func (o *runningOutput) start(ctx context.Context) {
 }
 
 // prepared is a batch read from the journal, decoded and matched, waiting
-// to be written.
+// to be written: the messages in batch, or for an EncodingOutput their
+// encoding in data.
 type prepared struct {
-	pool  []metlog.Message // decoded messages, reused
-	batch []*metlog.Message
-	end   journal.Pos
+	pool    []metlog.Message // decoded messages, reused
+	batch   []*metlog.Message
+	data    []byte // the encoded messages
+	encoded int    // messages in data
+	matched int    // messages the matcher accepted
+	end     journal.Pos
 	// expander makes the messages of the lines of statsd records, lines
 	// the latest record's; both are made on first use.
 	expander *statsdin.Expander
 	lines    []*metlog.Message
+}
+
+// reset empties p for the next batch.
+func (p *prepared) reset() {
+	p.batch = p.batch[:0]
+	p.data = p.data[:0]
+	p.encoded, p.matched = 0, 0
+	if p.expander != nil {
+		p.expander.Reset()
+	}
 }
 
 // run reads the journal and delivers until stopped. It is a two-stage
@@ -107,6 +135,10 @@ func (o *runningOutput) run(ctx context.Context) {
 	ready := make(chan *prepared, 1)
 	f := feed{reader: o.reader, matcher: o.matcher, batchSize: o.common.BatchSize, log: o.log,
 		read: &o.counters.read, matched: &o.counters.matched, corrupt: &o.counters.corrupt}
+	enc, _ := o.out.(EncodingOutput)
+	if enc != nil {
+		f.format = enc.Format()
+	}
 	go f.run(readCtx, free, ready)
 	defer func() {
 		cancelRead()
@@ -114,7 +146,14 @@ func (o *runningOutput) run(ctx context.Context) {
 		}
 	}()
 	for p := range ready {
-		if len(p.batch) > 0 && !o.deliver(ctx, p.batch) {
+		delivered := true
+		switch {
+		case enc != nil && p.encoded > 0:
+			delivered = o.deliver(ctx, p.encoded, func() error { return enc.WriteEncoded(ctx, p.data, p.encoded) })
+		case len(p.batch) > 0:
+			delivered = o.deliver(ctx, len(p.batch), func() error { return o.out.Write(ctx, p.batch) })
+		}
+		if !delivered {
 			return // stopped before the batch was accepted: not committed
 		}
 		if err := o.reader.Commit(p.end); err != nil {
@@ -125,14 +164,15 @@ func (o *runningOutput) run(ctx context.Context) {
 	}
 }
 
-// deliver writes batch, retrying with exponential backoff and jitter. It
-// returns false if the router stopped before the batch was accepted.
-func (o *runningOutput) deliver(ctx context.Context, batch []*metlog.Message) bool {
+// deliver writes a batch of n messages with write, retrying with
+// exponential backoff and jitter. It returns false if the router stopped
+// before the batch was accepted.
+func (o *runningOutput) deliver(ctx context.Context, n int, write func() error) bool {
 	delay := o.common.RetryInitial.D()
 	for attempt := 0; ; attempt++ {
-		err := o.out.Write(ctx, batch)
+		err := write()
 		if err == nil {
-			o.counters.delivered.Add(uint64(len(batch)))
+			o.counters.delivered.Add(uint64(n))
 			if attempt > 0 {
 				o.log.Info("delivering again", "after_attempts", attempt+1)
 			}
@@ -141,8 +181,8 @@ func (o *runningOutput) deliver(ctx context.Context, batch []*metlog.Message) bo
 		msg := err.Error()
 		o.counters.lastErr.Store(&msg)
 		if output.IsPermanent(err) {
-			o.counters.permanent.Add(uint64(len(batch)))
-			o.log.Error("batch rejected; skipped", "messages", len(batch), "err", err)
+			o.counters.permanent.Add(uint64(n))
+			o.log.Error("batch rejected; skipped", "messages", n, "err", err)
 			return true
 		}
 		if ctx.Err() != nil {

@@ -11,6 +11,7 @@ import (
 	statsdin "github.com/metlog/metlog/input/statsd"
 	"github.com/metlog/metlog/journal"
 	"github.com/metlog/metlog/match"
+	"github.com/metlog/metlog/output"
 )
 
 // DerivedField names the field the router adds to every message an
@@ -19,17 +20,20 @@ import (
 const DerivedField = "derived_by"
 
 // feed reads a journal reader in batches, decodes and matches them: the
-// first stage of every output's and aggregator's pipeline.
+// first stage of every output's and aggregator's pipeline. With a format,
+// it also encodes the batch (see EncodingOutput).
 type feed struct {
 	reader    *journal.Reader
 	matcher   *match.Matcher
 	batchSize int
 	// skipDerived drops messages an aggregator emitted (aggregators' feeds).
 	skipDerived bool
-	log         *slog.Logger
-	read        *atomic.Uint64 // records read
-	matched     *atomic.Uint64 // messages the matcher accepted
-	corrupt     *atomic.Uint64 // records that did not decode
+	// format, when set, encodes the matched messages into prepared.data.
+	format output.Format
+	log    *slog.Logger
+	read    *atomic.Uint64 // records read
+	matched *atomic.Uint64 // messages the matcher accepted
+	corrupt *atomic.Uint64 // records that did not decode
 }
 
 // run fills free buffers with batches and hands them over on ready, which
@@ -38,6 +42,12 @@ type feed struct {
 // batch that do not fit go into the next one.
 func (f *feed) run(ctx context.Context, free <-chan *prepared, ready chan<- *prepared) {
 	defer close(ready)
+	// direct: records are encoded without being decoded, when every
+	// message matches and the format can.
+	direct, _ := f.format.(output.RecordFormat)
+	if c, ok := f.matcher.Expr().(*match.Const); !ok || !c.Value || f.skipDerived {
+		direct = nil
+	}
 	var b journal.Batch // valid until the next call of Next
 	next := 0           // b's first record not prepared yet
 	for {
@@ -57,33 +67,14 @@ func (f *feed) run(ctx context.Context, free <-chan *prepared, ready chan<- *pre
 			}
 			next = 0
 		}
-		p.batch = p.batch[:0]
-		if p.expander != nil {
-			p.expander.Reset()
-		}
+		p.reset()
 		i, n := next, 0 // n counts messages, a record's lines included
 		for ; i < len(b.Records) && n < f.batchSize; i++ {
-			m := &p.pool[i-next]
-			n++
-			if err := heka.Unmarshal(b.Records[i], m); err != nil {
-				f.corrupt.Add(1)
-				continue
-			}
-			if m.Type == statsdin.RecordType {
-				p.batch = p.expand(f.matcher, m)
-				n += len(p.lines) - 1
-				continue
-			}
-			if f.skipDerived && isDerived(m) {
-				continue
-			}
-			if f.matcher.Match(m) {
-				p.batch = append(p.batch, m)
-			}
+			n += f.prepare(p, b.Records[i], &p.pool[i-next], direct)
 		}
 		p.end = b.After(i - 1)
 		f.read.Add(uint64(i - next))
-		f.matched.Add(uint64(len(p.batch)))
+		f.matched.Add(uint64(p.matched))
 		next = i
 		select {
 		case ready <- p:
@@ -93,11 +84,53 @@ func (f *feed) run(ctx context.Context, free <-chan *prepared, ready chan<- *pre
 	}
 }
 
+// prepare decodes and matches the record rec into p, and with a format
+// encodes it into p.data, in the order of the records; m is the message to
+// decode it into. It returns the number of messages the record counts as
+// in a batch: the lines of a statsd record, else 1.
+func (f *feed) prepare(p *prepared, rec []byte, m *metlog.Message, direct output.RecordFormat) int {
+	if direct != nil {
+		if typ, err := heka.MessageType(rec); err == nil && string(typ) != statsdin.RecordType {
+			var ok bool
+			if p.data, ok = direct.AppendRecord(p.data, rec); ok {
+				p.matched++
+				p.encoded++
+				return 1
+			}
+		}
+	}
+	if err := heka.Unmarshal(rec, m); err != nil {
+		f.corrupt.Add(1)
+		return 1
+	}
+	n := 1
+	switch {
+	case m.Type == statsdin.RecordType:
+		n = p.expand(f.matcher, m)
+	case f.skipDerived && isDerived(m):
+	case f.matcher.Match(m):
+		p.batch = append(p.batch, m)
+		p.matched++
+	}
+	if f.format != nil {
+		for _, m := range p.batch {
+			var err error
+			if p.data, err = f.format.Append(p.data, m); err != nil {
+				f.log.Warn("message cannot be written in this format; skipped", "uuid", m.UUID, "err", err)
+				continue
+			}
+			p.encoded++
+		}
+		p.batch = p.batch[:0]
+	}
+	return n
+}
+
 // expand adds the messages of the lines of rec, a record of the statsd
-// input, that matcher accepts to p.batch, and returns it. The lines of a
-// record stay together: a batch may exceed the batch size by up to
-// statsd.MaxRecordLines-1 messages.
-func (p *prepared) expand(matcher *match.Matcher, rec *metlog.Message) []*metlog.Message {
+// input, that matcher accepts to p.batch, and returns the number of lines.
+// The lines of a record stay together: a batch may exceed the batch size
+// by up to statsd.MaxRecordLines-1 messages.
+func (p *prepared) expand(matcher *match.Matcher, rec *metlog.Message) int {
 	if p.expander == nil {
 		p.expander = statsdin.NewExpander()
 	}
@@ -105,9 +138,10 @@ func (p *prepared) expand(matcher *match.Matcher, rec *metlog.Message) []*metlog
 	for _, m := range p.lines {
 		if matcher.Match(m) {
 			p.batch = append(p.batch, m)
+			p.matched++
 		}
 	}
-	return p.batch
+	return len(p.lines)
 }
 
 func isDerived(m *metlog.Message) bool {

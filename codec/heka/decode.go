@@ -307,3 +307,45 @@ func appendArena[T any](a []T, v T, hint int) []T {
 	}
 	return append(a, v)
 }
+
+// MessageType returns the type of the protobuf Message in data, the value
+// Unmarshal gives Type (the last type field; empty when there is none),
+// without decoding the rest: for a reader that treats some types apart
+// before it decides to decode. The result aliases data. Malformed input
+// yields the *SyntaxError Unmarshal would report for the Message's own
+// fields (those inside a Field are not checked).
+func MessageType(data []byte) ([]byte, error) {
+	w := wire{b: data}
+	var typ []byte
+	for w.more() {
+		tagOff := w.off
+		num, wt, err := w.tag()
+		if err != nil {
+			return nil, &SyntaxError{In: "Message", Offset: tagOff, Err: err}
+		}
+		valOff := w.off
+		switch num {
+		case 2, 5, 8:
+			if wt != wireVarint {
+				err = ErrWireType
+				break
+			}
+			_, err = w.uvarint()
+		case 1, 3, 4, 6, 7, 9, 10:
+			if wt != wireBytes {
+				err = ErrWireType
+				break
+			}
+			var start, end int
+			if start, end, err = w.bytes(); err == nil && num == 3 {
+				typ = data[start:end]
+			}
+		default:
+			err = w.skip(wt)
+		}
+		if err != nil {
+			return nil, &SyntaxError{In: "Message", Offset: valOff, Field: num, Err: err}
+		}
+	}
+	return typ, nil
+}

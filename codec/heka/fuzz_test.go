@@ -2,6 +2,7 @@ package heka
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -21,8 +22,16 @@ func FuzzUnmarshal(f *testing.F) {
 	f.Add([]byte{0x52, 0x05, 0x0a, 0x01, 0x69, 0x30, 0x01})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var m metlog.Message
+		typ, typErr := MessageType(data)
 		if err := Unmarshal(data, &m); err != nil {
+			var se *SyntaxError
+			if errors.As(err, &se) && se.In == "Message" && typErr == nil {
+				t.Fatalf("Unmarshal: %v; MessageType found no error", err)
+			}
 			return
+		}
+		if typErr != nil || string(typ) != m.Type {
+			t.Fatalf("MessageType = %q, %v; Unmarshal's type %q", typ, typErr, m.Type)
 		}
 		enc := m.AppendProtobuf(nil)
 		if len(enc) != m.ProtobufSize() {

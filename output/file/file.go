@@ -241,6 +241,23 @@ func (o *Output) Write(_ context.Context, batch []*metlog.Message) error {
 		}
 	}
 	o.buf = buf
+	return o.write(buf)
+}
+
+// Format returns the output's format, for the router to encode batches
+// for WriteEncoded.
+func (o *Output) Format() output.Format { return o.format }
+
+// WriteEncoded writes data, the encoding of messages messages in the
+// output's format, as Write writes a batch.
+func (o *Output) WriteEncoded(_ context.Context, data []byte, messages int) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.write(data)
+}
+
+// write writes buf, opening or rotating the file first as due.
+func (o *Output) write(buf []byte) error {
 	if o.f == nil {
 		if err := o.open(); err != nil {
 			return err

@@ -76,3 +76,16 @@ func (o *Output) Write(_ context.Context, batch []*metlog.Message) error {
 	_, err := o.w.Write(buf)
 	return err
 }
+
+// Format returns the output's format, for the router to encode batches
+// for WriteEncoded.
+func (o *Output) Format() output.Format { return o.format }
+
+// WriteEncoded writes data, the encoding of messages messages in the
+// output's format, as Write writes a batch.
+func (o *Output) WriteEncoded(_ context.Context, data []byte, messages int) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	_, err := o.w.Write(data)
+	return err
+}
