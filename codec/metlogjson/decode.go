@@ -133,16 +133,29 @@ func (d *decoder) message() error {
 	if d.peek() == '}' {
 		d.i++
 	} else {
+		next := 0 // the envelope key expected next, in envelopeKeys
 		for {
 			if d.peek() != '"' {
 				return d.unexpected("a string key")
 			}
-			key, err := d.key()
-			if err != nil {
-				return err
+			var key []byte
+			kind := next // the key's constant
+			if next < len(envelopeKeys) && hasAt(d.data, d.i, envelopeKeys[next]) {
+				// metlog-py's order and spacing: the key is known.
+				d.i += len(envelopeKeys[next])
+				d.space()
+				next++
+			} else {
+				var err error
+				if key, err = d.key(); err != nil {
+					return err
+				}
+				kind = envelopeKind(key)
+				next = min(kind+1, len(envelopeKeys)) // expect the one after it
 			}
-			switch string(key) {
-			case "severity":
+			var err error
+			switch kind {
+			case keySeverity:
 				v, null, err := d.int32Value("severity")
 				if err != nil {
 					return err
@@ -150,28 +163,28 @@ func (d *decoder) message() error {
 				if !null {
 					m.Severity = metlog.Severity(v)
 				}
-			case "timestamp":
+			case keyTimestamp:
 				err = d.timestamp()
-			case "metlog_hostname":
+			case keyHostname:
 				m.Hostname, err = d.stringValue("metlog_hostname", old.Hostname)
-			case "fields":
+			case keyFields:
 				err = d.fieldsValue()
-			case "metlog_pid":
+			case keyPid:
 				var v int32
 				v, _, err = d.int32Value("metlog_pid")
 				m.Pid = v
-			case "logger":
+			case keyLogger:
 				m.Logger, err = d.stringValue("logger", old.Logger)
-			case "type":
+			case keyType:
 				m.Type, err = d.stringValue("type", old.Type)
-			case "payload":
+			case keyPayload:
 				payloadAt = d.i
 				payloadJSON, err = d.payload(old.Payload)
-			case "env_version":
+			case keyEnvVersion:
 				m.EnvVersion, err = d.stringValue("env_version", old.EnvVersion)
-			case "uuid":
+			case keyUUID:
 				err = d.uuid()
-			case "representations":
+			case keyRepresentations:
 				reps = -1
 				if d.peek() == 'n' {
 					err = d.literal("null")
@@ -220,6 +233,63 @@ func (d *decoder) message() error {
 		f.Strings = append(f.Strings, "json")
 	}
 	return nil
+}
+
+// The top-level keys the decoder knows, in the order metlog-py writes the
+// envelope's.
+const (
+	keySeverity = iota
+	keyTimestamp
+	keyHostname
+	keyFields
+	keyPid
+	keyLogger
+	keyType
+	keyPayload
+	keyEnvVersion
+	keyUUID
+	keyRepresentations
+	keyOther
+)
+
+// envelopeKeys are the envelope's keys as metlog-py writes them, in its
+// order, each with the separator after it; the decoder reads a key that is
+// the one expected next without scanning it.
+var envelopeKeys = [...]string{`"severity": `, `"timestamp": `, `"metlog_hostname": `, `"fields": `,
+	`"metlog_pid": `, `"logger": `, `"type": `, `"payload": `, `"env_version": `, `"uuid": `}
+
+// envelopeKind returns the constant of a top-level key.
+func envelopeKind(key []byte) int {
+	switch string(key) {
+	case "severity":
+		return keySeverity
+	case "timestamp":
+		return keyTimestamp
+	case "metlog_hostname":
+		return keyHostname
+	case "fields":
+		return keyFields
+	case "metlog_pid":
+		return keyPid
+	case "logger":
+		return keyLogger
+	case "type":
+		return keyType
+	case "payload":
+		return keyPayload
+	case "env_version":
+		return keyEnvVersion
+	case "uuid":
+		return keyUUID
+	case "representations":
+		return keyRepresentations
+	}
+	return keyOther
+}
+
+// hasAt reports whether b holds s at offset i.
+func hasAt(b []byte, i int, s string) bool {
+	return len(b)-i >= len(s) && string(b[i:i+len(s)]) == s
 }
 
 // stringValue reads a string (or null, read as "") for an envelope key.

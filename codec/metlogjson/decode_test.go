@@ -538,3 +538,58 @@ func TestDecodeReuse(t *testing.T) {
 		t.Errorf("stale field left behind the slice: %+v", all[3])
 	}
 }
+
+// TestEnvelopeKeyOrder checks that a message decodes the same whether its
+// envelope keys come in metlog-py's order and spacing, which the decoder
+// reads without scanning them, or in another order or spacing.
+func TestEnvelopeKeyOrder(t *testing.T) {
+	u := metlog.UUID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+	want := &metlog.Message{UUID: u, Timestamp: 1767323045123456000, Type: "t", Logger: "l", Severity: metlog.Warning,
+		Payload: "p", EnvVersion: "0.8", Pid: 7, Hostname: "h", Fields: []metlog.Field{metlog.Int("n", 1)}}
+	members := [][2]string{ // metlog-py's order
+		{"severity", "4"}, {"timestamp", `"2026-01-02T03:04:05.123456Z"`}, {"metlog_hostname", `"h"`},
+		{"fields", `{"n": 1}`}, {"metlog_pid", "7"}, {"logger", `"l"`}, {"type", `"t"`}, {"payload", `"p"`},
+		{"env_version", `"0.8"`}, {"uuid", `"` + u.String() + `"`},
+	}
+	object := func(sep, colon string, order ...int) string {
+		var b strings.Builder
+		b.WriteByte('{')
+		for k, i := range order {
+			if k > 0 {
+				b.WriteString(sep)
+			}
+			b.WriteString(strconv.Quote(members[i][0]) + colon + members[i][1])
+		}
+		b.WriteByte('}')
+		return b.String()
+	}
+	inOrder := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
+	if got := object(", ", ": ", inOrder...); got != string(want.AppendJSON(nil)) {
+		t.Fatalf("metlog-py's layout is\n%s\nnot\n%s", want.AppendJSON(nil), got)
+	}
+	variants := []string{
+		object(", ", ": ", inOrder...),
+		object(",", ":", inOrder...),
+		object(" , ", " : ", inOrder...),
+		object(", ", ": ", 1, 2, 3, 4, 5, 6, 7, 8, 9, 0),
+		object(", ", ": ", 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+		object(", ", ": ", 0, 1, 2, 3, 5, 6, 7, 8, 9, 4),
+		object(", ", ": ", 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9),
+		object(", ", ": ", 0, 1, 5, 6, 2, 3, 4, 7, 8, 9),
+	}
+	for i, v := range variants {
+		var got metlog.Message
+		if err := Decode([]byte(v), &got); err != nil {
+			t.Fatalf("%s: %v", v, err)
+		}
+		if !got.Equal(want) {
+			t.Errorf("variant %d %s\ndecodes as %+v\nwant       %+v", i, v, got, *want)
+		}
+	}
+	// An unknown key among them is a field.
+	v := strings.Replace(variants[0], `"type": "t"`, `"x": 1, "type": "t"`, 1)
+	var got metlog.Message
+	if err := Decode([]byte(v), &got); err != nil || len(got.Fields) != 2 || got.Fields[1].Name != "@x" || got.Type != "t" {
+		t.Errorf("%s decodes as %+v, %v", v, got, err)
+	}
+}
