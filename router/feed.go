@@ -29,8 +29,8 @@ type feed struct {
 	// skipDerived drops messages an aggregator emitted (aggregators' feeds).
 	skipDerived bool
 	// format, when set, encodes the matched messages into prepared.data.
-	format output.Format
-	log    *slog.Logger
+	format  output.Format
+	log     *slog.Logger
 	read    *atomic.Uint64 // records read
 	matched *atomic.Uint64 // messages the matcher accepted
 	corrupt *atomic.Uint64 // records that did not decode
