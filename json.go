@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -415,15 +416,8 @@ func appendTimestamp(dst []byte, ns int64) []byte {
 		sod += 86400
 		days--
 	}
-	y, mo, d := civilFromDays(days)
-	// int64 nanoseconds span the years 1677 to 2262: four digits.
 	var b [30]byte // YYYY-MM-DDTHH:MM:SS.fffffffffZ
-	put2(b[0:], int(y/100))
-	put2(b[2:], int(y%100))
-	b[4] = '-'
-	put2(b[5:], mo)
-	b[7] = '-'
-	put2(b[8:], d)
+	copy(b[:10], dateText(days)[:])
 	b[10] = 'T'
 	put2(b[11:], int(sod/3600))
 	b[13] = ':'
@@ -449,6 +443,34 @@ func appendTimestamp(dst []byte, ns int64) []byte {
 	}
 	b[n] = 'Z'
 	return append(dst, b[:n+1]...)
+}
+
+// day is a day since 1970-01-01 and its date, YYYY-MM-DD.
+type day struct {
+	days int64
+	text [10]byte
+}
+
+// lastDay is the day dateText last computed: messages of one day share it.
+var lastDay atomic.Pointer[day]
+
+// dateText returns the date of the day days after 1970-01-01, YYYY-MM-DD.
+func dateText(days int64) *[10]byte {
+	if d := lastDay.Load(); d != nil && d.days == days {
+		return &d.text
+	}
+	y, mo, dd := civilFromDays(days)
+	// int64 nanoseconds span the years 1677 to 2262: four digits.
+	d := &day{days: days}
+	b := d.text[:]
+	put2(b[0:], int(y/100))
+	put2(b[2:], int(y%100))
+	b[4] = '-'
+	put2(b[5:], mo)
+	b[7] = '-'
+	put2(b[8:], dd)
+	lastDay.Store(d)
+	return &d.text
 }
 
 // twoDigits holds "00" to "99" one after another.

@@ -297,6 +297,14 @@ func appendVarintValue(dst []byte, tag byte, v uint64) []byte {
 // bytes, bits beyond 64 dropped. It returns the value and the offset after
 // it, or false when b ends inside it or it is longer.
 func pbVarint(b []byte, i int) (uint64, int, bool) {
+	if i < len(b) && b[i] < 0x80 {
+		return uint64(b[i]), i + 1, true
+	}
+	return pbVarintLong(b, i)
+}
+
+// pbVarintLong is pbVarint for a varint of more than one byte.
+func pbVarintLong(b []byte, i int) (uint64, int, bool) {
 	var v uint64
 	for shift := uint(0); shift < 70; shift += 7 {
 		if i >= len(b) {
