@@ -12,6 +12,7 @@ import (
 	statsdin "github.com/metlog/metlog/input/statsd"
 	"github.com/metlog/metlog/journal"
 	"github.com/metlog/metlog/match"
+	"github.com/metlog/metlog/output"
 )
 
 // A batch holds up to the batch size in messages, a statsd record counting
@@ -70,4 +71,83 @@ func TestFeedBatchesCountLines(t *testing.T) {
 	if last.Seq != uint64(len(recs)) || read.Load() != uint64(len(recs)) {
 		t.Errorf("last batch ends at %v, read %d; want all %d records", last, read.Load(), len(recs))
 	}
+}
+
+// With a format, a feed encodes its batches in journal order, whichever way
+// each record goes: straight from the record when every message matches,
+// through a decoded message for one the format does not write directly
+// (a dotted field name), as the lines of a statsd record, or not at all
+// when it does not decode. The bytes are those of Write's own encoding.
+func TestFeedEncodes(t *testing.T) {
+	j, err := journal.OpenMemory(journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	plain := &metlog.Message{UUID: metlog.NewUUID(), Type: "log", Payload: "hello", Fields: []metlog.Field{metlog.Int("n", 1)}}
+	dotted := &metlog.Message{UUID: metlog.NewUUID(), Type: "log", Payload: "nested", Fields: []metlog.Field{metlog.String("a.b", "c")}}
+	stats := &metlog.Message{Type: statsdin.RecordType, Logger: "statsd", Payload: "x:1|c\ny:2|ms", UUID: metlog.NewUUID()}
+	recs := [][]byte{plain.AppendProtobuf(nil), dotted.AppendProtobuf(nil), stats.AppendProtobuf(nil), {0xff}, plain.AppendProtobuf(nil)}
+	if _, err := j.Append(context.Background(), recs...); err != nil {
+		t.Fatal(err)
+	}
+	format, err := output.NewFormat("metlog-json", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := statsdin.NewExpander()
+	lines, _ := exp.Expand(nil, stats, 0, 0)
+	for _, expr := range []string{"TRUE", "Type == 'log' || Logger == 'statsd'", "Type == 'log'"} {
+		t.Run(expr, func(t *testing.T) {
+			m := match.MustCompile(expr)
+			var want []byte
+			for _, msg := range append([]*metlog.Message{plain, dotted}, append(lines, plain)...) {
+				if m.Match(msg) {
+					want, _ = format.Append(want, msg)
+				}
+			}
+			r, err := j.Reader("out-" + expr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			var read, matched, corrupt atomic.Uint64
+			counted := &countingFormat{RecordFormat: format.(output.RecordFormat)}
+			f := feed{reader: r, matcher: m, batchSize: 100, format: counted, log: slog.New(slog.DiscardHandler),
+				read: &read, matched: &matched, corrupt: &corrupt}
+			free := make(chan *prepared, 1)
+			free <- &prepared{pool: make([]metlog.Message, f.batchSize)}
+			ready := make(chan *prepared)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go f.run(ctx, free, ready)
+			p := <-ready
+			if string(p.data) != string(want) {
+				t.Errorf("encoded\n%s\nwant\n%s", p.data, want)
+			}
+			if n := strings.Count(string(want), "\n"); p.encoded != n || int(matched.Load()) != n || len(p.batch) != 0 {
+				t.Errorf("encoded %d, matched %d, batch %d; want %d, %[4]d, 0", p.encoded, matched.Load(), len(p.batch), n)
+			}
+			if corrupt.Load() != 1 {
+				t.Errorf("corrupt %d, want 1", corrupt.Load())
+			}
+			if direct := expr == "TRUE"; (counted.direct == 2) != direct {
+				t.Errorf("%d records encoded directly; want 2 only for TRUE", counted.direct)
+			}
+		})
+	}
+}
+
+// countingFormat counts the records a RecordFormat encodes directly.
+type countingFormat struct {
+	output.RecordFormat
+	direct int
+}
+
+func (f *countingFormat) AppendRecord(dst, record []byte) ([]byte, bool) {
+	dst, ok := f.RecordFormat.AppendRecord(dst, record)
+	if ok {
+		f.direct++
+	}
+	return dst, ok
 }
