@@ -29,52 +29,28 @@ const maxDirectFields = 32
 // value_type.
 func AppendJSONProtobuf(dst, pb []byte) ([]byte, bool) {
 	var (
-		uuid                                       UUID
-		ts                                         int64
-		typ, logger, payload, envVersion, hostname []byte
-		severity                                   = int32(Debug)
-		pid                                        int32
-		fields                                     [maxDirectFields][2]int32
-		nfields                                    int
+		uuid, typ, logger, payload, envVersion, hostname []byte
+		ts                                               int64
+		severity                                         = int32(Debug)
+		pid                                              int32
+		fieldsAt                                         = len(pb) // the first field's tag
+		nfields                                          int
 	)
 	for i := 0; i < len(pb); {
-		tag := pb[i]
+		at, tag := i, pb[i]
 		i++
-		switch tag {
-		case tagUUID, tagType, tagLogger, tagPayload, tagEnvVersion, tagHostname, tagFields:
-			start, end, ok := pbBytes(pb, i)
-			if !ok {
+		// The varints read here inline their common one-byte case.
+		var v uint64
+		if i < len(pb) && pb[i] < 0x80 {
+			v = uint64(pb[i])
+			i++
+		} else {
+			var ok bool
+			if v, i, ok = pbVarintLong(pb, i); !ok {
 				return dst, false
 			}
-			i = end
-			v := pb[start:end]
-			switch tag {
-			case tagUUID:
-				uuid = UUID{}
-				copy(uuid[:], v)
-			case tagType:
-				typ = v
-			case tagLogger:
-				logger = v
-			case tagPayload:
-				payload = v
-			case tagEnvVersion:
-				envVersion = v
-			case tagHostname:
-				hostname = v
-			case tagFields:
-				if nfields == maxDirectFields {
-					return dst, false
-				}
-				fields[nfields] = [2]int32{int32(start), int32(end)}
-				nfields++
-			}
-		case tagTimestamp, tagSeverity, tagPid:
-			v, next, ok := pbVarint(pb, i)
-			if !ok {
-				return dst, false
-			}
-			i = next
+		}
+		if tag&7 == wireVarint {
 			switch tag {
 			case tagTimestamp:
 				ts = int64(v)
@@ -82,10 +58,41 @@ func AppendJSONProtobuf(dst, pb []byte) ([]byte, bool) {
 				severity = int32(v)
 			case tagPid:
 				pid = int32(v)
+			default:
+				return dst, false
+			}
+			continue
+		}
+		// v is the length of a length-delimited value.
+		if v > uint64(len(pb)-i) {
+			return dst, false
+		}
+		start, end := i, i+int(v)
+		b := pb[start:end]
+		switch tag {
+		case tagUUID:
+			uuid = b
+		case tagType:
+			typ = b
+		case tagLogger:
+			logger = b
+		case tagPayload:
+			payload = b
+		case tagEnvVersion:
+			envVersion = b
+		case tagHostname:
+			hostname = b
+		case tagFields:
+			if nfields == 0 {
+				fieldsAt = at
+			}
+			if nfields++; nfields > maxDirectFields {
+				return dst, false
 			}
 		default:
 			return dst, false
 		}
+		i = end
 	}
 
 	n := len(dst)
@@ -96,12 +103,24 @@ func AppendJSONProtobuf(dst, pb []byte) ([]byte, bool) {
 	dst = append(dst, `", "metlog_hostname": `...)
 	dst = appendJSONString(dst, transient(hostname))
 	dst = append(dst, `, "fields": {`...)
-	for k := range nfields {
+	// The fields, in order; everything from the first was read above.
+	for i, k := fieldsAt, 0; i < len(pb); {
+		tag := pb[i]
+		if tag&7 == wireVarint {
+			_, i, _ = pbVarint(pb, i+1)
+			continue
+		}
+		start, end, _ := pbBytes(pb, i+1)
+		i = end
+		if tag != tagFields {
+			continue
+		}
 		if k > 0 {
 			dst = append(dst, ", "...)
 		}
+		k++
 		var ok bool
-		if dst, ok = appendFieldProtobuf(dst, pb[fields[k][0]:fields[k][1]]); !ok {
+		if dst, ok = appendFieldProtobuf(dst, pb[start:end]); !ok {
 			return dst[:n], false
 		}
 	}
@@ -115,9 +134,11 @@ func AppendJSONProtobuf(dst, pb []byte) ([]byte, bool) {
 	dst = appendJSONString(dst, transient(payload))
 	dst = append(dst, `, "env_version": `...)
 	dst = appendJSONString(dst, transient(envVersion))
-	if !uuid.IsZero() {
+	// As Unmarshal sets it: zero-padded or cut to 16 bytes.
+	var u UUID
+	if copy(u[:], uuid); !u.IsZero() {
 		dst = append(dst, `, "uuid": "`...)
-		dst = uuid.AppendText(dst)
+		dst = u.AppendText(dst)
 		dst = append(dst, '"')
 	}
 	return append(dst, '}'), true
@@ -132,68 +153,79 @@ func appendFieldProtobuf(dst, f []byte) ([]byte, bool) {
 	var name []byte
 	vt := TypeString
 	var counts [TypeBool + 1]int
+	valuesAt := len(f) // the first value's tag
 	for i := 0; i < len(f); {
 		tag := f[i]
+		if tag>>3 >= tagFieldString>>3 && valuesAt == len(f) {
+			valuesAt = i
+		}
 		i++
-		switch tag {
-		case tagFieldName, tagFieldRepresentation, tagFieldString, tagFieldBytes:
-			start, end, ok := pbBytes(f, i)
-			if !ok {
-				return dst, false
-			}
-			i = end
-			switch tag {
-			case tagFieldName:
-				name = f[start:end]
-			case tagFieldRepresentation:
-				if end > start {
-					return dst, false
-				}
-			case tagFieldString:
-				counts[TypeString]++
-			case tagFieldBytes:
-				counts[TypeBytes]++
-			}
-		case tagFieldValueType:
-			v, next, ok := pbVarint(f, i)
-			if !ok || v > uint64(TypeBool) {
-				return dst, false
-			}
-			i = next
-			vt = ValueType(v)
-		case tagFieldInteger, tagFieldBool:
-			start, end, ok := pbBytes(f, i)
-			if !ok {
-				return dst, false
-			}
-			i = end
-			c := 0
-			for j := start; j < end; c++ {
-				if _, j, ok = pbVarint(f[:end], j); !ok {
-					return dst, false
-				}
-			}
-			counts[packedType(tag)] += c
-		case tagFieldDouble:
-			start, end, ok := pbBytes(f, i)
-			if !ok || (end-start)%8 != 0 {
-				return dst, false
-			}
-			i = end
-			counts[TypeDouble] += (end - start) / 8
-		case tagFieldInteger&^7 | wireVarint, tagFieldBool&^7 | wireVarint:
-			_, next, ok := pbVarint(f, i)
-			if !ok {
-				return dst, false
-			}
-			i = next
-			counts[packedType(tag)]++
-		case tagFieldDouble&^7 | wireFixed64:
+		if tag == tagFieldDouble&^7|wireFixed64 { // an unpacked double
 			if len(f)-i < 8 {
 				return dst, false
 			}
 			i += 8
 			counts[TypeDouble]++
+			continue
+		}
+		var v uint64 // a varint value, or a length
+		if i < len(f) && f[i] < 0x80 {
+			v = uint64(f[i])
+			i++
+		} else {
+			var ok bool
+			if v, i, ok = pbVarintLong(f, i); !ok {
+				return dst, false
+			}
+		}
+		if tag&7 == wireVarint {
+			switch tag {
+			case tagFieldValueType:
+				if v > uint64(TypeBool) {
+					return dst, false
+				}
+				vt = ValueType(v)
+			case tagFieldInteger&^7 | wireVarint, tagFieldBool&^7 | wireVarint:
+				counts[packedType(tag)]++
+			default:
+				return dst, false
+			}
+			continue
+		}
+		if tag&7 != wireBytes || v > uint64(len(f)-i) {
+			return dst, false
+		}
+		start, end := i, i+int(v)
+		i = end
+		switch tag {
+		case tagFieldName:
+			name = f[start:end]
+		case tagFieldRepresentation:
+			if end > start {
+				return dst, false
+			}
+		case tagFieldString:
+			counts[TypeString]++
+		case tagFieldBytes:
+			counts[TypeBytes]++
+		case tagFieldInteger, tagFieldBool:
+			c := 0
+			for j := start; j < end; c++ {
+				if f[j] < 0x80 {
+					j++
+					continue
+				}
+				var ok bool
+				if _, j, ok = pbVarintLong(f[:end], j); !ok {
+					return dst, false
+				}
+			}
+			counts[packedType(tag)] += c
+		case tagFieldDouble:
+			if v%8 != 0 {
+				return dst, false
+			}
+			counts[TypeDouble] += int(v / 8)
 		default:
 			return dst, false
 		}
@@ -217,48 +249,55 @@ func appendFieldProtobuf(dst, f []byte) ([]byte, bool) {
 		dst = append(dst, '[')
 	}
 	k := 0 // values written
-	for i := 0; i < len(f); {
+	for i := valuesAt; i < len(f); {
 		tag := f[i]
 		i++
-		switch tag {
-		case tagFieldName, tagFieldRepresentation, tagFieldString, tagFieldBytes:
-			start, end, _ := pbBytes(f, i)
-			i = end
-			switch tag {
-			case tagFieldString:
-				dst, k = appendSep(dst, k)
-				dst = appendJSONString(dst, transient(f[start:end]))
-			case tagFieldBytes:
-				dst, k = appendSep(dst, k)
-				dst = appendBase64(dst, f[start:end])
-			}
-		case tagFieldValueType:
-			_, i, _ = pbVarint(f, i)
-		case tagFieldInteger, tagFieldBool:
-			start, end, _ := pbBytes(f, i)
-			i = end
-			for j := start; j < end; {
-				var v uint64
-				v, j, _ = pbVarint(f[:end], j)
+		if tag == tagFieldDouble&^7|wireFixed64 {
+			dst, k = appendSep(dst, k)
+			dst = appendPyFloat(dst, math.Float64frombits(binary.LittleEndian.Uint64(f[i:])))
+			i += 8
+			continue
+		}
+		var v uint64
+		if f[i] < 0x80 {
+			v = uint64(f[i])
+			i++
+		} else {
+			v, i, _ = pbVarintLong(f, i)
+		}
+		if tag&7 == wireVarint {
+			if tag != tagFieldValueType {
 				dst, k = appendSep(dst, k)
 				dst = appendVarintValue(dst, tag, v)
 			}
+			continue
+		}
+		start, end := i, i+int(v)
+		i = end
+		switch tag {
+		case tagFieldString:
+			dst, k = appendSep(dst, k)
+			dst = appendJSONString(dst, transient(f[start:end]))
+		case tagFieldBytes:
+			dst, k = appendSep(dst, k)
+			dst = appendBase64(dst, f[start:end])
+		case tagFieldInteger, tagFieldBool:
+			for j := start; j < end; {
+				var x uint64
+				if f[j] < 0x80 {
+					x = uint64(f[j])
+					j++
+				} else {
+					x, j, _ = pbVarintLong(f[:end], j)
+				}
+				dst, k = appendSep(dst, k)
+				dst = appendVarintValue(dst, tag, x)
+			}
 		case tagFieldDouble:
-			start, end, _ := pbBytes(f, i)
-			i = end
 			for j := start; j < end; j += 8 {
 				dst, k = appendSep(dst, k)
 				dst = appendPyFloat(dst, math.Float64frombits(binary.LittleEndian.Uint64(f[j:])))
 			}
-		case tagFieldInteger&^7 | wireVarint, tagFieldBool&^7 | wireVarint:
-			var v uint64
-			v, i, _ = pbVarint(f, i)
-			dst, k = appendSep(dst, k)
-			dst = appendVarintValue(dst, tag, v)
-		case tagFieldDouble&^7 | wireFixed64:
-			dst, k = appendSep(dst, k)
-			dst = appendPyFloat(dst, math.Float64frombits(binary.LittleEndian.Uint64(f[i:])))
-			i += 8
 		}
 	}
 	if nv != 1 {
@@ -303,7 +342,10 @@ func pbVarint(b []byte, i int) (uint64, int, bool) {
 	return pbVarintLong(b, i)
 }
 
-// pbVarintLong is pbVarint for a varint of more than one byte.
+// pbVarintLong is pbVarint for a varint of more than one byte. It is kept
+// out of line so that pbVarint is inlined.
+//
+//go:noinline
 func pbVarintLong(b []byte, i int) (uint64, int, bool) {
 	var v uint64
 	for shift := uint(0); shift < 70; shift += 7 {
