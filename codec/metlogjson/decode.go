@@ -2,6 +2,7 @@ package metlogjson
 
 import (
 	"strconv"
+	"unsafe"
 
 	"github.com/metlog/metlog"
 )
@@ -372,14 +373,14 @@ func (d *decoder) payload(old string) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		d.m.Payload = text(b, old)
+		d.m.Payload = d.payloadText(b, old)
 		return false, nil
 	}
 	d.rbuf = d.rbuf[:0]
 	if err := d.raw(1); err != nil {
 		return false, err
 	}
-	d.m.Payload = text(d.rbuf, old)
+	d.m.Payload = d.payloadText(d.rbuf, old)
 	return true, nil
 }
 
@@ -445,6 +446,32 @@ func parseUUID(b []byte) (metlog.UUID, bool) {
 		hi = !hi
 	}
 	return u, n == 16
+}
+
+// slabSize is the size of the blocks a stream Decoder copies payloads into,
+// and slabMax the longest payload it copies there.
+const (
+	slabSize = 8 << 10
+	slabMax  = slabSize / 8
+)
+
+// payloadText is text for a payload. A stream Decoder copies a payload into
+// its current slab, which the payloads of the next messages share, so that
+// a stream of messages costs an allocation per slab rather than per
+// message; a slab is never written again where a string was cut from it.
+func (d *decoder) payloadText(b []byte, old string) string {
+	if !d.slabs || len(b) > slabMax {
+		return text(b, old)
+	}
+	if string(b) == old || len(b) == 0 {
+		return text(b, old)
+	}
+	if cap(d.slab)-len(d.slab) < len(b) {
+		d.slab = make([]byte, 0, slabSize)
+	}
+	n := len(d.slab)
+	d.slab = append(d.slab, b...)
+	return unsafe.String(&d.slab[n], len(b))
 }
 
 // text returns b as a string, reusing old when it is equal, or a constant

@@ -28,6 +28,11 @@ type decoder struct {
 	abuf  []byte // their string values
 
 	minute minuteCache // the minute of the last timestamp
+
+	// slab, when slabs is set (a stream Decoder's), holds copies of the
+	// payloads of the messages decoded so far; see payloadText.
+	slab  []byte
+	slabs bool
 }
 
 // maxKeep is the largest scratch buffer a pooled decoder keeps.

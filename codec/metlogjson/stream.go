@@ -14,7 +14,9 @@ import (
 // how it resumes after bad input.
 //
 // A Decoder reads ahead, buffering at most about Limits.MaxSize bytes. It is
-// not safe for concurrent use.
+// not safe for concurrent use. The payloads of the messages it decodes
+// share memory blocks of 8 KiB: keeping one payload keeps its block; clone
+// it (strings.Clone) to keep it alone for long.
 type Decoder struct {
 	// Limits bound each message; set them before the first Decode.
 	Limits Limits
@@ -32,13 +34,13 @@ type Decoder struct {
 
 // NewDecoder returns a Decoder reading from r in reads of at least 4 KiB.
 func NewDecoder(r io.Reader) *Decoder {
-	return &Decoder{r: r}
+	return &Decoder{r: r, dec: decoder{slabs: true}}
 }
 
 // NewDecoderSize returns a Decoder reading from r in reads of at least
 // size bytes: larger reads mean fewer system calls on a busy stream.
 func NewDecoderSize(r io.Reader, size int) *Decoder {
-	return &Decoder{r: r, readSize: size}
+	return &Decoder{r: r, readSize: size, dec: decoder{slabs: true}}
 }
 
 // InputOffset returns the offset in the stream just after the last message
