@@ -1,6 +1,7 @@
 package router
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -89,14 +90,12 @@ func (f *feed) run(ctx context.Context, free <-chan *prepared, ready chan<- *pre
 // decode it into. It returns the number of messages the record counts as
 // in a batch: the lines of a statsd record, else 1.
 func (f *feed) prepare(p *prepared, rec []byte, m *metlog.Message, direct output.RecordFormat) int {
-	if direct != nil {
-		if typ, err := heka.MessageType(rec); err == nil && string(typ) != statsdin.RecordType {
-			var ok bool
-			if p.data, ok = direct.AppendRecord(p.data, rec); ok {
-				p.matched++
-				p.encoded++
-				return 1
-			}
+	if direct != nil && !mayBeStatsdRecord(rec) {
+		var ok bool
+		if p.data, ok = direct.AppendRecord(p.data, rec); ok {
+			p.matched++
+			p.encoded++
+			return 1
 		}
 	}
 	if err := heka.Unmarshal(rec, m); err != nil {
@@ -142,6 +141,21 @@ func (p *prepared) expand(matcher *match.Matcher, rec *metlog.Message) int {
 		}
 	}
 	return len(p.lines)
+}
+
+// statsdTypeField is the type field of a statsd record as protobuf bytes:
+// tag 3, length, statsdin.RecordType.
+var statsdTypeField = append([]byte{3<<3 | 2, byte(len(statsdin.RecordType))}, statsdin.RecordType...)
+
+// mayBeStatsdRecord reports whether rec, a protobuf Message, may be a
+// record of the statsd input: it is not unless it holds that type field's
+// bytes, which a search finds faster than rec's fields can be read.
+func mayBeStatsdRecord(rec []byte) bool {
+	if !bytes.Contains(rec, statsdTypeField) {
+		return false
+	}
+	typ, err := heka.MessageType(rec)
+	return err != nil || string(typ) == statsdin.RecordType
 }
 
 func isDerived(m *metlog.Message) bool {

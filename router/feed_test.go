@@ -151,3 +151,16 @@ func (f *countingFormat) AppendRecord(dst, record []byte) ([]byte, bool) {
 	}
 	return dst, ok
 }
+
+func TestMayBeStatsdRecord(t *testing.T) {
+	stats := &metlog.Message{Type: statsdin.RecordType, Payload: "x:1|c"}
+	lookalike := &metlog.Message{Type: "log", Payload: string(statsdTypeField)}
+	for _, c := range []struct {
+		m    *metlog.Message
+		want bool
+	}{{stats, true}, {lookalike, false}, {&metlog.Message{Type: "log"}, false}} {
+		if got := mayBeStatsdRecord(c.m.AppendProtobuf(nil)); got != c.want {
+			t.Errorf("mayBeStatsdRecord(type %q, payload %q) = %v", c.m.Type, c.m.Payload, got)
+		}
+	}
+}
