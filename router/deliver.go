@@ -25,8 +25,9 @@ import (
 // skips the batch; any other error is retried with backoff until it
 // succeeds or the router stops.
 //
-// An Output may also implement io.Closer (called when it is stopped) and
-// Reopener (called on SIGHUP).
+// An Output may also implement io.Closer (called when it is stopped),
+// Reopener (called on SIGHUP) and EncodingOutput (the router encodes its
+// batches).
 type Output interface {
 	Write(ctx context.Context, batch []*metlog.Message) error
 }
