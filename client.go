@@ -116,6 +116,7 @@ type Client struct {
 	batch    []*Message
 	reported Stats // totals at the last stats report
 	failing  bool  // the last Send failed; log only transitions
+	names    names // field names and representations the messages share
 }
 
 // Stats are a Client's running totals.

@@ -3,6 +3,7 @@ package metlog
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // newTestClient returns a client on a memory sender, closed when the test
@@ -572,6 +574,47 @@ func TestStatsReportEveryInterval(t *testing.T) {
 			return
 		case <-timeout:
 			t.Fatal("no client_stats report")
+		}
+	}
+}
+
+// Field names and representations reach the Sender intact and stay so:
+// the queue keeps its own copies of them, which its cells reuse, and the
+// messages get copies of their own.
+func TestFieldNamesOutliveQueueCells(t *testing.T) {
+	c, mem := newTestClient(t, WithQueueSize(4))
+	buf := []byte("name-00")
+	const n = 200
+	for i := range n {
+		buf[5], buf[6] = byte('0'+i/10%10), byte('0'+i%10)
+		name := unsafe.String(&buf[0], len(buf)) // changes with buf, as a caller's reused buffer would
+		f := Int(name, int64(i))
+		f.Representation = name
+		c.Info("m", f)
+		if i%3 == 0 {
+			flushed(t, c, mem)
+		}
+	}
+	msgs := flushed(t, c, mem)
+	seen := 0
+	for _, m := range msgs {
+		if m.Type != TypeOldstyle {
+			continue
+		}
+		f := m.Fields[0]
+		want := fmt.Sprintf("name-%02d", f.Integers[0]%100)
+		if f.Name != want || f.Representation != want {
+			t.Fatalf("field %d named %q, representation %q; want %q", f.Integers[0], f.Name, f.Representation, want)
+		}
+		seen++
+	}
+	if seen == 0 {
+		t.Fatal("no message delivered")
+	}
+	buf[0] = 'X' // the delivered messages do not see it
+	for _, m := range msgs {
+		if m.Type == TypeOldstyle && m.Fields[0].Name[0] != 'n' {
+			t.Fatalf("a delivered field name changed with the caller's buffer: %q", m.Fields[0].Name)
 		}
 	}
 }

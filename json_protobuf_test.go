@@ -26,7 +26,7 @@ func directMessages() []*metlog.Message {
 			Hostname: "h", EnvVersion: "0.8", Fields: []metlog.Field{
 				metlog.String("s", "v"), metlog.Strings("ss", "a", "b\u2028"), {Name: "none", Type: metlog.TypeString},
 				metlog.Bytes("b", []byte{0, 1, 2, 255}), metlog.Int("i", math.MinInt64), metlog.Ints("is", 1, -2, 3),
-				metlog.Float("d", 0.1), metlog.Floats("ds", 1e16, 1.5e-05, math.NaN(), math.Inf(-1), -0.0),
+				metlog.Float("d", 0.1), metlog.Floats("ds", 1e16, 1.5e-05, math.NaN(), math.Inf(-1), math.Copysign(0, -1)),
 				metlog.Bool("t", true), metlog.Bools("bs", true, false), metlog.Int("i", 2), metlog.String("", "empty name"),
 				{Name: "no ints", Type: metlog.TypeInteger},
 			}},

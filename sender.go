@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Sender delivers a Client's messages to their destination: a router over
@@ -103,6 +106,10 @@ type cell struct {
 	// one-value slices String, Int... make) need not outlive the call, so
 	// they stay on its stack.
 	fields []Field
+	// names holds the bytes of the fields' names and representations,
+	// which the fields' strings point into until the cell is released: the
+	// caller's Field values are read, not kept, so they need not escape.
+	names []byte
 }
 
 func newQueue(size int) *queue {
@@ -127,7 +134,7 @@ func (q *queue) push(r *record, fields []Field) bool {
 		switch dif := int64(seq - pos); {
 		case dif == 0:
 			if q.head.CompareAndSwap(pos, pos+1) {
-				c.fields = copyFields(c.fields[:0], fields)
+				c.fields, c.names = copyFieldsNamed(c.fields[:0], c.names[:0], fields)
 				c.r = record{kind: r.kind, sev: r.sev, ts: r.ts, name: r.name, text: r.text,
 					logger: r.logger, n: r.n, f: r.f, fields: c.fields}
 				c.seq.Store(pos + 1)
@@ -181,6 +188,76 @@ func copyFields(dst, fields []Field) []Field {
 		d.Bools = append(d.Bools, f.Bools...)
 	}
 	return dst
+}
+
+// copyFieldsNamed is copyFields with the names and representations copied
+// into names as well, the copies' strings pointing there: they are valid
+// until names is written again from its start. It returns the extended
+// dst and names.
+func copyFieldsNamed(dst []Field, names []byte, fields []Field) ([]Field, []byte) {
+	size := 0
+	for i := range fields {
+		size += len(fields[i].Name) + len(fields[i].Representation)
+	}
+	names = slices.Grow(names, size) // no strings cut below move
+	for i := range fields {
+		f := &fields[i]
+		var d *Field
+		dst, d = nextField(dst, "", f.Type)
+		names, d.Name = appendOwned(names, f.Name)
+		names, d.Representation = appendOwned(names, f.Representation)
+		d.Strings = append(d.Strings, f.Strings...)
+		d.Bytes = append(d.Bytes, f.Bytes...)
+		d.Integers = append(d.Integers, f.Integers...)
+		d.Doubles = append(d.Doubles, f.Doubles...)
+		d.Bools = append(d.Bools, f.Bools...)
+	}
+	return dst, names
+}
+
+// appendOwned appends s to b, which has room for it, and returns the copy
+// as a string pointing into b.
+func appendOwned(b []byte, s string) ([]byte, string) {
+	if s == "" {
+		return b, ""
+	}
+	n := len(b)
+	b = append(b, s...)
+	return b, unsafe.String(&b[n], len(s))
+}
+
+// names interns the field names and representations of the messages a
+// client builds, so that a message never points into the queue's copies:
+// one allocation per distinct name, up to maxNames of them (a name past
+// that is copied for each message).
+type names struct{ m map[string]string }
+
+const maxNames = 4096
+
+func (n *names) intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	if v, ok := n.m[s]; ok {
+		return v
+	}
+	v := strings.Clone(s)
+	if n.m == nil {
+		n.m = make(map[string]string)
+	}
+	if len(n.m) < maxNames {
+		n.m[v] = v
+	}
+	return v
+}
+
+// internFields replaces the names and representations of fields by their
+// interned copies.
+func (n *names) internFields(fields []Field) {
+	for i := range fields {
+		fields[i].Name = n.intern(fields[i].Name)
+		fields[i].Representation = n.intern(fields[i].Representation)
+	}
 }
 
 // nextField extends dst by a field with no values, reusing the value
@@ -457,6 +534,9 @@ func (c *Client) build(r *record, s *slot) *Message {
 		m.Payload = r.text
 		m.Fields = copyFields(m.Fields, r.fields)
 	}
+	// The record's field names point into its queue cell, which the
+	// producers reuse once it is released.
+	c.names.internFields(m.Fields)
 	return m
 }
 
