@@ -204,3 +204,39 @@ func TestTornTailCut(t *testing.T) {
 		})
 	}
 }
+
+// WriteEncoded writes what the router encoded with the output's Format
+// exactly as Write writes the messages, rotation included.
+func TestWriteEncoded(t *testing.T) {
+	dir := t.TempDir()
+	for _, format := range output.Formats {
+		cfg := Defaults()
+		cfg.Format = format
+		cfg.RotateBytes = 100
+		cfg.Path = filepath.Join(dir, format+"-write.log")
+		byWrite := newOutput(t, cfg)
+		cfg.Path = filepath.Join(dir, format+"-encoded.log")
+		byEncoded := newOutput(t, cfg)
+		for _, p := range []string{"one", "two", "three", "four", "five", "six"} {
+			batch := msgs(p)
+			if err := byWrite.Write(context.Background(), batch); err != nil {
+				t.Fatal(err)
+			}
+			data, err := byEncoded.Format().Append(nil, batch[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := byEncoded.WriteEncoded(context.Background(), data, 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if a, b := read(t, byWrite.cfg.Path), read(t, cfg.Path); a != b || a == "" {
+			t.Errorf("%s: Write wrote %q, WriteEncoded %q", format, a, b)
+		}
+		w, _ := filepath.Glob(byWrite.cfg.Path + ".*")
+		e, _ := filepath.Glob(cfg.Path + ".*")
+		if len(w) == 0 || len(w) != len(e) {
+			t.Errorf("%s: %d files rotated by Write, %d by WriteEncoded", format, len(w), len(e))
+		}
+	}
+}
