@@ -618,3 +618,27 @@ func TestFieldNamesOutliveQueueCells(t *testing.T) {
 		}
 	}
 }
+
+// A metric's fields named like its own name and rate fields are left out,
+// and the others keep their names.
+func TestMetricFieldsNamedNameAndRate(t *testing.T) {
+	c, mem := newTestClient(t)
+	c.Incr("hits", String("name", "x"), String("name", "y"), Float("rate", 2), String("route", "/"))
+	msgs := flushed(t, c, mem)
+	var m *Message
+	for _, x := range msgs {
+		if x.Type == TypeCounter {
+			m = x
+		}
+	}
+	if m == nil {
+		t.Fatal("no counter delivered")
+	}
+	var names []string
+	for _, f := range m.Fields {
+		names = append(names, f.Name)
+	}
+	if got := strings.Join(names, ","); got != "name,rate,route" || m.Fields[0].Strings[0] != "hits" {
+		t.Errorf("fields %s (name %q)", got, m.Fields[0].Strings[0])
+	}
+}

@@ -534,9 +534,10 @@ func (c *Client) build(r *record, s *slot) *Message {
 		m.Payload = r.text
 		m.Fields = copyFields(m.Fields, r.fields)
 	}
-	// The record's field names point into its queue cell, which the
-	// producers reuse once it is released.
-	c.names.internFields(m.Fields)
+	// The names of the record's fields point into its queue cell, which
+	// the producers reuse once it is released. The caller's fields come
+	// last (after a metric's name and rate, which may replace some).
+	c.names.internFields(m.Fields[max(0, len(m.Fields)-len(r.fields)):])
 	return m
 }
 
