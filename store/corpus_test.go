@@ -125,6 +125,18 @@ func corpus(t testing.TB) []*metlog.Message {
 	return append(captures(t), generated(1500)...)
 }
 
+// writtenClosed writes n generated messages to a new store without the
+// full-text index, closes it, and returns the messages and its config.
+func writtenClosed(t testing.TB, n int) ([]*metlog.Message, Config) {
+	t.Helper()
+	msgs := generated(n)
+	s := openTest(t, func(c *Config) { c.FullText = false })
+	write(t, s, msgs)
+	cfg := s.cfg
+	s.Close()
+	return msgs, cfg
+}
+
 func write(t testing.TB, s *Store, msgs []*metlog.Message) {
 	t.Helper()
 	for b := range slices.Chunk(msgs, 100) {

@@ -28,11 +28,7 @@ func wordTests(t *testing.T, s *Store, msgs []*metlog.Message) {
 // TestIndexReadBack stores messages with full text off, then opens the
 // store with it on: the index is built from the partitions.
 func TestIndexReadBack(t *testing.T) {
-	msgs := generated(1200)
-	s := openTest(t, func(c *Config) { c.FullText = false })
-	write(t, s, msgs)
-	cfg := s.cfg
-	s.Close()
+	msgs, cfg := writtenClosed(t, 1200)
 	cfg.FullText = true
 	s2, err := New(cfg, nil)
 	if err != nil {

@@ -452,11 +452,7 @@ func TestSampleConfig(t *testing.T) {
 // index of (ts, uuid), the messages are all there, and one written again is
 // still a duplicate.
 func TestIndexesFromVersion2(t *testing.T) {
-	msgs := generated(1200)
-	s := openTest(t, func(c *Config) { c.FullText = false })
-	write(t, s, msgs)
-	cfg := s.cfg
-	s.Close()
+	msgs, cfg := writtenClosed(t, 1200)
 	files, _ := filepath.Glob(filepath.Join(cfg.Path, "messages-*.db"))
 	if len(files) == 0 {
 		t.Fatal("no partition file")
