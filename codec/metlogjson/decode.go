@@ -320,6 +320,10 @@ func (d *decoder) int32Value(key string) (v int32, null bool, err error) {
 		return 0, false, d.fail(ErrBadValue, key+": want an integer")
 	}
 	at := d.i
+	if v, end, ok := smallInt(d.data, d.i); ok && v >= -1<<31 && v <= 1<<31-1 {
+		d.i = end
+		return int32(v), false, nil
+	}
 	n, err := d.number()
 	if err != nil {
 		return 0, false, err

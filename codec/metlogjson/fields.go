@@ -113,6 +113,15 @@ func (d *decoder) fieldValue(depth int) error {
 		}
 		return d.addRaw([]byte("null"), at)
 	case isNumberStart(c):
+		if v, end, ok := smallInt(d.data, d.i); ok {
+			d.i = end
+			f, err := d.addField("", metlog.TypeInteger, at)
+			if err != nil {
+				return err
+			}
+			f.Integers = append(f.Integers, v)
+			return nil
+		}
 		n, err := d.number()
 		if err != nil {
 			return err

@@ -446,6 +446,37 @@ func (d *decoder) number() (num, error) {
 	return num{kind: numInt, i: v, text: text}, nil
 }
 
+// smallInt reads, at data[i:], an integer of at most 18 digits that
+// number would read as numInt, and returns it and the index after it. ok is
+// false for anything else — a fraction or exponent, a leading zero before
+// more digits, Python's NaN and Infinity, no digits — which number decides.
+// Envelope and field integers are nearly always small, and this is their
+// fast path.
+func smallInt(data []byte, i int) (v int64, end int, ok bool) {
+	neg := i < len(data) && data[i] == '-'
+	if neg {
+		i++
+	}
+	start := i
+	var u uint64
+	for stop := min(len(data), i+18); i < stop && data[i]-'0' <= 9; i++ {
+		u = u*10 + uint64(data[i]-'0')
+	}
+	if i == start || i-start > 1 && data[start] == '0' {
+		return 0, 0, false
+	}
+	if i < len(data) {
+		if c := data[i]; c-'0' <= 9 || c == '.' || c == 'e' || c == 'E' {
+			return 0, 0, false
+		}
+	}
+	v = int64(u)
+	if neg {
+		v = -v
+	}
+	return v, i, true
+}
+
 // digits returns the index of the first byte at or after i in data that is
 // not a decimal digit.
 func digits(data []byte, i int) int {

@@ -80,3 +80,27 @@ func TestParseTimestampMinuteCache(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSmallInt checks the integer fast path against number: whatever
+// smallInt accepts, number reads as the same integer ending at the same
+// byte.
+func FuzzSmallInt(f *testing.F) {
+	for _, s := range []string{"0", "-0", "7,", "200}", "4242 ", "-17]", "01", "1.5", "1e3", "-",
+		"123456789012345678", "1234567890123456789", "-9223372036854775808", "NaN", "-Infinity", "2147483648"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, end, ok := smallInt(data, 0)
+		if !ok || len(data) == 0 {
+			return
+		}
+		d := decoder{data: data}
+		n, err := d.number()
+		if err != nil {
+			t.Fatalf("smallInt(%q) = %d, but number fails: %v", data, v, err)
+		}
+		if n.kind != numInt || n.i != v || d.i != end {
+			t.Fatalf("smallInt(%q) = %d ending at %d, number = kind %d, %d ending at %d", data, v, end, n.kind, n.i, d.i)
+		}
+	})
+}
