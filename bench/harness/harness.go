@@ -101,7 +101,7 @@ var Workloads = []string{"clients", "routing", "statsd", "sustained"}
 // the sustained run.
 func Full() Config {
 	return Config{
-		Mode: "full", Workloads: Workloads, Rounds: 3,
+		Mode: "full", Workloads: Workloads, Rounds: 5,
 		ClientBenchtime: "300ms", ClientRounds: 3,
 		MessageSize: 250, RoutingLines: 3_000_000, RoutingConns: 4, RoutingTimeout: 90 * time.Second,
 		StatsdDuration: 3 * time.Second, StatsdRates: []float64{0, 200_000}, StatsdPerDatagram: 25, StatsdNames: 1000,
