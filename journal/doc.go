@@ -146,6 +146,9 @@
 //
 // A journal runs two: the writer, which moves the pending buffer to the
 // active segment and rolls segments, and the sync goroutine, which syncs,
-// persists cursors and applies retention. Close stops both after they have
+// persists cursors and applies retention. An Append that finds nothing
+// pending and the writer idle does the writer's work itself, at once: the
+// bytes it framed are still in its CPU's cache, which halves the cost of
+// copying them into the page cache. Close stops both after they have
 // written and synced everything accepted, and closes the files.
 package journal

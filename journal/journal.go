@@ -49,6 +49,10 @@ type Journal struct {
 	syncs bool
 
 	writeKick chan struct{} // pending bytes to write
+	// wmu is held by whoever writes the pending buffer to the active
+	// segment: the writer goroutine, or an appender that found the writer
+	// idle (see append). Writes happen one at a time, in order.
+	wmu       sync.Mutex
 	syncKick  chan struct{} // sync as soon as possible
 	dirtyKick chan struct{} // something to sync or persist within SyncInterval
 	done      chan struct{} // closed by Close: goroutines stop
@@ -258,7 +262,23 @@ func (j *Journal) append(ctx context.Context, records [][]byte, wait bool) (Pos,
 	j.stats.appended += uint64(len(records))
 	pos := j.head
 	j.mu.Unlock()
-	if wasEmpty {
+	switch {
+	case wait && wasEmpty && j.wmu.TryLock():
+		// Nothing was pending and no write is under way: write the
+		// records now, from this goroutine, while the bytes it just
+		// framed are still in its CPU's cache. Copying them into the
+		// page cache costs half as much as when the writer goroutine
+		// does it later, from memory. What others append meanwhile is
+		// left to the writer goroutine.
+		j.writeOnce()
+		j.wmu.Unlock()
+		j.mu.Lock()
+		more := len(j.pend) > 0
+		j.mu.Unlock()
+		if more {
+			kick(j.writeKick)
+		}
+	case wasEmpty:
 		kick(j.writeKick)
 	}
 	if j.opts.Sync == SyncAlways {

@@ -11,11 +11,14 @@ import (
 // full.
 const spaceRetry = 200 * time.Millisecond
 
-// writeLoop is the journal's one writer. Appenders frame records into the
+// writeLoop is the journal's writer. Appenders frame records into the
 // pending buffer under the mutex; the writer swaps that buffer for an empty
 // one and writes it to the active segment with a single write call while
 // appenders fill the other. However many appenders there are, records reach
-// the file in batches: one write per batch, group commit for free.
+// the file in batches: one write per batch, group commit for free. An
+// appender that may wait (Append, not TryAppend) and finds nothing pending
+// and no write under way writes its own records at once instead (see
+// append); j.wmu keeps the writes one at a time and in order.
 //
 // When the filesystem is full, a write is cut back to where it started and
 // its records stay pending; the writer tries again every spaceRetry, and
@@ -34,8 +37,10 @@ func (j *Journal) writeLoop() {
 		case <-j.done:
 			stopping = true
 		}
+		j.wmu.Lock()
 		for j.writeOnce() {
 		}
+		j.wmu.Unlock()
 		if stopping {
 			retry.Stop()
 			return
@@ -52,6 +57,7 @@ func (j *Journal) writeLoop() {
 func noSpace(err error) bool { return errors.Is(err, syscall.ENOSPC) }
 
 // writeOnce writes the pending buffer, if any, and reports whether it wrote.
+// j.wmu is held.
 func (j *Journal) writeOnce() bool {
 	j.mu.Lock()
 	if len(j.pend) == 0 || j.err != nil {
