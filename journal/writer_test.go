@@ -11,6 +11,10 @@ import (
 // without waiting for the writer goroutine.
 func TestAppendWritesWhenIdle(t *testing.T) {
 	j := openDir(t, t.TempDir(), Options{Sync: SyncNever, SegmentSize: 64 << 10})
+	r, err := j.Reader("r") // keeps the segments until it has read them
+	if err != nil {
+		t.Fatal(err)
+	}
 	const n = 2000 // several segments: appenders roll them too
 	for i := range n {
 		pos, err := j.Append(ctxT(t), rec(i))
@@ -26,10 +30,6 @@ func TestAppendWritesWhenIdle(t *testing.T) {
 	}
 	if s := j.Stats(); s.Segments < 3 {
 		t.Fatalf("%d segments, want several", s.Segments)
-	}
-	r, err := j.Reader("r")
-	if err != nil {
-		t.Fatal(err)
 	}
 	got := readAll(t, r)
 	if len(got) != n {
