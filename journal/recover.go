@@ -140,7 +140,8 @@ func (j *Journal) recoverTail(s *segment) (Pos, error) {
 // newSegment creates an empty segment file starting at base.
 func (j *Journal) newSegment(base Pos) (*segment, error) {
 	name := segmentName(base)
-	f, err := j.store.create(name, j.opts.SegmentSize+maxFrameLen)
+	// A segment may exceed SegmentSize by one write batch.
+	f, err := j.store.create(name, j.opts.SegmentSize+min(pendingLimit, j.opts.SegmentSize/4)+maxFrameLen)
 	if err != nil {
 		return nil, err
 	}
