@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -115,8 +116,9 @@ func (p *prepared) reset() {
 }
 
 // run reads the journal and delivers until stopped. It is a two-stage
-// pipeline: one goroutine reads, decodes and matches the next batch while
-// this one writes the current batch and commits it, in journal order.
+// pipeline: one goroutine reads, decodes and matches the next batch (two
+// at a time with a helper, on more than one core) while this one writes
+// the current batch and commits it, in journal order.
 func (o *runningOutput) run(ctx context.Context) {
 	defer close(o.done)
 	// Reading also stops when stop is closed.
@@ -129,13 +131,21 @@ func (o *runningOutput) run(ctx context.Context) {
 		case <-readCtx.Done():
 		}
 	}()
-	free := make(chan *prepared, 2)
+	// Two batches in preparation (see feed.run), one waiting, one being
+	// written.
+	parallel := runtime.GOMAXPROCS(0) > 1
+	buffers := 2
+	if parallel {
+		buffers = 4
+	}
+	free := make(chan *prepared, buffers)
 	for range cap(free) {
 		free <- &prepared{pool: make([]metlog.Message, o.common.BatchSize)}
 	}
 	ready := make(chan *prepared, 1)
 	f := feed{reader: o.reader, matcher: o.matcher, batchSize: o.common.BatchSize, log: o.log,
-		read: &o.counters.read, matched: &o.counters.matched, corrupt: &o.counters.corrupt}
+		read: &o.counters.read, matched: &o.counters.matched, corrupt: &o.counters.corrupt,
+		parallel: parallel}
 	enc, _ := o.out.(EncodingOutput)
 	if enc != nil {
 		f.format = enc.Format()

@@ -35,12 +35,34 @@ type feed struct {
 	read    *atomic.Uint64 // records read
 	matched *atomic.Uint64 // messages the matcher accepted
 	corrupt *atomic.Uint64 // records that did not decode
+	// parallel lets a helper goroutine prepare every other batch of a
+	// journal read at the same time (see run); run then needs a free
+	// buffer more.
+	parallel bool
+	// helped counts the batches the helper prepared (read by tests once
+	// run has returned).
+	helped int
+}
+
+// halfJob is a batch the helper prepares: records into p.
+type halfJob struct {
+	p       *prepared
+	records [][]byte
+	direct  output.RecordFormat
+	done    chan struct{}
 }
 
 // run fills free buffers with batches and hands them over on ready, which
 // it closes when reading stops. A batch holds up to batchSize messages: a
 // statsd record counts as the lines it holds, and the records of a journal
 // batch that do not fit go into the next one.
+//
+// With parallel set, run reads up to two batches' worth of records at once.
+// When they make two full batches of one message each (no statsd record
+// among them) and a second buffer is free, a helper goroutine prepares the
+// second batch while run prepares the first; both are handed over in
+// order. Preparing — decoding, matching, encoding — is most of an output's
+// work, so an output keeps up with inputs on more than one core.
 func (f *feed) run(ctx context.Context, free <-chan *prepared, ready chan<- *prepared) {
 	defer close(ready)
 	// direct: records are encoded without being decoded, when every
@@ -49,6 +71,15 @@ func (f *feed) run(ctx context.Context, free <-chan *prepared, ready chan<- *pre
 	if c, ok := f.matcher.Expr().(*match.Const); !ok || !c.Value || f.skipDerived {
 		direct = nil
 	}
+	readSize := f.batchSize
+	var jobs chan halfJob
+	if f.parallel {
+		readSize = 2 * f.batchSize
+		jobs = make(chan halfJob)
+		defer close(jobs)
+		go f.helper(jobs)
+	}
+	done := make(chan struct{}, 1)
 	var b journal.Batch // valid until the next call of Next
 	next := 0           // b's first record not prepared yet
 	for {
@@ -60,13 +91,37 @@ func (f *feed) run(ctx context.Context, free <-chan *prepared, ready chan<- *pre
 		}
 		if next == len(b.Records) {
 			var err error
-			if b, err = f.reader.Next(ctx, f.batchSize); err != nil {
+			if b, err = f.reader.Next(ctx, readSize); err != nil {
 				if ctx.Err() == nil && !errors.Is(err, journal.ErrClosed) {
 					f.log.Error("reading the journal", "err", err)
 				}
 				return
 			}
 			next = 0
+		}
+		if p2 := f.second(free, b.Records[next:]); p2 != nil {
+			mid := next + f.batchSize
+			end := min(len(b.Records), mid+f.batchSize)
+			jobs <- halfJob{p: p2, records: b.Records[mid:end], direct: direct, done: done}
+			p.reset()
+			for i := next; i < mid; i++ {
+				f.prepareOne(p, b.Records[i], &p.pool[i-next], direct)
+			}
+			p.end = b.After(mid - 1)
+			<-done
+			p2.end = b.After(end - 1)
+			f.helped++
+			f.read.Add(uint64(end - next))
+			f.matched.Add(uint64(p.matched + p2.matched))
+			next = end
+			for _, q := range [...]*prepared{p, p2} {
+				select {
+				case ready <- q:
+				case <-ctx.Done():
+					return
+				}
+			}
+			continue
 		}
 		p.reset()
 		i, n := next, 0 // n counts messages, a record's lines included
@@ -85,19 +140,65 @@ func (f *feed) run(ctx context.Context, free <-chan *prepared, ready chan<- *pre
 	}
 }
 
+// second returns a free buffer for the helper when recs, the records not
+// prepared yet, make more than a batch of one message each, and a buffer
+// is free at once; otherwise nil.
+func (f *feed) second(free <-chan *prepared, recs [][]byte) *prepared {
+	if !f.parallel || len(recs) <= f.batchSize {
+		return nil
+	}
+	for _, rec := range recs[:min(len(recs), 2*f.batchSize)] {
+		if mayBeStatsdRecord(rec) {
+			return nil
+		}
+	}
+	select {
+	case p := <-free:
+		return p
+	default:
+		return nil
+	}
+}
+
+// helper prepares the batches run hands it until jobs is closed.
+func (f *feed) helper(jobs <-chan halfJob) {
+	for j := range jobs {
+		j.p.reset()
+		for i, rec := range j.records {
+			f.prepareOne(j.p, rec, &j.p.pool[i], j.direct)
+		}
+		j.done <- struct{}{}
+	}
+}
+
 // prepare decodes and matches the record rec into p, and with a format
 // encodes it into p.data, in the order of the records; m is the message to
 // decode it into. It returns the number of messages the record counts as
 // in a batch: the lines of a statsd record, else 1.
 func (f *feed) prepare(p *prepared, rec []byte, m *metlog.Message, direct output.RecordFormat) int {
-	if direct != nil && !mayBeStatsdRecord(rec) {
+	if direct == nil || mayBeStatsdRecord(rec) {
+		return f.prepareDecoded(p, rec, m)
+	}
+	f.prepareOne(p, rec, m, direct)
+	return 1
+}
+
+// prepareOne is prepare for a record known not to be a statsd record.
+func (f *feed) prepareOne(p *prepared, rec []byte, m *metlog.Message, direct output.RecordFormat) {
+	if direct != nil {
 		var ok bool
 		if p.data, ok = direct.AppendRecord(p.data, rec); ok {
 			p.matched++
 			p.encoded++
-			return 1
+			return
 		}
 	}
+	f.prepareDecoded(p, rec, m)
+}
+
+// prepareDecoded is prepare without the direct encoding: rec is decoded
+// into m.
+func (f *feed) prepareDecoded(p *prepared, rec []byte, m *metlog.Message) int {
 	if err := heka.Unmarshal(rec, m); err != nil {
 		f.corrupt.Add(1)
 		return 1

@@ -164,3 +164,105 @@ func TestMayBeStatsdRecord(t *testing.T) {
 		}
 	}
 }
+
+// With parallel set, a helper prepares every other batch while the journal
+// holds more than a batch of records; the batches still come in journal
+// order, each at most the batch size, ending where their last record does,
+// and encode exactly what a single goroutine would. A statsd record among
+// the records, whose lines the batch size counts, and records the format
+// cannot write directly take the single-goroutine way.
+func TestFeedParallel(t *testing.T) {
+	j, err := journal.OpenMemory(journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	var msgs []*metlog.Message
+	var recs [][]byte
+	for i := range 2000 {
+		m := &metlog.Message{UUID: metlog.NewUUID(), Type: "log", Payload: fmt.Sprintf("line %d", i),
+			Fields: []metlog.Field{metlog.Int("n", int64(i))}}
+		switch {
+		case i%7 == 3:
+			m.Type = "other"
+		case i%11 == 5:
+			m.Fields = append(m.Fields, metlog.String("a.b", "nested")) // decoded, not direct
+		}
+		if i == 1000 {
+			m = &metlog.Message{Type: statsdin.RecordType, Logger: "statsd", Payload: "x:1|c\ny:2|ms", UUID: metlog.NewUUID()}
+		}
+		msgs = append(msgs, m)
+		recs = append(recs, m.AppendProtobuf(nil))
+	}
+	recs[1500] = []byte{0xff} // does not decode
+	if _, err := j.Append(context.Background(), recs...); err != nil {
+		t.Fatal(err)
+	}
+	format, err := output.NewFormat("metlog-json", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := statsdin.NewExpander()
+	for _, expr := range []string{"TRUE", "Type == 'log' || Logger == 'statsd'"} {
+		t.Run(expr, func(t *testing.T) {
+			m := match.MustCompile(expr)
+			var want []byte
+			wantMatched := 0
+			for i, msg := range msgs {
+				batch := []*metlog.Message{msg}
+				if msg.Type == statsdin.RecordType {
+					batch, _ = exp.Expand(nil, msg, 0, 0)
+				}
+				for _, msg := range batch {
+					if i != 1500 && m.Match(msg) {
+						want, _ = format.Append(want, msg)
+						wantMatched++
+					}
+				}
+			}
+			r, err := j.Reader("out-" + expr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			var read, matched, corrupt atomic.Uint64
+			f := &feed{reader: r, matcher: m, batchSize: 64, format: format, log: slog.New(slog.DiscardHandler),
+				read: &read, matched: &matched, corrupt: &corrupt, parallel: true}
+			free := make(chan *prepared, 4)
+			for range cap(free) {
+				free <- &prepared{pool: make([]metlog.Message, f.batchSize)}
+			}
+			ready := make(chan *prepared)
+			ctx, cancel := context.WithCancel(context.Background())
+			stopped := make(chan struct{})
+			go func() {
+				defer close(stopped)
+				f.run(ctx, free, ready)
+			}()
+			var got []byte
+			var last journal.Pos
+			for last.Seq < uint64(len(recs)) {
+				p := <-ready
+				if p.end.Seq <= last.Seq || p.end.Seq-last.Seq > uint64(f.batchSize) {
+					t.Fatalf("a batch ends at %v after %v: want a step of 1 to %d records", p.end, last, f.batchSize)
+				}
+				last = p.end
+				got = append(got, p.data...)
+				free <- p
+			}
+			cancel()
+			for range ready {
+			}
+			<-stopped
+			if string(got) != string(want) {
+				t.Errorf("encoded %d bytes, want %d: not what one goroutine encodes", len(got), len(want))
+			}
+			if read.Load() != uint64(len(recs)) || matched.Load() != uint64(wantMatched) || corrupt.Load() != 1 {
+				t.Errorf("read %d, matched %d, corrupt %d; want %d, %d, 1", read.Load(), matched.Load(), corrupt.Load(), len(recs), wantMatched)
+			}
+			if f.helped == 0 {
+				t.Error("the helper prepared no batch")
+			}
+		})
+	}
+}
