@@ -82,12 +82,15 @@ func (f *feed) run(ctx context.Context, free <-chan *prepared, ready chan<- *pre
 	done := make(chan struct{}, 1)
 	var b journal.Batch // valid until the next call of Next
 	next := 0           // b's first record not prepared yet
+	var spare *prepared // a free buffer taken for the helper but not used
 	for {
 		var p *prepared
-		select {
-		case p = <-free:
-		case <-ctx.Done():
-			return
+		if p, spare = spare, nil; p == nil {
+			select {
+			case p = <-free:
+			case <-ctx.Done():
+				return
+			}
 		}
 		if next == len(b.Records) {
 			var err error
@@ -99,7 +102,8 @@ func (f *feed) run(ctx context.Context, free <-chan *prepared, ready chan<- *pre
 			}
 			next = 0
 		}
-		if p2 := f.second(free, b.Records[next:]); p2 != nil {
+		var p2 *prepared
+		if p2, spare = f.second(free, b.Records[next:]); p2 != nil {
 			mid := next + f.batchSize
 			end := min(len(b.Records), mid+f.batchSize)
 			jobs <- halfJob{p: p2, records: b.Records[mid:end], direct: direct, done: done}
@@ -141,23 +145,24 @@ func (f *feed) run(ctx context.Context, free <-chan *prepared, ready chan<- *pre
 }
 
 // second returns a free buffer for the helper when recs, the records not
-// prepared yet, make more than a batch of one message each, and a buffer
-// is free at once; otherwise nil.
-func (f *feed) second(free <-chan *prepared, recs [][]byte) *prepared {
+// prepared yet, make more than a batch of one message each and a buffer is
+// free at once. A buffer it took but cannot use (a statsd record is among
+// the records) is returned as spare, for the next batch.
+func (f *feed) second(free <-chan *prepared, recs [][]byte) (p2, spare *prepared) {
 	if !f.parallel || len(recs) <= f.batchSize {
-		return nil
+		return nil, nil
+	}
+	select {
+	case p2 = <-free:
+	default:
+		return nil, nil
 	}
 	for _, rec := range recs[:min(len(recs), 2*f.batchSize)] {
 		if mayBeStatsdRecord(rec) {
-			return nil
+			return nil, p2
 		}
 	}
-	select {
-	case p := <-free:
-		return p
-	default:
-		return nil
-	}
+	return p2, nil
 }
 
 // helper prepares the batches run hands it until jobs is closed.
