@@ -38,10 +38,8 @@ func BenchmarkFeedDrain(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer keep.Close()
-	if _, err := j.Append(context.Background(), recs...); err != nil {
-		b.Fatal(err)
-	}
-	format, _ := output.NewFormat("metlog-json", "")
+	appendRecords(b, j, recs)
+	format := jsonFormat(b)
 	rounds := 0
 	for _, parallel := range []bool{false, true} {
 		b.Run(fmt.Sprintf("parallel=%v", parallel), func(b *testing.B) {

@@ -34,9 +34,7 @@ func TestFeedBatchesCountLines(t *testing.T) {
 	}
 	plain := (&metlog.Message{Type: "log", Payload: "hello"}).AppendProtobuf(nil)
 	recs := [][]byte{record("a", 300), record("b", 300), plain, plain, plain, record("c", 50), plain}
-	if _, err := j.Append(context.Background(), recs...); err != nil {
-		t.Fatal(err)
-	}
+	appendRecords(t, j, recs)
 	r, err := j.Reader("out")
 	if err != nil {
 		t.Fatal(err)
@@ -88,13 +86,8 @@ func TestFeedEncodes(t *testing.T) {
 	dotted := &metlog.Message{UUID: metlog.NewUUID(), Type: "log", Payload: "nested", Fields: []metlog.Field{metlog.String("a.b", "c")}}
 	stats := &metlog.Message{Type: statsdin.RecordType, Logger: "statsd", Payload: "x:1|c\ny:2|ms", UUID: metlog.NewUUID()}
 	recs := [][]byte{plain.AppendProtobuf(nil), dotted.AppendProtobuf(nil), stats.AppendProtobuf(nil), {0xff}, plain.AppendProtobuf(nil)}
-	if _, err := j.Append(context.Background(), recs...); err != nil {
-		t.Fatal(err)
-	}
-	format, err := output.NewFormat("metlog-json", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	appendRecords(t, j, recs)
+	format := jsonFormat(t)
 	exp := statsdin.NewExpander()
 	lines, _ := exp.Expand(nil, stats, 0, 0)
 	for _, expr := range []string{"TRUE", "Type == 'log' || Logger == 'statsd'", "Type == 'log'"} {
@@ -195,13 +188,8 @@ func TestFeedParallel(t *testing.T) {
 		recs = append(recs, m.AppendProtobuf(nil))
 	}
 	recs[1500] = []byte{0xff} // does not decode
-	if _, err := j.Append(context.Background(), recs...); err != nil {
-		t.Fatal(err)
-	}
-	format, err := output.NewFormat("metlog-json", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	appendRecords(t, j, recs)
+	format := jsonFormat(t)
 	exp := statsdin.NewExpander()
 	for _, expr := range []string{"TRUE", "Type == 'log' || Logger == 'statsd'"} {
 		t.Run(expr, func(t *testing.T) {
@@ -265,4 +253,22 @@ func TestFeedParallel(t *testing.T) {
 			}
 		})
 	}
+}
+
+// appendRecords appends recs to j.
+func appendRecords(t testing.TB, j *journal.Journal, recs [][]byte) {
+	t.Helper()
+	if _, err := j.Append(context.Background(), recs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// jsonFormat returns the metlog JSON format.
+func jsonFormat(t testing.TB) output.Format {
+	t.Helper()
+	format, err := output.NewFormat("metlog-json", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return format
 }
