@@ -59,10 +59,12 @@ type Config struct {
 
 	// MessageSize is the size of a log line, newline included.
 	MessageSize int
-	// RoutingLines are sent per run over RoutingConns connections; a run
-	// is abandoned after RoutingTimeout.
+	// RoutingLines are sent per run over RoutingConns connections, at
+	// RoutingRate lines/s in all (0: flat out); a run is abandoned after
+	// RoutingTimeout.
 	RoutingLines   int
 	RoutingConns   int
+	RoutingRate    float64
 	RoutingTimeout time.Duration
 
 	// StatsdDuration is how long each statsd run sends; StatsdRates are

@@ -207,8 +207,12 @@ func reportRouting(w writer, r *Results) {
 	}
 	c := r.Config
 	w("## 2. Log routing\n\n")
-	w("%s lines of %d bytes (metlog JSON, newline included) over %d TCP connections into one file, flat out.\n",
-		formatCount(float64(c.RoutingLines)), c.MessageSize, c.RoutingConns)
+	pace := "flat out"
+	if c.RoutingRate > 0 {
+		pace = "at " + formatCount(c.RoutingRate) + " lines/s in all (`-routing-rate`): compare the CPU columns"
+	}
+	w("%s lines of %d bytes (metlog JSON, newline included) over %d TCP connections into one file, %s.\n",
+		formatCount(float64(c.RoutingLines)), c.MessageSize, c.RoutingConns, pace)
 	w("metlog: `[input.tcp]` → journal (`sync = \"batch\"`) → `[output.file]` writing metlog JSON (the line\n")
 	w("re-encoded, with the UUID the router gave it). rsyslog: imptcp (3 threads) → FixedArray main queue\n")
 	w("of 1,000,000, dequeue batches of 4,096, 4 workers → asynchronous omfile writing each line as received\n")

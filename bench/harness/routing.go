@@ -60,7 +60,7 @@ func (h *harness) routingRun(ctx context.Context, d daemon, round int, during fu
 
 	load := &tcpLoad{
 		addr: fmt.Sprintf("127.0.0.1:%d", data.Port), conns: h.cfg.RoutingConns,
-		total: uint64(h.cfg.RoutingLines), maker: newLineMaker(h.cfg.MessageSize),
+		total: uint64(h.cfg.RoutingLines), rate: h.cfg.RoutingRate, maker: newLineMaker(h.cfg.MessageSize),
 	}
 	what := fmt.Sprintf("round %d/%d: %s lines of %d bytes over %d connections", round, h.cfg.Rounds,
 		formatCount(float64(load.total)), h.cfg.MessageSize, load.conns)

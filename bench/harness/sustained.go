@@ -24,7 +24,7 @@ func (h *harness) sustained(ctx context.Context) error {
 	h.res.Sustained = res
 	res.Rate, res.RateSource = h.sustainedRate()
 	if res.Rate <= 0 {
-		return fmt.Errorf("no rate: routing did not measure metlog and no -sustained-rate was given")
+		return fmt.Errorf("no rate: routing did not measure metlog's maximum and no -sustained-rate was given")
 	}
 	dir, cleanup, err := h.runDir("sustained")
 	if err != nil {
@@ -189,6 +189,9 @@ sending:
 func (h *harness) sustainedRate() (float64, string) {
 	if h.cfg.SustainedRate > 0 {
 		return h.cfg.SustainedRate, "set by -sustained-rate"
+	}
+	if h.cfg.RoutingRate > 0 {
+		return 0, "" // routing ran at a set rate: it measured no maximum
 	}
 	var rates []float64
 	for _, s := range h.res.Routing {

@@ -41,6 +41,7 @@ func main() {
 	flag.IntVar(&cfg.MessageSize, "size", cfg.MessageSize, "log line size in `bytes`, newline included")
 	flag.IntVar(&cfg.RoutingLines, "routing-lines", cfg.RoutingLines, "lines per routing run")
 	flag.IntVar(&cfg.RoutingConns, "routing-conns", cfg.RoutingConns, "TCP connections of the routing load")
+	flag.Float64Var(&cfg.RoutingRate, "routing-rate", 0, "send the routing load at this many lines/s in all, to compare CPU at a fixed rate (0: flat out)")
 	flag.DurationVar(&cfg.RoutingTimeout, "routing-timeout", cfg.RoutingTimeout, "give up on a routing run after this long")
 	flag.DurationVar(&cfg.StatsdDuration, "statsd-duration", cfg.StatsdDuration, "how long each statsd run sends")
 	rates := flag.String("statsd-rates", joinRates(cfg.StatsdRates), "offered statsd rates in lines/s, comma-separated; 0 is flat out")
