@@ -230,7 +230,11 @@ func reportRouting(w writer, r *Results) {
 		}
 	}
 	for _, s := range summarise(r.Routing, "") {
-		if s.system == "rsyslog" && s.ratio > 0 {
+		switch {
+		case s.system != "rsyslog" || s.ratio <= 0:
+		case c.RoutingRate > 0:
+			w("\nmetlog ÷ rsyslog at this rate, per CPU-second: **%.2f×**.\n", 1/s.effRatio)
+		default:
 			w("\nmetlog ÷ rsyslog, throughput: **%.2f×** (target: at least 2×); per CPU-second: **%.2f×**.\n", 1/s.ratio, 1/s.effRatio)
 		}
 	}
