@@ -64,7 +64,7 @@ func (m *Message) AppendJSON(dst []byte) []byte {
 	}
 
 	dst = append(dst, `{"severity": `...)
-	dst = strconv.AppendInt(dst, int64(m.Severity), 10)
+	dst = appendInt(dst, int64(m.Severity))
 	dst = append(dst, `, "timestamp": "`...)
 	dst = appendTimestamp(dst, m.Timestamp)
 	dst = append(dst, `", "metlog_hostname": `...)
@@ -72,7 +72,7 @@ func (m *Message) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `, "fields": `...)
 	dst = appendFields(dst, m.Fields, marker)
 	dst = append(dst, `, "metlog_pid": `...)
-	dst = strconv.AppendInt(dst, int64(m.Pid), 10)
+	dst = appendInt(dst, int64(m.Pid))
 	dst = append(dst, `, "logger": `...)
 	dst = appendJSONString(dst, m.Logger)
 	dst = append(dst, `, "type": `...)
@@ -249,7 +249,7 @@ func appendFieldValue(dst []byte, f *Field, depth int) []byte {
 		case TypeBytes:
 			dst = appendBase64(dst, f.Bytes[i])
 		case TypeInteger:
-			dst = strconv.AppendInt(dst, f.Integers[i], 10)
+			dst = appendInt(dst, f.Integers[i])
 		case TypeDouble:
 			dst = appendPyFloat(dst, f.Doubles[i])
 		case TypeBool:
@@ -471,6 +471,31 @@ func dateText(days int64) *[10]byte {
 	put2(b[8:], dd)
 	lastDay.Store(d)
 	return &d.text
+}
+
+// appendInt appends v in decimal as strconv.AppendInt does, writing the
+// small non-negative numbers messages carry most (severities, pids, status
+// codes) without a call.
+func appendInt(dst []byte, v int64) []byte {
+	switch {
+	case v < 0 || v >= 1e6:
+		return strconv.AppendInt(dst, v, 10)
+	case v < 10:
+		return append(dst, byte('0'+v))
+	case v < 100:
+		return append(dst, twoDigits[2*v], twoDigits[2*v+1])
+	case v < 1e4:
+		hi, lo := v/100, v%100
+		if hi < 10 {
+			return append(dst, byte('0'+hi), twoDigits[2*lo], twoDigits[2*lo+1])
+		}
+		return append(dst, twoDigits[2*hi], twoDigits[2*hi+1], twoDigits[2*lo], twoDigits[2*lo+1])
+	}
+	hi, mid, lo := v/1e4, v/100%100, v%100
+	if hi < 10 {
+		return append(dst, byte('0'+hi), twoDigits[2*mid], twoDigits[2*mid+1], twoDigits[2*lo], twoDigits[2*lo+1])
+	}
+	return append(dst, twoDigits[2*hi], twoDigits[2*hi+1], twoDigits[2*mid], twoDigits[2*mid+1], twoDigits[2*lo], twoDigits[2*lo+1])
 }
 
 // twoDigits holds "00" to "99" one after another.

@@ -97,7 +97,7 @@ func AppendJSONProtobuf(dst, pb []byte) ([]byte, bool) {
 
 	n := len(dst)
 	dst = append(dst, `{"severity": `...)
-	dst = strconv.AppendInt(dst, int64(severity), 10)
+	dst = appendInt(dst, int64(severity))
 	dst = append(dst, `, "timestamp": "`...)
 	dst = appendTimestamp(dst, ts)
 	dst = append(dst, `", "metlog_hostname": `...)
@@ -125,7 +125,7 @@ func AppendJSONProtobuf(dst, pb []byte) ([]byte, bool) {
 		}
 	}
 	dst = append(dst, `}, "metlog_pid": `...)
-	dst = strconv.AppendInt(dst, int64(pid), 10)
+	dst = appendInt(dst, int64(pid))
 	dst = append(dst, `, "logger": `...)
 	dst = appendJSONString(dst, transient(logger))
 	dst = append(dst, `, "type": `...)
@@ -327,7 +327,7 @@ func packedType(tag byte) ValueType {
 // appendVarintValue writes v, a value of the integer or bool tag.
 func appendVarintValue(dst []byte, tag byte, v uint64) []byte {
 	if tag>>3 == tagFieldInteger>>3 {
-		return strconv.AppendInt(dst, int64(v), 10)
+		return appendInt(dst, int64(v))
 	}
 	return strconv.AppendBool(dst, v != 0)
 }

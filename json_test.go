@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -327,6 +328,18 @@ func TestAppendJSONStringRandom(t *testing.T) {
 		s := sb.String()
 		if got, want := string(appendJSONString(nil, s)), ref(s); got != want {
 			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
+	}
+}
+
+func TestAppendInt(t *testing.T) {
+	vals := []int64{math.MinInt64, -1e6, -100, -1, 0, 1, 9, 10, 99, 100, 999, 1000, 4242, 9999, 1e4, 99999, 1e5, 999999, 1e6, math.MaxInt64}
+	for v := int64(0); v < 20000; v += 7 {
+		vals = append(vals, v)
+	}
+	for _, v := range vals {
+		if got, want := string(appendInt([]byte("x"), v)), "x"+strconv.FormatInt(v, 10); got != want {
+			t.Errorf("appendInt(%d) = %q, want %q", v, got, want)
 		}
 	}
 }

@@ -39,17 +39,16 @@ func (u UUID) String() string {
 // AppendText appends the canonical 36-character form to b.
 func (u UUID) AppendText(b []byte) []byte {
 	var buf [36]byte
-	hex.Encode(buf[0:8], u[0:4])
-	buf[8] = '-'
-	hex.Encode(buf[9:13], u[4:6])
-	buf[13] = '-'
-	hex.Encode(buf[14:18], u[6:8])
-	buf[18] = '-'
-	hex.Encode(buf[19:23], u[8:10])
-	buf[23] = '-'
-	hex.Encode(buf[24:], u[10:])
+	for i, at := range uuidTextAt {
+		buf[at] = hexDigits[u[i]>>4]
+		buf[at+1] = hexDigits[u[i]&0xf]
+	}
+	buf[8], buf[13], buf[18], buf[23] = '-', '-', '-', '-'
 	return append(b, buf[:]...)
 }
+
+// uuidTextAt is where each byte of a UUID is written in its canonical form.
+var uuidTextAt = [16]uint8{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
 
 // MarshalText implements encoding.TextMarshaler.
 func (u UUID) MarshalText() ([]byte, error) { return u.AppendText(nil), nil }
