@@ -162,10 +162,10 @@ func (c *connection) readJSON(r io.Reader) error {
 	// to the deliverer (flushReader), so it decodes into a message of the
 	// connection's own, swapped into the batch once complete.
 	var scratch metlog.Message
+	var jerr *metlogjson.Error // out of the loop: errors.As moves it to the heap
 	for {
 		start := dec.InputOffset()
 		err := dec.Decode(&scratch)
-		var jerr *metlogjson.Error
 		switch {
 		case err == nil:
 			if c.in.dec.RequireSignature {
