@@ -121,6 +121,7 @@ type summary struct {
 	effRatio, lossPct, dups float64
 	lost, kernelDrops       float64
 	rss, loadCores, other   float64
+	sentShare, catchUp      float64
 	rounds, failed          int
 }
 
@@ -160,7 +161,7 @@ func summarise(samples []Sample, variant string) []summary {
 	}
 	var out []summary
 	for _, sys := range order {
-		var rate, ratio, cores, eff, effRatio, loss, dups, lost, kd, rss, lc, oc []float64
+		var rate, ratio, cores, eff, effRatio, loss, dups, lost, kd, rss, lc, oc, share, catchUp []float64
 		for _, s := range by[sys] {
 			rate = append(rate, s.Rate)
 			cores = append(cores, s.Cores)
@@ -176,6 +177,8 @@ func summarise(samples []Sample, variant string) []summary {
 			rss = append(rss, float64(s.PeakRSS))
 			lc = append(lc, s.LoadCores)
 			oc = append(oc, s.OtherCores)
+			share = append(share, s.SentShare)
+			catchUp = append(catchUp, s.CatchUp)
 			if m, ok := metlog[s.Round]; ok && m.Rate > 0 {
 				ratio = append(ratio, s.Rate/m.Rate)
 				if m.Cores > 0 && e > 0 {
@@ -185,7 +188,8 @@ func summarise(samples []Sample, variant string) []summary {
 		}
 		out = append(out, summary{system: sys, rate: median(rate), ratio: median(ratio), cores: median(cores),
 			eff: median(eff), effRatio: median(effRatio), lossPct: median(loss), dups: median(dups), lost: median(lost),
-			kernelDrops: median(kd), rss: median(rss), loadCores: median(lc), other: median(oc), rounds: len(by[sys]), failed: failed[sys]})
+			kernelDrops: median(kd), rss: median(rss), loadCores: median(lc), other: median(oc),
+			sentShare: median(share), catchUp: median(catchUp), rounds: len(by[sys]), failed: failed[sys]})
 	}
 	return out
 }
@@ -238,7 +242,25 @@ func reportRouting(w writer, r *Results) {
 			w("\nmetlog ÷ rsyslog, throughput: **%.2f×** (target: at least 2×); per CPU-second: **%.2f×**.\n", 1/s.ratio, 1/s.effRatio)
 		}
 	}
+	if c.RoutingRate == 0 {
+		reportCatchUp(w, summarise(r.Routing, ""))
+	}
 	w("\n")
+}
+
+// reportCatchUp says how far each system's output trailed its input when
+// the sender finished, where the results have it.
+func reportCatchUp(w writer, sums []summary) {
+	var parts []string
+	for _, s := range sums {
+		if s.sentShare > 0 {
+			parts = append(parts, fmt.Sprintf("%s's output file held %.0f%% of its lines and took %.2f s more",
+				s.system, 100*s.sentShare, s.catchUp))
+		}
+	}
+	if len(parts) > 0 {
+		w("\nWhen the sender finished (medians): %s.\n", strings.Join(parts, "; "))
+	}
 }
 
 func reportStatsd(w writer, r *Results) {

@@ -73,6 +73,11 @@ type Sample struct {
 	// IOStall is the share of the interval during which some task on the
 	// machine waited for I/O (/proc/pressure/io).
 	IOStall float64 `json:"io_stall"`
+	// SentShare is the share of the output the file held when the sender
+	// finished (routing), and CatchUp the seconds from then to the end of
+	// the measured interval: how far the output trails the inputs flat out.
+	SentShare float64 `json:"sent_share,omitempty"`
+	CatchUp   float64 `json:"catch_up_s,omitempty"`
 	// PeakRSS is VmHWM at the end of the run, in bytes.
 	PeakRSS int64  `json:"peak_rss"`
 	Error   string `json:"error,omitempty"`

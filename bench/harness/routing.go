@@ -97,6 +97,8 @@ func (h *harness) routingRun(ctx context.Context, d daemon, round int, during fu
 	var points []point
 	var sent error
 	sending := true
+	var sentAt time.Time // when the sender finished
+	var sizeAtSent int64 // the output's size then
 	lastGrowth := time.Now()
 	const settle = 2 * time.Second
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -108,6 +110,7 @@ func (h *harness) routingRun(ctx context.Context, d daemon, round int, during fu
 		case sent = <-sendErr:
 			sending = false
 			lastGrowth = time.Now()
+			sentAt, sizeAtSent = lastGrowth, fileSize(data.Out)
 			continue
 		case <-tick.C:
 		}
@@ -161,6 +164,8 @@ func (h *harness) routingRun(ctx context.Context, d daemon, round int, during fu
 		s.LoadCores = (cut.self - self0) / s.Seconds
 		s.OtherCores = max(0, (cut.all-all0)/s.Seconds-s.Cores-s.LoadCores)
 		s.IOStall = (cut.io - io0) / s.Seconds
+		s.SentShare = min(1, float64(sizeAtSent)/float64(final))
+		s.CatchUp = max(0, cut.u.at.Sub(sentAt).Seconds())
 	}
 	h.progress("routing", d.name, "%s lines/s, %.2f cores, peak RSS %.0f MiB, lost %d of %s (others %.2f cores, I/O stall %.0f%%)",
 		formatCount(s.Rate), s.Cores, float64(s.PeakRSS)/(1<<20), s.Lost, formatCount(float64(s.Sent)), s.OtherCores, 100*s.IOStall)
