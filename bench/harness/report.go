@@ -226,14 +226,15 @@ func reportRouting(w writer, r *Results) {
 	w("final flush does not count); **lost** = sent − distinct sequence numbers found in the file.\n\n")
 	w("| system | lines/s | × metlog | lost | duplicates | CPU cores | lines per CPU-second | × metlog | peak RSS | load generator cores | other processes' cores |\n")
 	w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
-	for _, s := range summarise(r.Routing, "") {
+	sums := summarise(r.Routing, "")
+	for _, s := range sums {
 		w("| %s | %s | %.2f | %.0f | %.0f | %.2f | %s | %.2f | %s | %.2f | %.2f |\n", bold(s.system), formatCount(s.rate), s.ratio,
 			s.lost, s.dups, s.cores, formatCount(s.eff), s.effRatio, mib(s.rss), s.loadCores, s.other)
 		if s.failed > 0 {
 			w("| %s: %d round(s) failed | | | | | | | | | | |\n", s.system, s.failed)
 		}
 	}
-	for _, s := range summarise(r.Routing, "") {
+	for _, s := range sums {
 		switch {
 		case s.system != "rsyslog" || s.ratio <= 0:
 		case c.RoutingRate > 0:
@@ -243,7 +244,7 @@ func reportRouting(w writer, r *Results) {
 		}
 	}
 	if c.RoutingRate == 0 {
-		reportCatchUp(w, summarise(r.Routing, ""))
+		reportCatchUp(w, sums)
 	}
 	w("\n")
 }
