@@ -15,6 +15,9 @@
 #   make bench-statsd the statsd workload alone, 100 lines a datagram, flat out and
 #                at 1,000,000 lines/s (writes docs/performance-statsd.md)
 #   make bench-micro  client and codec micro-benchmarks
+#   make pgo     refresh cmd/metlog/default.pgo, the CPU profile the compiler
+#                optimises the binary with, from the harness's routing and
+#                statsd workloads (about 2 minutes)
 #   make build   the static metlog binary in ./bin
 #   make otelcol the OpenTelemetry Collector the OTLP tests send to (part of deps)
 
@@ -35,7 +38,7 @@ SUDO      ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test lint deps tools apt-deps npm-deps otelcol fuzz fuzz-long chaos bench bench-quick bench-statsd bench-micro bench-deps clean
+.PHONY: all build test lint deps tools apt-deps npm-deps otelcol fuzz fuzz-long chaos bench bench-quick bench-statsd bench-micro bench-deps pgo clean
 
 all: build
 
@@ -136,6 +139,20 @@ bench-quick: build bench-deps
 bench-statsd: build bench-deps
 	cd bench && $(GO) run ./cmd/perf -workloads statsd -statsd-lines 100 -statsd-names 1000 \
 	  -statsd-rates 0,1000000 -statsd-duration 5s -out ../docs/performance-statsd.md $(BENCHFLAGS)
+
+## pgo: profile-guided optimisation. `go build` of cmd/metlog uses
+## cmd/metlog/default.pgo on its own; this target replaces it with 10 s CPU
+## profiles of the router routing log lines and aggregating statsd flat out
+## (metlog only: the peers are not run). A profile taken from a binary built
+## with the previous one is as good a guide (the compiler's PGO is stable
+## under iteration), so refresh it whenever the hot paths change.
+pgo: build
+	rm -rf bench/results/pgo
+	cd bench && $(GO) run ./cmd/perf -workloads routing,statsd -systems metlog -rounds 1 -profile 10 \
+	  -metlog ../bin/metlog -results results/pgo -out results/pgo/report.md
+	$(GO) tool pprof -proto bench/results/pgo/profiles/routing.pprof bench/results/pgo/profiles/statsd.pprof \
+	  > cmd/metlog/default.pgo.tmp
+	mv cmd/metlog/default.pgo.tmp cmd/metlog/default.pgo
 
 bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
