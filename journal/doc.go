@@ -101,10 +101,13 @@
 // MaxBytes bounds the lag of the slowest reader (head minus its cursor, in
 // bytes). When an append would exceed it, Append waits for readers to
 // commit (TCP and HTTP inputs slow their senders down) and TryAppend fails
-// with ErrFull (UDP drops and counts). With DropUnread set, retention
-// instead deletes the oldest segments while more than MaxBytes is retained,
-// or when they are older than MaxAge, and every reader that had not read
-// them counts the records as Lost. A journal with no readers keeps nothing:
+// with ErrFull (UDP drops and counts). Appends also wait, or fail, while
+// the writer is behind: Append once 4 MiB wait to be written, TryAppend
+// only once 16 MiB do, so that a UDP input rides out a writer's pause (a
+// busy disk, a descheduled goroutine) without losing datagrams. With
+// DropUnread set, retention instead deletes the oldest segments while more
+// than MaxBytes is retained, or when they are older than MaxAge, and every
+// reader that had not read them counts the records as Lost. A journal with no readers keeps nothing:
 // segments are deleted once sealed. A reader seen for the first time starts
 // at the oldest record retained; RemoveReader forgets a reader so that it
 // stops pinning segments.

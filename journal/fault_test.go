@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -19,6 +20,10 @@ type faultyStorage struct {
 	// full makes writes store half their bytes and fail with ENOSPC, as a
 	// full filesystem does.
 	full atomic.Bool
+	// stall, when set, makes a write wait until the channel is closed,
+	// after sending on stalled (a slow disk).
+	stall   atomic.Pointer[chan struct{}]
+	stalled chan struct{}
 }
 
 type faultyFile struct {
@@ -40,6 +45,10 @@ func (s *faultyStorage) open(name string) (file, error) {
 }
 
 func (f faultyFile) Write(p []byte) (int, error) {
+	if gate := f.s.stall.Load(); gate != nil {
+		f.s.stalled <- struct{}{}
+		<-*gate
+	}
 	if f.s.failWrites.Load() {
 		return 0, errDiskFull
 	}
@@ -205,5 +214,81 @@ func TestNoGoroutinesAfterClose(t *testing.T) {
 	}
 	if g := leaked(); len(g) > 0 {
 		t.Fatalf("goroutines left after Close:\n%s", strings.Join(g, "\n\n"))
+	}
+}
+
+// TestWriterStall: while the writer is stuck in a write, Append takes no
+// more once 4 MiB wait to be written (it waits for room), TryAppend only
+// once 16 MiB do (ErrFull); once the write returns every record taken is
+// written, in order, and appends go on.
+func TestWriterStall(t *testing.T) {
+	st := &faultyStorage{memStorage: newMemStorage(true), stalled: make(chan struct{}, 1)}
+	j, err := open(st, Options{Logger: quietLogger, MaxBytes: 1 << 30, SegmentSize: 64 << 20}.withDefaults(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	r, err := j.Reader("out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := make(chan struct{})
+	var release sync.Once
+	defer release.Do(func() { close(gate) }) // before Close, should the test fail
+	st.stall.Store(&gate)
+	const size = 1000
+	n := 0
+	if _, err := j.TryAppend(recN(n, size)); err != nil {
+		t.Fatal(err)
+	}
+	n++
+	<-st.stalled // the writer took that record and is stuck writing it
+	st.stall.Store(nil)
+
+	for pending := 0; pending < pendingLimit; pending += frameLen(size) {
+		if _, err := j.TryAppend(recN(n, size)); err != nil {
+			t.Fatalf("TryAppend with %d bytes pending: %v", pending, err)
+		}
+		n++
+	}
+	ctx, cancel := context.WithTimeout(ctxT(t), 20*time.Millisecond)
+	_, err = j.Append(ctx, recN(-1, size))
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Append with over 4 MiB pending: %v, want it to wait", err)
+	}
+	for {
+		_, err := j.TryAppend(recN(n, size))
+		if errors.Is(err, ErrFull) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if taken := (n - 1) * frameLen(size); taken > pendingLimitNoWait || taken < pendingLimitNoWait-frameLen(size) {
+		t.Fatalf("TryAppend took %d bytes while the writer was stuck, want up to %d", taken, pendingLimitNoWait)
+	}
+	if got := j.Stats().Full; got != 1 {
+		t.Fatalf("Stats().Full = %d, want 1", got)
+	}
+
+	release.Do(func() { close(gate) })
+	if _, err := j.Append(ctxT(t), recN(n, size)); err != nil {
+		t.Fatalf("Append after the stall: %v", err)
+	}
+	n++
+	for i := 0; i < n; {
+		b, err := r.Next(ctxT(t), 1000)
+		if err != nil {
+			t.Fatalf("Next after %d of %d records: %v", i, n, err)
+		}
+		for _, got := range b.Records {
+			if want := recN(i, size); string(got) != string(want) {
+				t.Fatalf("record %d: %.20q, want %.20q", i, got, want)
+			}
+			i++
+		}
 	}
 }

@@ -15,7 +15,7 @@ var (
 	// ErrClosed: the journal or the reader is closed.
 	ErrClosed = errors.New("journal: closed")
 	// ErrFull: TryAppend found no room (the slowest reader lags by
-	// MaxBytes, or the write buffer is full). The caller drops and counts.
+	// MaxBytes, or 16 MiB wait to be written). The caller drops and counts.
 	ErrFull = errors.New("journal: full")
 	// ErrTooLarge: a record is longer than MaxRecordSize.
 	ErrTooLarge = errors.New("journal: record too large")
@@ -236,7 +236,7 @@ func (j *Journal) append(ctx context.Context, records [][]byte, wait bool) (Pos,
 			j.mu.Unlock()
 			return pos, nil
 		}
-		if j.fits(size) {
+		if j.fits(size, wait) {
 			break
 		}
 		if !wait {
@@ -287,9 +287,14 @@ func (j *Journal) append(ctx context.Context, records [][]byte, wait bool) (Pos,
 	return pos, nil
 }
 
-// fits reports whether size more bytes may be appended now. j.mu is held.
-func (j *Journal) fits(size int) bool {
-	if len(j.pend) > 0 && len(j.pend)+size > pendingLimit {
+// fits reports whether size more bytes may be appended now, by an
+// appender that can wait for room or not. j.mu is held.
+func (j *Journal) fits(size int, wait bool) bool {
+	limit := pendingLimit
+	if !wait {
+		limit = pendingLimitNoWait
+	}
+	if len(j.pend) > 0 && len(j.pend)+size > limit {
 		return false
 	}
 	if j.opts.DropUnread {

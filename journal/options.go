@@ -68,9 +68,14 @@ const (
 
 // Internal limits.
 const (
-	minMaxBytes            = 1 << 20
-	minSegmentSize         = 64 << 10
-	pendingLimit           = 4 << 20 // bytes accepted but not yet written
+	minMaxBytes    = 1 << 20
+	minSegmentSize = 64 << 10
+	pendingLimit   = 4 << 20 // bytes accepted but not yet written, for Append
+	// pendingLimitNoWait is pendingLimit for TryAppend, whose callers
+	// (UDP inputs) drop what does not fit rather than wait: room for the
+	// writer to stall for about 100ms at 150 MB/s of appends without a
+	// loss (the writer's own buffer of up to as much aside).
+	pendingLimitNoWait     = 16 << 20
 	cursorCompactThreshold = 1 << 20 // cursor log size that triggers a rewrite
 )
 

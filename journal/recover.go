@@ -141,7 +141,7 @@ func (j *Journal) recoverTail(s *segment) (Pos, error) {
 func (j *Journal) newSegment(base Pos) (*segment, error) {
 	name := segmentName(base)
 	// A segment may exceed SegmentSize by one write batch.
-	f, err := j.store.create(name, j.opts.SegmentSize+min(pendingLimit, j.opts.SegmentSize/4)+maxFrameLen)
+	f, err := j.store.create(name, j.opts.SegmentSize+min(pendingLimitNoWait, j.opts.SegmentSize/4)+maxFrameLen)
 	if err != nil {
 		return nil, err
 	}

@@ -110,7 +110,7 @@ func (h *harness) statsdRun(ctx context.Context, d daemon, rate float64, round i
 	}
 	var before uint64
 	if in.counts != nil {
-		if before, err = in.counts(ctx); err != nil {
+		if before, _, err = in.counts(ctx); err != nil {
 			return fail(err)
 		}
 	}
@@ -133,7 +133,7 @@ func (h *harness) statsdRun(ctx context.Context, d daemon, rate float64, round i
 	sendEnd := time.Now()
 
 	// The system is done when its socket is empty and its own count, if
-	// it keeps one, stopped moving.
+	// it keeps one, stopped moving, and it is not known to be busy.
 	var got uint64
 	var end usage
 	drainBy := time.Now().Add(15 * time.Second)
@@ -147,11 +147,11 @@ func (h *harness) statsdRun(ctx context.Context, d daemon, rate float64, round i
 		}
 		stable := true
 		if in.counts != nil {
-			n, err := in.counts(ctx)
+			n, busy, err := in.counts(ctx)
 			if err != nil {
 				return fail(err)
 			}
-			stable = n == got
+			stable = n == got && !busy
 			got = n
 		}
 		s.KernelDrops = k.drops - k0.drops

@@ -59,8 +59,10 @@ type instance struct {
 	*process
 	data tmplData
 	// counts, when set, asks the system how many statsd lines it took in
-	// (parsed and kept, not dropped).
-	counts func(ctx context.Context) (uint64, error)
+	// (parsed and kept, not dropped). busy is true while the system is
+	// known to be still working on lines it took in (metlog's aggregator
+	// reading back what its input journaled), so the count will move.
+	counts func(ctx context.Context) (n uint64, busy bool, err error)
 	// status is metlog's HTTP address, for /api/status and profiles.
 	status string
 }
@@ -144,22 +146,25 @@ func (t tools) metlogDaemon(cfg string, udp bool) daemon {
 			return nil, err
 		}
 		in := &instance{process: p, data: data, status: fmt.Sprintf("http://127.0.0.1:%d", data.HTTPPort)}
-		in.counts = func(ctx context.Context) (uint64, error) {
+		in.counts = func(ctx context.Context) (uint64, bool, error) {
 			st, err := metlogStatus(ctx, in.status)
 			if err != nil {
-				return 0, err
+				return 0, false, err
 			}
-			var n uint64
+			var received uint64
 			for _, i := range st.Inputs {
-				n += i.Received
+				received += i.Received
 			}
 			// With an aggregator, a line counts once the aggregator has
 			// read it back from the journal too (matched counts messages;
-			// read counts journal records, which hold many lines each).
+			// read counts journal records, which hold many lines each),
+			// and the router is busy until it has read them all: a pause
+			// in its reading is not the end of the run.
+			n := received
 			for _, a := range st.Aggregates {
 				n = min(n, a.Matched)
 			}
-			return n, nil
+			return n, n < received, nil
 		}
 		ready := func() bool {
 			if _, err := metlogStatus(ctx, in.status); err != nil {
@@ -272,8 +277,9 @@ func (t tools) etsyStatsd() daemon {
 			return nil, err
 		}
 		in := &instance{process: p, data: data}
-		in.counts = func(ctx context.Context) (uint64, error) {
-			return etsyCounter(ctx, mgmt, "statsd.metrics_received")
+		in.counts = func(ctx context.Context) (uint64, bool, error) {
+			n, err := etsyCounter(ctx, mgmt, "statsd.metrics_received")
+			return n, false, err
 		}
 		return in, nil
 	}
@@ -333,11 +339,11 @@ func (t tools) statsdExporterDaemon() daemon {
 		}
 		metrics := fmt.Sprintf("http://127.0.0.1:%d/metrics", data.HTTPPort)
 		in := &instance{process: p, data: data}
-		in.counts = func(ctx context.Context) (uint64, error) {
+		in.counts = func(ctx context.Context) (uint64, bool, error) {
 			// Samples parsed; datagrams dropped from its own queue when
 			// full never get parsed.
 			m, err := scrape(ctx, metrics, "statsd_exporter_samples_total")
-			return uint64(m["statsd_exporter_samples_total"]), err
+			return uint64(m["statsd_exporter_samples_total"]), false, err
 		}
 		ready := func() bool {
 			_, ok := udpSockets(data.Port)
