@@ -1,6 +1,7 @@
 package metlogjson
 
 import (
+	"encoding/binary"
 	"strconv"
 	"unsafe"
 
@@ -141,7 +142,7 @@ func (d *decoder) message() error {
 			}
 			var key []byte
 			kind := next // the key's constant
-			if next < len(envelopeKeys) && hasAt(d.data, d.i, envelopeKeys[next]) {
+			if next < len(envelopeKeys) && envelopeWords[next].at(d.data, d.i) {
 				// metlog-py's order and spacing: the key is known.
 				d.i += len(envelopeKeys[next])
 				d.space()
@@ -259,6 +260,44 @@ const (
 var envelopeKeys = [...]string{`"severity": `, `"timestamp": `, `"metlog_hostname": `, `"fields": `,
 	`"metlog_pid": `, `"logger": `, `"type": `, `"payload": `, `"env_version": `, `"uuid": `}
 
+// keyWords is an envelope key as the little-endian 8-byte words a
+// comparison loads: its first eight bytes, its last eight and, for a key
+// over 16 bytes, the eight from its ninth. The key's length is 8 to 24.
+type keyWords struct {
+	n             int
+	head, mid, tl uint64
+}
+
+func newKeyWords(k string) keyWords {
+	b := []byte(k)
+	w := keyWords{n: len(b), head: binary.LittleEndian.Uint64(b), tl: binary.LittleEndian.Uint64(b[len(b)-8:])}
+	if len(b) > 16 {
+		w.mid = binary.LittleEndian.Uint64(b[8:])
+	}
+	return w
+}
+
+// at reports whether b holds the key at offset i, with word loads in
+// place of a call to compare memory.
+func (w *keyWords) at(b []byte, i int) bool {
+	if i < 0 || len(b)-i < w.n {
+		return false
+	}
+	b = b[i : i+w.n]
+	if binary.LittleEndian.Uint64(b) != w.head || binary.LittleEndian.Uint64(b[len(b)-8:]) != w.tl {
+		return false
+	}
+	return w.n <= 16 || binary.LittleEndian.Uint64(b[8:]) == w.mid
+}
+
+// envelopeWords are envelopeKeys as keyWords.
+var envelopeWords = func() (ws [len(envelopeKeys)]keyWords) {
+	for i, k := range envelopeKeys {
+		ws[i] = newKeyWords(k)
+	}
+	return ws
+}()
+
 // envelopeKind returns the constant of a top-level key.
 func envelopeKind(key []byte) int {
 	switch string(key) {
@@ -286,11 +325,6 @@ func envelopeKind(key []byte) int {
 		return keyRepresentations
 	}
 	return keyOther
-}
-
-// hasAt reports whether b holds s at offset i.
-func hasAt(b []byte, i int, s string) bool {
-	return len(b)-i >= len(s) && string(b[i:i+len(s)]) == s
 }
 
 // stringValue reads a string (or null, read as "") for an envelope key.

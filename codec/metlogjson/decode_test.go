@@ -593,3 +593,28 @@ func TestEnvelopeKeyOrder(t *testing.T) {
 		t.Errorf("%s decodes as %+v, %v", v, got, err)
 	}
 }
+
+// TestKeyWords checks keyWords.at against a plain comparison: at every
+// offset of buffers holding each envelope key, a byte of it changed, or a
+// prefix of it.
+func TestKeyWords(t *testing.T) {
+	hasAt := func(b []byte, i int, s string) bool {
+		return i >= 0 && len(b)-i >= len(s) && string(b[i:i+len(s)]) == s
+	}
+	for k, key := range envelopeKeys {
+		w := &envelopeWords[k]
+		bufs := [][]byte{[]byte("xx" + key + "yy"), []byte(key), []byte(key[:len(key)-1])}
+		for j := range len(key) {
+			b := []byte(" " + key)
+			b[1+j] ^= 0x20
+			bufs = append(bufs, b)
+		}
+		for _, b := range bufs {
+			for i := -1; i <= len(b)+1; i++ {
+				if got, want := w.at(b, i), hasAt(b, i, key); got != want {
+					t.Errorf("key %q in %q at %d: %v, want %v", key, b, i, got, want)
+				}
+			}
+		}
+	}
+}
