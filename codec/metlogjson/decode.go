@@ -265,12 +265,12 @@ var envelopeKeys = [...]string{`"severity": `, `"timestamp": `, `"metlog_hostnam
 // over 16 bytes, the eight from its ninth. The key's length is 8 to 24.
 type keyWords struct {
 	n             int
-	head, mid, tl uint64
+	head, mid, tail uint64
 }
 
 func newKeyWords(k string) keyWords {
 	b := []byte(k)
-	w := keyWords{n: len(b), head: binary.LittleEndian.Uint64(b), tl: binary.LittleEndian.Uint64(b[len(b)-8:])}
+	w := keyWords{n: len(b), head: binary.LittleEndian.Uint64(b), tail: binary.LittleEndian.Uint64(b[len(b)-8:])}
 	if len(b) > 16 {
 		w.mid = binary.LittleEndian.Uint64(b[8:])
 	}
@@ -284,7 +284,7 @@ func (w *keyWords) at(b []byte, i int) bool {
 		return false
 	}
 	b = b[i : i+w.n]
-	if binary.LittleEndian.Uint64(b) != w.head || binary.LittleEndian.Uint64(b[len(b)-8:]) != w.tl {
+	if binary.LittleEndian.Uint64(b) != w.head || binary.LittleEndian.Uint64(b[len(b)-8:]) != w.tail {
 		return false
 	}
 	return w.n <= 16 || binary.LittleEndian.Uint64(b[8:]) == w.mid
