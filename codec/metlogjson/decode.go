@@ -264,7 +264,7 @@ var envelopeKeys = [...]string{`"severity": `, `"timestamp": `, `"metlog_hostnam
 // comparison loads: its first eight bytes, its last eight and, for a key
 // over 16 bytes, the eight from its ninth. The key's length is 8 to 24.
 type keyWords struct {
-	n             int
+	n               int
 	head, mid, tail uint64
 }
 
