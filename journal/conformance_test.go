@@ -35,6 +35,7 @@ func TestConformance(t *testing.T) {
 		{"CommitAndReset", testCommitAndReset},
 		{"RecordSizes", testRecordSizes},
 		{"NextWakesOnAppend", testNextWakes},
+		{"TryNextDoesNotWait", testTryNext},
 		{"MaxAge", testMaxAge},
 		{"CursorLogCompaction", testCursorLogCompaction},
 	}
@@ -692,6 +693,48 @@ func testNextWakes(t *testing.T, m mode) {
 		if err := <-got; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TryNext returns what Next would when records are there, and nothing,
+// at once, when none are; across segments, and ErrClosed once closed.
+func testTryNext(t *testing.T, m mode) {
+	j := m.open(t, Options{SegmentSize: minSegmentSize})
+	r, _ := j.Reader("out")
+	next := 0
+	for _, n := range []int{1, 7, 1000, 3} { // 1000 records span segments
+		if b, err := r.TryNext(10); err != nil || len(b.Records) != 0 {
+			t.Fatalf("TryNext with nothing written: %d records, err %v", len(b.Records), err)
+		}
+		appendRange(t, j, next, next+n, 100)
+		for got := 0; got < n; {
+			b, err := r.TryNext(64)
+			if err != nil || len(b.Records) == 0 {
+				t.Fatalf("TryNext after %d of %d records: %d records, err %v", got, n, len(b.Records), err)
+			}
+			for k, data := range b.Records {
+				if i := recIndex(t, data); i != next+got {
+					t.Fatalf("record %d: got record %d", next+got, i)
+				}
+				if b.After(k).Seq != uint64(next+got+1) {
+					t.Fatalf("record %d ends at %v", next+got, b.After(k))
+				}
+				got++
+			}
+			if err := r.Commit(b.End); err != nil {
+				t.Fatal(err)
+			}
+		}
+		next += n
+	}
+	if b, err := r.TryNext(10); err != nil || len(b.Records) != 0 {
+		t.Fatalf("TryNext with everything read: %d records, err %v", len(b.Records), err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.TryNext(10); !errors.Is(err, ErrClosed) {
+		t.Fatalf("TryNext after Close: err %v, want ErrClosed", err)
 	}
 }
 

@@ -115,8 +115,18 @@ func (r *Reader) Name() string { return r.c.name }
 // waits until there is at least one, ctx ends, or the reader or the journal
 // is closed. Corrupt records are skipped and counted. After a write error
 // the records written before it are still returned, then the error. The
-// batch is valid until the next call.
+// batch is valid until the next call of Next or TryNext.
 func (r *Reader) Next(ctx context.Context, n int) (Batch, error) {
+	return r.next(ctx, n, true)
+}
+
+// TryNext is Next without the wait: when no record is written past the
+// reader it returns at once, with no records and no error.
+func (r *Reader) TryNext(n int) (Batch, error) {
+	return r.next(context.Background(), n, false)
+}
+
+func (r *Reader) next(ctx context.Context, n int, wait bool) (Batch, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n = max(n, 1)
@@ -167,6 +177,10 @@ func (r *Reader) Next(ctx context.Context, n int) (Batch, error) {
 			// Nothing more will be written: what was is read.
 			j.mu.Unlock()
 			return Batch{}, err
+		}
+		if !wait {
+			j.mu.Unlock()
+			return Batch{End: r.pos}, nil
 		}
 		ch := j.dataSig.wait()
 		j.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,6 +104,26 @@ type prepared struct {
 	// the latest record's; both are made on first use.
 	expander *statsdin.Expander
 	lines    []*metlog.Message
+	// recs are the records of a batch the feed's helper prepares, copied
+	// into recBuf (see load).
+	recs   [][]byte
+	recBuf []byte
+}
+
+// load copies recs into p, for the feed's helper: the journal's batch they
+// come from is only valid until its next read.
+func (p *prepared) load(recs [][]byte) {
+	size := 0
+	for _, r := range recs {
+		size += len(r)
+	}
+	p.recBuf = slices.Grow(p.recBuf[:0], size)
+	p.recs = p.recs[:0]
+	for _, r := range recs {
+		at := len(p.recBuf)
+		p.recBuf = append(p.recBuf, r...)
+		p.recs = append(p.recs, p.recBuf[at:len(p.recBuf):len(p.recBuf)])
+	}
 }
 
 // reset empties p for the next batch.
@@ -131,12 +152,12 @@ func (o *runningOutput) run(ctx context.Context) {
 		case <-readCtx.Done():
 		}
 	}()
-	// Two batches in preparation (see feed.run), one waiting, one being
-	// written.
+	// The batch in preparation and the one being written; in parallel,
+	// one waiting and the helper's too (see feed.run).
 	parallel := runtime.GOMAXPROCS(0) > 1
 	buffers := 2
 	if parallel {
-		buffers = 4
+		buffers = feedBuffers
 	}
 	free := make(chan *prepared, buffers)
 	for range cap(free) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"sync/atomic"
 
 	"github.com/metlog/metlog"
@@ -44,25 +45,35 @@ type feed struct {
 	helped int
 }
 
-// halfJob is a batch the helper prepares: records into p.
-type halfJob struct {
-	p       *prepared
-	records [][]byte
-	direct  output.RecordFormat
-	done    chan struct{}
-}
+// helperBatches is how many batches a parallel feed reads at a time
+// beyond its own, for its helper goroutine. Besides preparing its batch,
+// run reads, checks and copies the records of all of them, so the helper
+// prepares two batches for run's one.
+const helperBatches = 2
+
+// feedBuffers is how many prepared buffers an output's parallel feed
+// uses: one being written, one waiting, run's own, and the helper's
+// batches of two reads (see run).
+const feedBuffers = 3 + 2*helperBatches
 
 // run fills free buffers with batches and hands them over on ready, which
 // it closes when reading stops. A batch holds up to batchSize messages: a
 // statsd record counts as the lines it holds, and the records of a journal
 // batch that do not fit go into the next one.
 //
-// With parallel set, run reads up to two batches' worth of records at once.
-// When they make two full batches of one message each (no statsd record
-// among them) and a second buffer is free, a helper goroutine prepares the
-// second batch while run prepares the first; both are handed over in
-// order. Preparing — decoding, matching, encoding — is most of an output's
-// work, so an output keeps up with inputs on more than one core.
+// With parallel set, run reads up to 1+helperBatches batches' worth of
+// records at once. When they make more than one batch of one message each
+// (no statsd record among them) and buffers are free, the records after
+// the first batch are copied into those buffers, a batch each, and a helper
+// goroutine prepares them while run prepares the first batch and then goes
+// on reading. Batches are handed over in journal order: the helper's after
+// run's first and before anything run prepares after them. Preparing —
+// decoding, matching, encoding — is most of an output's work, so an output
+// keeps up with inputs on more than one core. Since the helper owns its
+// records, run need not wait for it before reading on: while the journal
+// holds a backlog, the helper finds its next batch queued when it finishes
+// one, rather than sleeping and waiting to be woken between batches (which
+// costs tens of microseconds on a virtual machine's idle core).
 func (f *feed) run(ctx context.Context, free <-chan *prepared, ready chan<- *prepared) {
 	defer close(ready)
 	// direct: records are encoded without being decoded, when every
@@ -72,17 +83,48 @@ func (f *feed) run(ctx context.Context, free <-chan *prepared, ready chan<- *pre
 		direct = nil
 	}
 	readSize := f.batchSize
-	var jobs chan halfJob
+	var jobs, done chan *prepared
 	if f.parallel {
-		readSize = 2 * f.batchSize
-		jobs = make(chan halfJob)
+		readSize = (1 + helperBatches) * f.batchSize
+		// Room for the batches of two reads: those pending and those
+		// just given.
+		jobs, done = make(chan *prepared, 2*helperBatches), make(chan *prepared, 2*helperBatches)
 		defer close(jobs)
-		go f.helper(jobs)
+		go f.helper(jobs, done, direct)
 	}
-	done := make(chan struct{}, 1)
-	var b journal.Batch // valid until the next call of Next
+	send := func(p *prepared) bool {
+		select {
+		case ready <- p:
+			// The writer, woken by the send, waits on this goroutine's
+			// core until it blocks, which while the journal holds a
+			// backlog is after preparing another batch: yield, so that
+			// the batch is written now, overlapping what follows.
+			runtime.Gosched()
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	// pending are the batches given to the helper, in order: they go on
+	// ready before any batch run prepares after them.
+	var pending []*prepared
+	flush := func() bool {
+		for len(pending) > 0 {
+			p := <-done // pending[0]: the helper prepares in order
+			pending = pending[1:]
+			f.helped++
+			f.read.Add(uint64(len(p.recs)))
+			f.matched.Add(uint64(p.matched))
+			if !send(p) {
+				return false
+			}
+		}
+		return true
+	}
+	var b journal.Batch // valid until the next read
 	next := 0           // b's first record not prepared yet
 	var spare *prepared // a free buffer taken for the helper but not used
+	var given []*prepared
 	for {
 		var p *prepared
 		if p, spare = spare, nil; p == nil {
@@ -94,37 +136,50 @@ func (f *feed) run(ctx context.Context, free <-chan *prepared, ready chan<- *pre
 		}
 		if next == len(b.Records) {
 			var err error
-			if b, err = f.reader.Next(ctx, readSize); err != nil {
+			if len(pending) > 0 {
+				// Hand the helper's batches over before waiting for records.
+				if b, err = f.reader.TryNext(readSize); err == nil && len(b.Records) == 0 {
+					if !flush() {
+						return
+					}
+					b, err = f.reader.Next(ctx, readSize)
+				}
+			} else {
+				b, err = f.reader.Next(ctx, readSize)
+			}
+			if err != nil {
 				if ctx.Err() == nil && !errors.Is(err, journal.ErrClosed) {
 					f.log.Error("reading the journal", "err", err)
+					flush() // what was read before the error is still delivered
 				}
 				return
 			}
 			next = 0
 		}
-		var p2 *prepared
-		if p2, spare = f.second(free, b.Records[next:]); p2 != nil {
+		given, spare = f.give(given[:0], free, b, next)
+		if len(given) > 0 {
+			for _, p2 := range given {
+				jobs <- p2
+			}
 			mid := next + f.batchSize
-			end := min(len(b.Records), mid+f.batchSize)
-			jobs <- halfJob{p: p2, records: b.Records[mid:end], direct: direct, done: done}
 			p.reset()
 			for i := next; i < mid; i++ {
 				f.prepareOne(p, b.Records[i], &p.pool[i-next], direct)
 			}
 			p.end = b.After(mid - 1)
-			<-done
-			p2.end = b.After(end - 1)
-			f.helped++
-			f.read.Add(uint64(end - next))
-			f.matched.Add(uint64(p.matched + p2.matched))
-			next = end
-			for _, q := range [...]*prepared{p, p2} {
-				select {
-				case ready <- q:
-				case <-ctx.Done():
-					return
-				}
+			f.read.Add(uint64(mid - next))
+			next = mid + len(given[0].recs)
+			for _, p2 := range given[1:] {
+				next += len(p2.recs)
 			}
+			if !flush() {
+				return
+			}
+			f.matched.Add(uint64(p.matched))
+			if !send(p) {
+				return
+			}
+			pending = append(pending, given...)
 			continue
 		}
 		p.reset()
@@ -136,43 +191,60 @@ func (f *feed) run(ctx context.Context, free <-chan *prepared, ready chan<- *pre
 		f.read.Add(uint64(i - next))
 		f.matched.Add(uint64(p.matched))
 		next = i
-		select {
-		case ready <- p:
-		case <-ctx.Done():
+		if !flush() || !send(p) {
 			return
 		}
 	}
 }
 
-// second returns a free buffer for the helper when recs, the records not
-// prepared yet, make more than a batch of one message each and a buffer is
-// free at once. A buffer it took but cannot use (a statsd record is among
-// the records) is returned as spare, for the next batch.
-func (f *feed) second(free <-chan *prepared, recs [][]byte) (p2, spare *prepared) {
+// give loads the helper's batches into free buffers and appends them to
+// dst: the records of b from next on after a first batch, up to
+// helperBatches batches, as long as a buffer is free at once and none of
+// the records is a statsd record (a statsd record counts as its lines,
+// which only a serial batch can do). A buffer taken but not used is
+// returned as spare, for the next batch.
+func (f *feed) give(dst []*prepared, free <-chan *prepared, b journal.Batch, next int) (given []*prepared, spare *prepared) {
+	recs := b.Records[next:]
 	if !f.parallel || len(recs) <= f.batchSize {
-		return nil, nil
+		return dst, nil
 	}
 	select {
-	case p2 = <-free:
+	case spare = <-free:
 	default:
-		return nil, nil
+		return dst, nil
 	}
-	for _, rec := range recs[:min(len(recs), 2*f.batchSize)] {
+	for _, rec := range recs[:min(len(recs), (1+helperBatches)*f.batchSize)] {
 		if mayBeStatsdRecord(rec) {
-			return nil, p2
+			return dst, spare
 		}
 	}
-	return p2, nil
+	for at := f.batchSize; at < len(recs) && len(dst) < helperBatches; at += f.batchSize {
+		p2 := spare
+		if p2 == nil {
+			select {
+			case p2 = <-free:
+			default:
+				return dst, nil
+			}
+		}
+		spare = nil
+		end := min(len(recs), at+f.batchSize)
+		p2.load(recs[at:end])
+		p2.end = b.After(next + end - 1)
+		dst = append(dst, p2)
+	}
+	return dst, spare
 }
 
-// helper prepares the batches run hands it until jobs is closed.
-func (f *feed) helper(jobs <-chan halfJob) {
-	for j := range jobs {
-		j.p.reset()
-		for i, rec := range j.records {
-			f.prepareOne(j.p, rec, &j.p.pool[i], j.direct)
+// helper prepares the batches run gives it, in order, from the records
+// loaded into them, until jobs is closed.
+func (f *feed) helper(jobs <-chan *prepared, done chan<- *prepared, direct output.RecordFormat) {
+	for p := range jobs {
+		p.reset()
+		for i, rec := range p.recs {
+			f.prepareOne(p, rec, &p.pool[i], direct)
 		}
-		j.done <- struct{}{}
+		done <- p
 	}
 }
 

@@ -67,7 +67,7 @@ func drain(b *testing.B, j *journal.Journal, name string, format output.Format, 
 	f := &feed{reader: r, matcher: match.MustCompile("TRUE"), batchSize: 1024, format: format,
 		log: slog.New(slog.DiscardHandler), read: &read, matched: &matched, corrupt: &corrupt,
 		parallel: parallel}
-	free := make(chan *prepared, 4)
+	free := make(chan *prepared, feedBuffers)
 	for range cap(free) {
 		free <- &prepared{pool: make([]metlog.Message, f.batchSize)}
 	}

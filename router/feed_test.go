@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/metlog/metlog"
 	statsdin "github.com/metlog/metlog/input/statsd"
@@ -158,12 +159,13 @@ func TestMayBeStatsdRecord(t *testing.T) {
 	}
 }
 
-// With parallel set, a helper prepares every other batch while the journal
-// holds more than a batch of records; the batches still come in journal
-// order, each at most the batch size, ending where their last record does,
-// and encode exactly what a single goroutine would. A statsd record among
-// the records, whose lines the batch size counts, and records the format
-// cannot write directly take the single-goroutine way.
+// With parallel set, a helper prepares the batches after the first of each
+// read while the journal holds more than a batch of records, and they are
+// handed over before the feed waits for more records. The batches come in
+// journal order, each at most the batch size, ending where their last
+// record does, and encode exactly what a single goroutine would. A statsd
+// record among the records, whose lines the batch size counts, and records
+// the format cannot write directly take the single-goroutine way.
 func TestFeedParallel(t *testing.T) {
 	j, err := journal.OpenMemory(journal.Options{})
 	if err != nil {
@@ -216,7 +218,7 @@ func TestFeedParallel(t *testing.T) {
 			var read, matched, corrupt atomic.Uint64
 			f := &feed{reader: r, matcher: m, batchSize: 64, format: format, log: slog.New(slog.DiscardHandler),
 				read: &read, matched: &matched, corrupt: &corrupt, parallel: true}
-			free := make(chan *prepared, 4)
+			free := make(chan *prepared, feedBuffers)
 			for range cap(free) {
 				free <- &prepared{pool: make([]metlog.Message, f.batchSize)}
 			}
@@ -230,7 +232,12 @@ func TestFeedParallel(t *testing.T) {
 			var got []byte
 			var last journal.Pos
 			for last.Seq < uint64(len(recs)) {
-				p := <-ready
+				var p *prepared
+				select {
+				case p = <-ready:
+				case <-time.After(10 * time.Second):
+					t.Fatalf("no batch after %v of %d records: one is held back", last, len(recs))
+				}
 				if p.end.Seq <= last.Seq || p.end.Seq-last.Seq > uint64(f.batchSize) {
 					t.Fatalf("a batch ends at %v after %v: want a step of 1 to %d records", p.end, last, f.batchSize)
 				}
