@@ -36,9 +36,9 @@ type feed struct {
 	read    *atomic.Uint64 // records read
 	matched *atomic.Uint64 // messages the matcher accepted
 	corrupt *atomic.Uint64 // records that did not decode
-	// parallel lets a helper goroutine prepare every other batch of a
-	// journal read at the same time (see run); run then needs a free
-	// buffer more.
+	// parallel lets a helper goroutine prepare the batches after the
+	// first of each journal read at the same time (see run); run then
+	// needs feedBuffers free buffers.
 	parallel bool
 	// helped counts the batches the helper prepared (read by tests once
 	// run has returned).
