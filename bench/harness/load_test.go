@@ -66,8 +66,10 @@ func TestParseDigits(t *testing.T) {
 }
 
 // lineServer accepts connections and counts the lines it reads, by
-// sequence number.
-func lineServer(t *testing.T) (addr string, lines func() map[uint64]int) {
+// sequence number. lines waits for conns connections to be accepted and
+// read to their end (a connection the load closed may still wait in the
+// listen queue), then stops the server and returns the counts.
+func lineServer(t *testing.T) (addr string, lines func(conns int) map[uint64]int) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -75,6 +77,7 @@ func lineServer(t *testing.T) (addr string, lines func() map[uint64]int) {
 	}
 	var mu sync.Mutex
 	seen := map[uint64]int{}
+	ended := make(chan struct{}, 64)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for {
@@ -83,6 +86,7 @@ func lineServer(t *testing.T) (addr string, lines func() map[uint64]int) {
 				return
 			}
 			wg.Go(func() {
+				defer func() { ended <- struct{}{} }()
 				defer c.Close()
 				sc := bufio.NewScanner(c)
 				for sc.Scan() {
@@ -98,7 +102,15 @@ func lineServer(t *testing.T) (addr string, lines func() map[uint64]int) {
 		}
 	})
 	t.Cleanup(func() { l.Close(); wg.Wait() })
-	return l.Addr().String(), func() map[uint64]int {
+	return l.Addr().String(), func(conns int) map[uint64]int {
+		timeout := time.After(30 * time.Second)
+		for range conns {
+			select {
+			case <-ended:
+			case <-timeout:
+				t.Fatalf("fewer than %d connections ended within 30 s", conns)
+			}
+		}
 		l.Close()
 		wg.Wait()
 		return seen
@@ -114,7 +126,7 @@ func TestTCPLoadTotal(t *testing.T) {
 	if got := load.sent.Load(); got != 10_000 {
 		t.Errorf("sent %d, want 10000", got)
 	}
-	seen := lines()
+	seen := lines(load.conns)
 	if len(seen) != 10_000 {
 		t.Errorf("%d distinct lines arrived, want 10000", len(seen))
 	}
@@ -137,7 +149,7 @@ func TestTCPLoadRate(t *testing.T) {
 	if sent == 0 || sent > 6_500 {
 		t.Errorf("sent %d lines, want at most about 6,000", sent)
 	}
-	if got := len(lines()); uint64(got) != sent {
+	if got := len(lines(load.conns)); uint64(got) != sent {
 		t.Errorf("%d lines arrived, %d sent", got, sent)
 	}
 }
