@@ -3,6 +3,7 @@ package metlog
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -136,7 +137,12 @@ func AppendJSONProtobuf(dst, pb []byte) ([]byte, bool) {
 	dst = appendJSONString(dst, transient(envVersion))
 	// As Unmarshal sets it: zero-padded or cut to 16 bytes.
 	var u UUID
-	if copy(u[:], uuid); !u.IsZero() {
+	if len(uuid) >= len(u) {
+		u = UUID(uuid) // a fixed-size copy: the length of every journaled UUID
+	} else {
+		copy(u[:], uuid)
+	}
+	if !u.IsZero() {
 		dst = append(dst, `, "uuid": "`...)
 		dst = u.AppendText(dst)
 		dst = append(dst, '"')
@@ -149,6 +155,9 @@ func AppendJSONProtobuf(dst, pb []byte) ([]byte, bool) {
 // representation or a dotted name. It reports false for any other field,
 // or a malformed one.
 func appendFieldProtobuf(dst, f []byte) ([]byte, bool) {
+	if d, ok := appendOneValueField(dst, f); ok {
+		return d, true
+	}
 	// First pass: the name, the value type, and how many values it has.
 	var name []byte
 	vt := TypeString
@@ -306,6 +315,58 @@ func appendFieldProtobuf(dst, f []byte) ([]byte, bool) {
 	return dst, true
 }
 
+// appendOneValueField is appendFieldProtobuf for the fields messages carry
+// most, in the layout metlog and Heka encode them: a name, a value type, an
+// empty representation, and one string or integer value. It reports false,
+// having written nothing, for any other field; appendFieldProtobuf's two
+// passes then decide.
+func appendOneValueField(dst, f []byte) ([]byte, bool) {
+	// The name, with a one-byte length.
+	if len(f) < 2 || f[0] != tagFieldName || f[1] >= 0x80 || int(f[1]) > len(f)-2 {
+		return dst, false
+	}
+	name := f[2 : 2+int(f[1])]
+	rest := f[2+len(name):]
+	vt := TypeString
+	if len(rest) >= 2 && rest[0] == tagFieldValueType {
+		if rest[1] > byte(TypeBool) {
+			return dst, false
+		}
+		vt, rest = ValueType(rest[1]), rest[2:]
+	}
+	if len(rest) >= 2 && rest[0] == tagFieldRepresentation && rest[1] == 0 {
+		rest = rest[2:]
+	}
+	// One value, which ends the field.
+	if len(rest) < 2 || rest[1] >= 0x80 || int(rest[1]) != len(rest)-2 {
+		return dst, false
+	}
+	value := rest[2:]
+	var v uint64 // the integer
+	switch {
+	case vt == TypeString && rest[0] == tagFieldString:
+	case vt == TypeInteger && rest[0] == tagFieldInteger:
+		// Packed integers: exactly one.
+		var end int
+		var ok bool
+		if v, end, ok = pbVarint(value, 0); !ok || end != len(value) {
+			return dst, false
+		}
+	default:
+		return dst, false
+	}
+	s := transient(name)
+	if strings.IndexByte(s, '.') >= 0 {
+		return dst, false
+	}
+	dst = appendJSONString(dst, s)
+	dst = append(dst, ": "...)
+	if vt == TypeString {
+		return appendJSONString(dst, transient(value)), true
+	}
+	return appendInt(dst, int64(v)), true
+}
+
 // appendSep writes the separator before a value when k values were
 // written, and returns k+1.
 func appendSep(dst []byte, k int) ([]byte, int) {
@@ -345,8 +406,48 @@ func pbVarint(b []byte, i int) (uint64, int, bool) {
 // pbVarintLong is pbVarint for a varint of more than one byte. It is kept
 // out of line so that pbVarint is inlined.
 //
+// Where eight bytes can be loaded at once it decodes without a loop: every
+// record's timestamp, nanoseconds since 1970, is a nine-byte varint.
+//
 //go:noinline
 func pbVarintLong(b []byte, i int) (uint64, int, bool) {
+	if i >= 0 && len(b)-i >= 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if ends := ^x & 0x8080808080808080; ends != 0 {
+			n := bits.TrailingZeros64(ends)/8 + 1 // bytes of the varint
+			return varintBits(x & (1<<(8*n) - 1)), i + n, true
+		}
+		// Nine or ten bytes: the first eight hold 56 bits.
+		v := varintBits(x)
+		if len(b)-i > 8 {
+			c := b[i+8]
+			v |= uint64(c&0x7f) << 56
+			if c < 0x80 {
+				return v, i + 9, true
+			}
+			if len(b)-i > 9 {
+				if c = b[i+9]; c < 0x80 {
+					return v | uint64(c)<<63, i + 10, true // bits beyond 64 dropped
+				}
+			}
+		}
+		return 0, min(i+10, len(b)), false
+	}
+	return pbVarintSlow(b, i)
+}
+
+// varintBits gathers the low seven bits of each of the eight bytes of x,
+// the first (least significant) byte lowest: a varint's value from its
+// bytes, with their continuation bits dropped.
+func varintBits(x uint64) uint64 {
+	x &= 0x7f7f7f7f7f7f7f7f
+	x = x&0x007f007f007f007f | x&0x7f007f007f007f00>>1
+	x = x&0x00003fff00003fff | x&0x3fff00003fff0000>>2
+	return x&0x000000000fffffff | x&0x0fffffff00000000>>4
+}
+
+// pbVarintSlow reads a varint a byte at a time.
+func pbVarintSlow(b []byte, i int) (uint64, int, bool) {
 	var v uint64
 	for shift := uint(0); shift < 70; shift += 7 {
 		if i >= len(b) {

@@ -38,17 +38,37 @@ func (u UUID) String() string {
 
 // AppendText appends the canonical 36-character form to b.
 func (u UUID) AppendText(b []byte) []byte {
-	var buf [36]byte
-	for i, at := range uuidTextAt {
-		buf[at] = hexDigits[u[i]>>4]
-		buf[at+1] = hexDigits[u[i]&0xf]
-	}
-	buf[8], buf[13], buf[18], buf[23] = '-', '-', '-', '-'
-	return append(b, buf[:]...)
+	// Every UUID the router journals is written out as text once per
+	// output: eight digits at a time, without a table.
+	var t [36]byte
+	be := binary.BigEndian
+	be.PutUint64(t[0:], hex8(be.Uint32(u[0:])))
+	t[8] = '-'
+	h := hex8(be.Uint32(u[4:]))
+	be.PutUint32(t[9:], uint32(h>>32))
+	t[13] = '-'
+	be.PutUint32(t[14:], uint32(h))
+	t[18] = '-'
+	h = hex8(be.Uint32(u[8:]))
+	be.PutUint32(t[19:], uint32(h>>32))
+	t[23] = '-'
+	be.PutUint32(t[24:], uint32(h))
+	be.PutUint64(t[28:], hex8(be.Uint32(u[12:])))
+	return append(b, t[:]...)
 }
 
-// uuidTextAt is where each byte of a UUID is written in its canonical form.
-var uuidTextAt = [16]uint8{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
+// hex8 returns the eight lower-case hex digits of x, the first in the most
+// significant byte.
+func hex8(x uint32) uint64 {
+	// Spread the nibbles one to a byte, then map 0-9 to '0'-'9' and 10-15
+	// to 'a'-'f': (n+6)>>4 is 1 exactly for the letters.
+	v := uint64(x)
+	v = (v | v<<16) & 0x0000ffff0000ffff
+	v = (v | v<<8) & 0x00ff00ff00ff00ff
+	v = (v | v<<4) & 0x0f0f0f0f0f0f0f0f
+	letters := (v + 0x0606060606060606) >> 4 & 0x0101010101010101
+	return v + 0x3030303030303030 + letters*('a'-'0'-10)
+}
 
 // MarshalText implements encoding.TextMarshaler.
 func (u UUID) MarshalText() ([]byte, error) { return u.AppendText(nil), nil }

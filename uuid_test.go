@@ -1,6 +1,7 @@
 package metlog
 
 import (
+	"encoding/hex"
 	"testing"
 	"time"
 )
@@ -32,6 +33,22 @@ func TestUUIDs(t *testing.T) {
 			t.Errorf("ParseUUID(%q) accepted", bad)
 		}
 	}
+}
+
+// FuzzUUIDText checks the canonical form against encoding/hex, digit by
+// digit.
+func FuzzUUIDText(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte("\x00\x09\x0a\x0f\x10\x90\xa0\xf0\xff\x19\x9a\xaf\xfa\x01\x23\x45"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var u UUID
+		copy(u[:], b)
+		h := hex.EncodeToString(u[:])
+		want := h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+		if got := string(u.AppendText([]byte("x"))); got != "x"+want {
+			t.Fatalf("% x: got %s, want %s", u[:], got[1:], want)
+		}
+	})
 }
 
 func BenchmarkUUIDGenerator(b *testing.B) {
