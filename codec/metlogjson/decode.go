@@ -155,6 +155,7 @@ func (d *decoder) message() error {
 				kind = envelopeKind(key)
 				next = min(kind+1, len(envelopeKeys)) // expect the one after it
 			}
+		value:
 			var err error
 			switch kind {
 			case keySeverity:
@@ -204,6 +205,14 @@ func (d *decoder) message() error {
 			}
 			if err != nil {
 				return err
+			}
+			// metlog-py's separator and the key expected next, in one step.
+			if next < len(envelopeKeys) && sepWords[next].at(d.data, d.i) {
+				d.i += 2 + len(envelopeKeys[next])
+				d.space()
+				kind = next
+				next++
+				goto value
 			}
 			switch d.peek() {
 			case ',':
@@ -290,12 +299,15 @@ func (w *keyWords) at(b []byte, i int) bool {
 	return w.n <= 16 || binary.LittleEndian.Uint64(b[8:]) == w.mid
 }
 
-// envelopeWords are envelopeKeys as keyWords.
-var envelopeWords = func() (ws [len(envelopeKeys)]keyWords) {
+// envelopeWords are envelopeKeys as keyWords, and sepWords the same keys
+// after metlog-py's ", " separator: the decoder goes from the end of one
+// value to the start of the next in one comparison.
+var envelopeWords, sepWords = func() (ws, ss [len(envelopeKeys)]keyWords) {
 	for i, k := range envelopeKeys {
 		ws[i] = newKeyWords(k)
+		ss[i] = newKeyWords(", " + k)
 	}
-	return ws
+	return ws, ss
 }()
 
 // envelopeKind returns the constant of a top-level key.

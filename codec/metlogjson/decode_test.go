@@ -595,14 +595,17 @@ func TestEnvelopeKeyOrder(t *testing.T) {
 }
 
 // TestKeyWords checks keyWords.at against a plain comparison: at every
-// offset of buffers holding each envelope key, a byte of it changed, or a
-// prefix of it.
+// offset of buffers holding each envelope key (alone and after ", "), a
+// byte of it changed, or a prefix of it.
 func TestKeyWords(t *testing.T) {
 	hasAt := func(b []byte, i int, s string) bool {
 		return i >= 0 && len(b)-i >= len(s) && string(b[i:i+len(s)]) == s
 	}
-	for k, key := range envelopeKeys {
-		w := &envelopeWords[k]
+	for k := range 2 * len(envelopeKeys) {
+		key, w := envelopeKeys[k%len(envelopeKeys)], &envelopeWords[k%len(envelopeKeys)]
+		if k >= len(envelopeKeys) {
+			key, w = ", "+key, &sepWords[k-len(envelopeKeys)]
+		}
 		bufs := [][]byte{[]byte("xx" + key + "yy"), []byte(key), []byte(key[:len(key)-1])}
 		for j := range len(key) {
 			b := []byte(" " + key)

@@ -201,3 +201,45 @@ func representable(m *metlog.Message) bool {
 	}
 	return true
 }
+
+// FuzzSpacing checks the decoder's fast paths for metlog-py's layout (keys
+// in its order, ", " and ": " separators) against its general path: the
+// input with every space outside strings turned into a tab, which no fast
+// path matches, must decode to the same message or fail with the same
+// error, at the same offset. The input is decoded into a message that held
+// another one, the tab variant into a new message.
+func FuzzSpacing(f *testing.F) {
+	seedCaptures(f)
+	for _, line := range routingLines(3) {
+		f.Add(line)
+	}
+	prev := routingLines(1)[0]
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tabbed := bytes.Clone(data)
+		inStr, esc := false, false
+		for i, c := range tabbed {
+			switch {
+			case esc:
+				esc = false
+			case inStr && c == '\\':
+				esc = true
+			case c == '"':
+				inStr = !inStr
+			case !inStr && c == ' ':
+				tabbed[i] = '\t'
+			}
+		}
+		var m, m2 metlog.Message
+		if err := Decode(prev, &m); err != nil {
+			t.Fatal(err)
+		}
+		err := Decode(data, &m)
+		err2 := Decode(tabbed, &m2)
+		if (err == nil) != (err2 == nil) || err != nil && *err.(*Error) != *err2.(*Error) {
+			t.Fatalf("%q: %v\n%q: %v", data, err, tabbed, err2)
+		}
+		if !m.Equal(&m2) {
+			t.Fatalf("%q decodes as\n%s\n%q as\n%s", data, dump(&m), tabbed, dump(&m2))
+		}
+	})
+}
