@@ -112,12 +112,23 @@ func isSpace(c byte) bool {
 // message decodes the top-level object into d.m.
 func (d *decoder) message() error {
 	m := d.m
-	old := *m
-	*m = metlog.Message{Severity: metlog.Info, Fields: m.Fields[:0]}
+	oldFields := m.Fields
+	// m is reset as by m.Reset, except that its strings are left until the
+	// end: a string equal to the previous message's, as most of a stream's
+	// are, is then not stored again (see setString). set marks the strings
+	// this message gave a value (bits 1<<keyHostname and so on).
+	m.UUID, m.Timestamp, m.Severity, m.Pid, m.Fields = metlog.UUID{}, 0, metlog.Info, 0, m.Fields[:0]
+	var set uint16
 	defer func() {
+		for k, p := range [...]*string{keyHostname: &m.Hostname, keyLogger: &m.Logger, keyType: &m.Type,
+			keyPayload: &m.Payload, keyEnvVersion: &m.EnvVersion} {
+			if p != nil && set&(1<<k) == 0 {
+				setString(p, "")
+			}
+		}
 		// Drop what is left of the previous message's fields.
-		if len(m.Fields) < len(old.Fields) && cap(m.Fields) == cap(old.Fields) {
-			clear(old.Fields[len(m.Fields):])
+		if len(m.Fields) < len(oldFields) && cap(m.Fields) == cap(oldFields) {
+			clear(oldFields[len(m.Fields):])
 		}
 	}()
 
@@ -157,6 +168,7 @@ func (d *decoder) message() error {
 			}
 		value:
 			var err error
+			set |= 1 << kind
 			switch kind {
 			case keySeverity:
 				v, null, err := d.int32Value("severity")
@@ -169,7 +181,7 @@ func (d *decoder) message() error {
 			case keyTimestamp:
 				err = d.timestamp()
 			case keyHostname:
-				m.Hostname, err = d.stringValue("metlog_hostname", old.Hostname)
+				err = d.stringValue("metlog_hostname", &m.Hostname)
 			case keyFields:
 				err = d.fieldsValue()
 			case keyPid:
@@ -177,14 +189,14 @@ func (d *decoder) message() error {
 				v, _, err = d.int32Value("metlog_pid")
 				m.Pid = v
 			case keyLogger:
-				m.Logger, err = d.stringValue("logger", old.Logger)
+				err = d.stringValue("logger", &m.Logger)
 			case keyType:
-				m.Type, err = d.stringValue("type", old.Type)
+				err = d.stringValue("type", &m.Type)
 			case keyPayload:
 				payloadAt = d.i
-				payloadJSON, err = d.payload(old.Payload)
+				payloadJSON, err = d.payload()
 			case keyEnvVersion:
-				m.EnvVersion, err = d.stringValue("env_version", old.EnvVersion)
+				err = d.stringValue("env_version", &m.EnvVersion)
 			case keyUUID:
 				err = d.uuid()
 			case keyRepresentations:
@@ -339,20 +351,33 @@ func envelopeKind(key []byte) int {
 	return keyOther
 }
 
-// stringValue reads a string (or null, read as "") for an envelope key.
-// old is the value the message held before; it is reused when equal.
-func (d *decoder) stringValue(key, old string) (string, error) {
+// stringValue reads a string (or null, read as "") for an envelope key
+// into *p, reusing the string *p holds when equal; on error *p is "".
+func (d *decoder) stringValue(key string, p *string) error {
+	var err error
+	s := ""
 	switch d.peek() {
 	case '"':
-		b, err := d.str()
-		if err != nil {
-			return "", err
+		var b []byte
+		if b, err = d.str(); err == nil {
+			s = text(b, *p)
 		}
-		return text(b, old), nil
 	case 'n':
-		return "", d.literal("null")
+		err = d.literal("null")
+	default:
+		err = d.fail(ErrBadValue, key+": want a string")
 	}
-	return "", d.fail(ErrBadValue, key+": want a string")
+	setString(p, s)
+	return err
+}
+
+// setString sets *p to s unless it holds s already (the same bytes in
+// memory): storing a pointer costs a write barrier while the garbage
+// collector marks, which in a busy decoder is much of the time.
+func setString(p *string, s string) {
+	if len(*p) != len(s) || unsafe.StringData(*p) != unsafe.StringData(s) {
+		*p = s
+	}
 }
 
 // int32Value reads an integer that fits an int32 (or null) for an envelope
@@ -417,20 +442,23 @@ func (d *decoder) timestamp() error {
 // payload reads the payload. A string is the payload; any other value is
 // kept as its JSON text, and payload reports true so that the message gets
 // the PayloadTypeField marker.
-func (d *decoder) payload(old string) (bool, error) {
+func (d *decoder) payload() (bool, error) {
+	p := &d.m.Payload
 	if d.peek() == '"' {
 		b, err := d.str()
 		if err != nil {
+			setString(p, "")
 			return false, err
 		}
-		d.m.Payload = d.payloadText(b, old)
+		setString(p, d.payloadText(b, *p))
 		return false, nil
 	}
 	d.rbuf = d.rbuf[:0]
 	if err := d.raw(1); err != nil {
+		setString(p, "")
 		return false, err
 	}
-	d.m.Payload = d.payloadText(d.rbuf, old)
+	setString(p, d.payloadText(d.rbuf, *p))
 	return true, nil
 }
 

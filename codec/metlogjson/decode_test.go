@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -536,6 +537,76 @@ func TestDecodeReuse(t *testing.T) {
 	// The first message's extra fields are cleared from the array.
 	if all := m.Fields[:cap(m.Fields)]; len(all) > 3 && all[3].Name != "" {
 		t.Errorf("stale field left behind the slice: %+v", all[3])
+	}
+}
+
+// TestDecodeDirty checks that decoding into a message with every member
+// of it and of its fields set (found by reflection, so that members added
+// later are covered) gives the message decoding into a new one gives, on
+// success and on failure, and leaves no old field behind the slice.
+func TestDecodeDirty(t *testing.T) {
+	var fill func(v reflect.Value)
+	fill = func(v reflect.Value) {
+		switch v.Kind() {
+		case reflect.String:
+			v.SetString("old")
+		case reflect.Bool:
+			v.SetBool(true)
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			v.SetInt(3)
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			v.SetUint(3)
+		case reflect.Float32, reflect.Float64:
+			v.SetFloat(3)
+		case reflect.Array:
+			for i := range v.Len() {
+				fill(v.Index(i))
+			}
+		case reflect.Slice:
+			v.Set(reflect.MakeSlice(v.Type(), 3, 3))
+			for i := range v.Len() {
+				fill(v.Index(i))
+			}
+		case reflect.Struct:
+			for i := range v.NumField() {
+				fill(v.Field(i))
+			}
+		default:
+			t.Fatalf("cannot fill a %s", v.Type())
+		}
+	}
+	for _, in := range []string{
+		`{}`,
+		string(routingLines(1)[0]),
+		`{"type": "t", "payload": [1], "fields": {"s": "x", "b": [true, false], "d": 1.5, "r": null}, "representations": {"s": "ms"}}`,
+		`{"fields": {"a": 1}, "logger": "l", "type": 5}`,
+		`{"metlog_hostname": "h", "payload": "p", "env_version": "0.8", "fields": {"a": [1, 2], "b": "x"`,
+		`{"severity": 7, "timestamp": "2026-01-02T03:04:05Z", "uuid": "018f6b2e-4c3a-7d12-9abc-def012345678", "metlog_pid": 1, "x": "y"}`,
+	} {
+		var m metlog.Message
+		fill(reflect.ValueOf(&m).Elem())
+		all := m.Fields[:cap(m.Fields)]
+		err := Decode([]byte(in), &m)
+		var fresh metlog.Message
+		errFresh := Decode([]byte(in), &fresh)
+		if fmt.Sprint(err) != fmt.Sprint(errFresh) {
+			t.Fatalf("%s: error %v, into a new message %v", in, err, errFresh)
+		}
+		got, want := m, fresh
+		got.Fields, want.Fields = nil, nil
+		if !reflect.DeepEqual(got, want) || len(m.Fields) != len(fresh.Fields) {
+			t.Fatalf("%s decodes as\n%+v\ninto a new message as\n%+v", in, m, fresh)
+		}
+		for i := range m.Fields {
+			if !reflect.DeepEqual(m.Fields[i], fresh.Fields[i]) {
+				t.Fatalf("%s: field %d is %+v, into a new message %+v", in, i, m.Fields[i], fresh.Fields[i])
+			}
+		}
+		for i := len(m.Fields); i < len(all); i++ {
+			if !reflect.ValueOf(all[i]).IsZero() {
+				t.Errorf("%s: stale field left behind the slice: %+v", in, all[i])
+			}
+		}
 	}
 }
 

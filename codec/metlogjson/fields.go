@@ -284,23 +284,41 @@ func (d *decoder) addField(name string, t metlog.ValueType, at int) (*metlog.Fie
 	} else {
 		m.Fields = append(m.Fields, metlog.Field{})
 	}
+	// The slot is reset member by member, storing only what differs: a
+	// field of a stream's message is mostly the same as the last one's
+	// in its place, and a store of a pointer costs a write barrier while
+	// the garbage collector marks.
 	f := &m.Fields[k]
-	old := *f
-	*f = metlog.Field{Type: t}
-	if name != "" {
-		f.Name = name
-	} else {
-		f.Name = fieldName(d.path, old.Name)
+	f.Type = t
+	if name == "" {
+		name = fieldName(d.path, f.Name)
 	}
-	switch t {
-	case metlog.TypeString:
-		f.Strings = old.Strings[:0]
-	case metlog.TypeInteger:
-		f.Integers = old.Integers[:0]
-	case metlog.TypeDouble:
-		f.Doubles = old.Doubles[:0]
-	case metlog.TypeBool:
-		f.Bools = old.Bools[:0]
+	setString(&f.Name, name)
+	setString(&f.Representation, "")
+	// Each value slice is emptied for reuse if it is type t's, else
+	// dropped; a slice cut in place costs no pointer store.
+	if f.Bytes != nil {
+		f.Bytes = nil
+	}
+	if t == metlog.TypeString {
+		f.Strings = f.Strings[:0]
+	} else if f.Strings != nil {
+		f.Strings = nil
+	}
+	if t == metlog.TypeInteger {
+		f.Integers = f.Integers[:0]
+	} else if f.Integers != nil {
+		f.Integers = nil
+	}
+	if t == metlog.TypeDouble {
+		f.Doubles = f.Doubles[:0]
+	} else if f.Doubles != nil {
+		f.Doubles = nil
+	}
+	if t == metlog.TypeBool {
+		f.Bools = f.Bools[:0]
+	} else if f.Bools != nil {
+		f.Bools = nil
 	}
 	return f, nil
 }
