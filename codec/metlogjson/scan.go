@@ -178,6 +178,18 @@ func plainMask(x uint64) uint64 {
 // The string must be valid UTF-8 with no raw control characters. A \u
 // escape of a lone surrogate half decodes as U+FFFD.
 func (d *decoder) str() ([]byte, error) {
+	// Most strings are plain to the closing quote: small enough to inline.
+	start := d.i + 1
+	if j := skipPlain(d.data, start); j < len(d.data) && d.data[j] == '"' {
+		d.i = j + 1
+		return d.data[start:j], nil
+	}
+	return d.strSlow()
+}
+
+// strSlow is str for a string with an escape, a control character or
+// non-ASCII text.
+func (d *decoder) strSlow() ([]byte, error) {
 	d.i++ // the opening quote
 	start := d.i
 	for {
