@@ -120,10 +120,13 @@ func (d *decoder) message() error {
 	m.UUID, m.Timestamp, m.Severity, m.Pid, m.Fields = metlog.UUID{}, 0, metlog.Info, 0, m.Fields[:0]
 	var set uint16
 	defer func() {
-		for k, p := range [...]*string{keyHostname: &m.Hostname, keyLogger: &m.Logger, keyType: &m.Type,
-			keyPayload: &m.Payload, keyEnvVersion: &m.EnvVersion} {
-			if p != nil && set&(1<<k) == 0 {
-				setString(p, "")
+		const all = 1<<keyHostname | 1<<keyLogger | 1<<keyType | 1<<keyPayload | 1<<keyEnvVersion
+		if set&all != all {
+			for k, p := range [...]*string{keyHostname: &m.Hostname, keyLogger: &m.Logger, keyType: &m.Type,
+				keyPayload: &m.Payload, keyEnvVersion: &m.EnvVersion} {
+				if p != nil && set&(1<<k) == 0 {
+					setString(p, "")
+				}
 			}
 		}
 		// Drop what is left of the previous message's fields.
