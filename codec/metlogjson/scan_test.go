@@ -104,3 +104,20 @@ func FuzzSmallInt(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFraction checks fraction, which reads up to six digits as one word,
+// against fractionDigits, which reads a digit at a time.
+func FuzzFraction(f *testing.F) {
+	for _, s := range []string{".123456Z", ".1Z", ".12345678", ".1234567Z", ".Z123456", ".123456", ".000001+01:00",
+		".999999z", ".12345:ab", ".9/", ".1234567890", ".12\xff4567"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b := append([]byte{'.'}, data...)
+		frac, n, ok := fraction(b)
+		wfrac, wn, wok := fractionDigits(b)
+		if frac != wfrac || n != wn || ok != wok {
+			t.Fatalf("fraction(%q) = %d, %d, %v; fractionDigits: %d, %d, %v", b, frac, n, ok, wfrac, wn, wok)
+		}
+	})
+}

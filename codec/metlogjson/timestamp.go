@@ -1,13 +1,17 @@
 package metlogjson
 
-import "math"
+import (
+	"encoding/binary"
+	"math"
+	"math/bits"
+)
 
 // minuteCache remembers the date, hour and minute of the last timestamp
 // parseTimestamp read ("YYYY-MM-DDThh:mm") and the seconds since the epoch
 // they stand for, so that timestamps from the same minute, as a stream
 // mostly has, skip the calendar arithmetic.
 type minuteCache struct {
-	prefix [16]byte
+	prefix [2]uint64 // the 16 bytes, little-endian, compared as two words
 	secs   int64
 	ok     bool
 }
@@ -29,7 +33,8 @@ func parseTimestamp(b []byte, mc *minuteCache) (int64, bool) {
 		return 0, false
 	}
 	var minuteSecs int64 // seconds from the epoch to the minute, in the zone
-	if mc.ok && string(b[:16]) == string(mc.prefix[:]) {
+	prefix := [2]uint64{binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:16])}
+	if mc.ok && prefix == mc.prefix {
 		minuteSecs = mc.secs
 	} else {
 		year, ok1 := atoiN(b[0:4])
@@ -43,7 +48,7 @@ func parseTimestamp(b []byte, mc *minuteCache) (int64, bool) {
 			return 0, false
 		}
 		minuteSecs = daysFromCivil(int64(year), month, day)*86400 + int64(hour*3600+minute*60)
-		copy(mc.prefix[:], b[:16])
+		mc.prefix = prefix
 		mc.secs, mc.ok = minuteSecs, true
 	}
 	sec, ok := atoiN(b[17:19])
@@ -54,17 +59,10 @@ func parseTimestamp(b []byte, mc *minuteCache) (int64, bool) {
 
 	var frac int64
 	if len(b) > 0 && b[0] == '.' {
-		n := 1
-		for ; n < len(b) && b[n]-'0' <= 9; n++ {
-			if n <= 9 {
-				frac = frac*10 + int64(b[n]-'0')
-			}
-		}
-		digits := n - 1
-		if digits < 1 || digits > 9 {
+		var n int
+		if frac, n, ok = fraction(b); !ok {
 			return 0, false
 		}
-		frac *= pow10[9-digits]
 		b = b[n:]
 	}
 
@@ -89,6 +87,60 @@ func parseTimestamp(b []byte, mc *minuteCache) (int64, bool) {
 
 	secs := minuteSecs + int64(sec) - offset
 	return secondsToNanos(secs, frac)
+}
+
+// fraction reads the fraction of a second at b, which starts with the
+// decimal point, as nanoseconds, and returns it and the length of the
+// fraction, point included. It reports false for no digits or more than
+// nine.
+func fraction(b []byte) (frac int64, n int, ok bool) {
+	if len(b) >= 8 {
+		// Up to six digits (metlog-py's microseconds) and the byte after
+		// them fit the word at the point: read them all at once, the point
+		// as a leading zero.
+		const ones = 0x0101010101010101
+		x := binary.LittleEndian.Uint64(b)&^0xff | '0'
+		if m := nonDigits(x); m != 0 {
+			k := bits.TrailingZeros64(m) / 8 // the point and the digits
+			if k == 1 {
+				return 0, 0, false
+			}
+			v := eightDigits((x - '0'*ones) << (64 - 8*k))
+			return int64(v) * pow10[10-k], k, true
+		}
+	}
+	return fractionDigits(b)
+}
+
+// fractionDigits is fraction reading a digit at a time.
+func fractionDigits(b []byte) (frac int64, n int, ok bool) {
+	n = 1
+	for ; n < len(b) && b[n]-'0' <= 9; n++ {
+		if n <= 9 {
+			frac = frac*10 + int64(b[n]-'0')
+		}
+	}
+	digits := n - 1
+	if digits < 1 || digits > 9 {
+		return 0, 0, false
+	}
+	return frac * pow10[9-digits], n, true
+}
+
+// nonDigits returns the high bit of each byte of x that is not an ASCII
+// decimal digit.
+func nonDigits(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	a := x ^ '0'*ones                                       // digits are 0-9 now
+	t := a&(0xf0*ones) | (a&(0x0f*ones)+6*ones)&(0x10*ones) // nonzero bytes are not digits
+	return (t&(0x7f*ones) + 0x7f*ones | t) & highs
+}
+
+// eightDigits returns the number whose decimal digits, most significant
+// first, are the bytes of x from the lowest (each 0 to 9).
+func eightDigits(x uint64) uint64 {
+	x = x*10 + x>>8 // pairs of digits in the even bytes
+	return ((x&0x000000ff000000ff)*(100+1000000<<32) + (x>>16&0x000000ff000000ff)*(1+10000<<32)) >> 32
 }
 
 // pow10 holds the powers of ten that fit an int64 fraction of a second.
