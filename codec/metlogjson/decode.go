@@ -117,7 +117,8 @@ func (d *decoder) message() error {
 	// end: a string equal to the previous message's, as most of a stream's
 	// are, is then not stored again (see setString). set marks the strings
 	// this message gave a value (bits 1<<keyHostname and so on).
-	m.UUID, m.Timestamp, m.Severity, m.Pid, m.Fields = metlog.UUID{}, 0, metlog.Info, 0, m.Fields[:0]
+	m.UUID, m.Timestamp, m.Severity, m.Pid = metlog.UUID{}, 0, metlog.Info, 0
+	m.Fields = m.Fields[:0] // alone, so that only the length is stored
 	var set uint16
 	defer func() {
 		const all = 1<<keyHostname | 1<<keyLogger | 1<<keyType | 1<<keyPayload | 1<<keyEnvVersion

@@ -113,14 +113,18 @@ func (d *decoder) fieldValue(depth int) error {
 		}
 		return d.addRaw([]byte("null"), at)
 	case isNumberStart(c):
-		var n num
 		if v, end, ok := smallInt(d.data, d.i); ok {
-			d.i, n = end, num{kind: numInt, i: v}
-		} else {
-			var err error
-			if n, err = d.number(); err != nil {
+			d.i = end
+			f, err := d.addField("", metlog.TypeInteger, at)
+			if err != nil {
 				return err
 			}
+			f.Integers = append(f.Integers, v)
+			return nil
+		}
+		n, err := d.number()
+		if err != nil {
+			return err
 		}
 		switch n.kind {
 		case numInt:
