@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"strconv"
+	"unsafe"
 
 	"github.com/metlog/metlog"
 )
@@ -78,8 +79,8 @@ func (d *Decoder) Decode(m *metlog.Message) error {
 	// is; a message spread over lines (or a broken one) fails to parse and
 	// takes the framing path below, which finds where it really ends.
 	if nl := bytes.IndexByte(d.buf[d.pos:], '\n'); nl > 0 && nl <= lim.MaxSize {
-		if d.parse(m, lim, d.buf[d.pos:d.pos+nl]) == nil {
-			d.pos += d.dec.i
+		if d.parse(m, lim, d.pos+nl) == nil {
+			d.pos = d.dec.i
 			return nil
 		}
 	}
@@ -89,21 +90,30 @@ func (d *Decoder) Decode(m *metlog.Message) error {
 		d.resync = true
 		return err
 	}
-	err = d.parse(m, lim, d.buf[d.pos:end])
+	err = d.parse(m, lim, end)
 	d.pos = end
 	return err
 }
 
-// parse decodes the message that starts data, which starts at d.pos, into
-// m; d.dec.i is where it ended.
-func (d *Decoder) parse(m *metlog.Message, lim Limits, data []byte) error {
-	d.dec.data = data
-	d.dec.i = 0
-	d.dec.base = d.InputOffset()
+// parse decodes the message in buf[pos:end] into m; d.dec.i is the index
+// in buf where it ended.
+//
+// The decoder reads buf itself, cut at end, from pos: the slice then
+// points where it did for the message before, and is stored again only
+// when buf has moved (a pointer store costs a write barrier while the
+// garbage collector marks). It stays set between calls, holding only what
+// buf holds.
+func (d *Decoder) parse(m *metlog.Message, lim Limits, end int) error {
+	if unsafe.SliceData(d.dec.data) != unsafe.SliceData(d.buf) || cap(d.dec.data) != cap(d.buf) {
+		d.dec.data = d.buf
+	}
+	d.dec.data = d.dec.data[:end]
+	d.dec.i = d.pos
+	d.dec.base = d.off
 	d.dec.lim = lim
 	d.dec.m = m
 	err := d.dec.message()
-	d.dec.data, d.dec.m = nil, nil
+	d.dec.m = nil
 	return err
 }
 
