@@ -329,11 +329,33 @@ var statsdTypeField = append([]byte{3<<3 | 2, byte(len(statsdin.RecordType))}, s
 // record of the statsd input: it is not unless it holds that type field's
 // bytes, which a search finds faster than rec's fields can be read.
 func mayBeStatsdRecord(rec []byte) bool {
+	if typ, ok := leadingType(rec); ok {
+		return string(typ) == statsdin.RecordType
+	}
 	if !bytes.Contains(rec, statsdTypeField) {
 		return false
 	}
 	typ, err := heka.MessageType(rec)
 	return err != nil || string(typ) == statsdin.RecordType
+}
+
+// leadingType returns the type of rec when rec starts as
+// metlog.Message.AppendProtobuf writes every record the router journals:
+// the UUID, the timestamp, then the type field, which that encoder writes
+// once. It reports false for any other start.
+func leadingType(rec []byte) ([]byte, bool) {
+	const at = 2 + 16 // after the UUID field
+	if len(rec) < at+1 || rec[0] != 1<<3|2 || rec[1] != 16 || rec[at] != 2<<3|0 {
+		return nil, false
+	}
+	i := at + 1
+	for end := min(len(rec), i+10); i < end && rec[i] >= 0x80; i++ { // the timestamp
+	}
+	i++
+	if i+1 >= len(rec) || rec[i] != 3<<3|2 || rec[i+1] >= 0x80 || int(rec[i+1]) > len(rec)-i-2 {
+		return nil, false
+	}
+	return rec[i+2 : i+2+int(rec[i+1])], true
 }
 
 func isDerived(m *metlog.Message) bool {

@@ -157,6 +157,15 @@ func TestMayBeStatsdRecord(t *testing.T) {
 			t.Errorf("mayBeStatsdRecord(type %q, payload %q) = %v", c.m.Type, c.m.Payload, got)
 		}
 	}
+	// Records that do not start as the router's encoder writes them: the
+	// type after other fields, or no UUID first.
+	late := append((&metlog.Message{Logger: "x"}).AppendProtobuf(nil), statsdTypeField...)
+	noUUID := append(append([]byte(nil), statsdTypeField...), (&metlog.Message{Logger: "x"}).AppendProtobuf(nil)...)
+	for _, rec := range [][]byte{late, noUUID} {
+		if !mayBeStatsdRecord(rec) {
+			t.Errorf("mayBeStatsdRecord(% x) = false", rec)
+		}
+	}
 }
 
 // With parallel set, a helper prepares the batches after the first of each
