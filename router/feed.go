@@ -344,15 +344,21 @@ func mayBeStatsdRecord(rec []byte) bool {
 // the UUID, the timestamp, then the type field, which that encoder writes
 // once. It reports false for any other start.
 func leadingType(rec []byte) ([]byte, bool) {
-	const at = 2 + 16 // after the UUID field
-	if len(rec) < at+1 || rec[0] != 1<<3|2 || rec[1] != 16 || rec[at] != 2<<3|0 {
+	// Tags: field number << 3 | wire type (0 varint, 2 length-delimited).
+	const (
+		uuidTag      = 1<<3 | 2
+		timestampTag = 2 << 3
+		typeTag      = 3<<3 | 2
+		at           = 2 + 16 // after the UUID field
+	)
+	if len(rec) < at+1 || rec[0] != uuidTag || rec[1] != 16 || rec[at] != timestampTag {
 		return nil, false
 	}
 	i := at + 1
 	for end := min(len(rec), i+10); i < end && rec[i] >= 0x80; i++ { // the timestamp
 	}
 	i++
-	if i+1 >= len(rec) || rec[i] != 3<<3|2 || rec[i+1] >= 0x80 || int(rec[i+1]) > len(rec)-i-2 {
+	if i+1 >= len(rec) || rec[i] != typeTag || rec[i+1] >= 0x80 || int(rec[i+1]) > len(rec)-i-2 {
 		return nil, false
 	}
 	return rec[i+2 : i+2+int(rec[i+1])], true
