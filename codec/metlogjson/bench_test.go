@@ -185,3 +185,43 @@ func BenchmarkDecodeRouting(b *testing.B) {
 		cpu.Report(b)
 	})
 }
+
+// BenchmarkRecordRouting turns a stream of routing lines into the records
+// a router journals: decoded into a message and encoded (decode+encode),
+// and transcoded by NextRecord (transcode).
+func BenchmarkRecordRouting(b *testing.B) {
+	stream := bytes.Join(routingLines(1024), nil)
+	id := metlog.UUID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+	b.Run("decode+encode", func(b *testing.B) {
+		d := NewDecoderSize(&repeatReader{line: stream}, 64<<10)
+		var m metlog.Message
+		var rec []byte
+		b.SetBytes(int64(len(stream) / 1024))
+		b.ReportAllocs()
+		cpu := cputime.Now()
+		for b.Loop() {
+			if err := d.Decode(&m); err != nil {
+				b.Fatal(err)
+			}
+			m.UUID = id
+			rec = m.AppendProtobuf(rec[:0])
+		}
+		cpu.Report(b)
+	})
+	b.Run("transcode", func(b *testing.B) {
+		d := NewDecoderSize(&repeatReader{line: stream}, 64<<10)
+		var m metlog.Message
+		var rec []byte
+		b.SetBytes(int64(len(stream) / 1024))
+		b.ReportAllocs()
+		cpu := cputime.Now()
+		for b.Loop() {
+			var decoded bool
+			var err error
+			if rec, decoded, err = d.NextRecord(rec[:0], &m, id, 1); err != nil || decoded {
+				b.Fatal(err, decoded)
+			}
+		}
+		cpu.Report(b)
+	})
+}

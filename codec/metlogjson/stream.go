@@ -21,6 +21,10 @@ import (
 type Decoder struct {
 	// Limits bound each message; set them before the first Decode.
 	Limits Limits
+	// Reserved, if set, names fields the caller must see: NextRecord
+	// decodes a message with such a field into a Message rather than
+	// transcoding it. Set it before the first NextRecord.
+	Reserved func(name []byte) bool
 
 	r      io.Reader
 	buf    []byte // buffered input; buf[pos:] is unread
@@ -31,6 +35,7 @@ type Decoder struct {
 	// readSize is the smallest buffer reads are made into; 0 means 4096.
 	readSize int
 	dec      decoder
+	fields   []plainField // NextRecord's, reused
 }
 
 // NewDecoder returns a Decoder reading from r in reads of at least 4 KiB.
@@ -54,9 +59,20 @@ func (d *Decoder) InputOffset() int64 { return d.off + int64(d.pos) }
 // other error from the reader.
 func (d *Decoder) Decode(m *metlog.Message) error {
 	lim := d.Limits.withDefaults()
+	nl, err := d.start(lim)
+	if err != nil {
+		return err
+	}
+	return d.decodeFrom(m, lim, nl)
+}
+
+// start moves to the start of the next message, reading as needed, and
+// returns the offset from there of the first newline if the message may
+// be that line (0 if not).
+func (d *Decoder) start(lim Limits) (nl int, err error) {
 	if d.resync {
 		if !d.skipToMessage() {
-			return d.readErr()
+			return 0, d.readErr()
 		}
 	}
 	for {
@@ -67,32 +83,47 @@ func (d *Decoder) Decode(m *metlog.Message) error {
 			break
 		}
 		if !d.fill(lim) {
-			return d.readErr()
+			return 0, d.readErr()
 		}
 	}
 	if c := d.buf[d.pos]; c != '{' {
 		err := &Error{Offset: d.InputOffset(), Kind: ErrSyntax, Msg: "unexpected " + quoteByte(c) + ", want '{' starting a message"}
 		d.resync = true
-		return err
+		return 0, err
 	}
+	if nl = bytes.IndexByte(d.buf[d.pos:], '\n'); nl > lim.MaxSize {
+		nl = 0
+	}
+	return max(nl, 0), nil
+}
+
+// decodeFrom decodes the message that starts at buf[pos] into m; nl is
+// what start returned.
+func (d *Decoder) decodeFrom(m *metlog.Message, lim Limits, nl int) error {
 	// Fast path: most streams are one message a line. Try the line as it
 	// is; a message spread over lines (or a broken one) fails to parse and
 	// takes the framing path below, which finds where it really ends.
-	if nl := bytes.IndexByte(d.buf[d.pos:], '\n'); nl > 0 && nl <= lim.MaxSize {
-		if d.parse(m, lim, d.pos+nl) == nil {
-			d.pos = d.dec.i
-			return nil
-		}
+	if nl > 0 && d.parse(m, lim, d.pos+nl) == nil {
+		d.pos = d.dec.i
+		return nil
 	}
-	end, err := d.frame(lim)
+	end, err := d.framed(lim)
 	if err != nil {
-		d.pos++ // past the '{', to look for the next message
-		d.resync = true
 		return err
 	}
 	err = d.parse(m, lim, end)
 	d.pos = end
 	return err
+}
+
+// framed is frame, setting the decoder to resume after a framing error.
+func (d *Decoder) framed(lim Limits) (int, error) {
+	end, err := d.frame(lim)
+	if err != nil {
+		d.pos++ // past the '{', to look for the next message
+		d.resync = true
+	}
+	return end, err
 }
 
 // parse decodes the message in buf[pos:end] into m; d.dec.i is the index
