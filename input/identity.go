@@ -34,6 +34,10 @@ func Identify(m *metlog.Message, tlsClient, signer string) {
 	}
 }
 
+// IdentityField reports whether name is one of the fields Identify sets,
+// which a sender's message may not carry.
+func IdentityField(name []byte) bool { return reserved(string(name)) }
+
 func reserved(name string) bool {
 	return name == FieldTLSClient || name == FieldSigner || name == FieldSource
 }

@@ -28,6 +28,18 @@ type Sink interface {
 	Deliver(ctx context.Context, msgs []*metlog.Message, opts DeliverOptions) error
 }
 
+// A RecordSink is a Sink that also takes messages already encoded, as the
+// router's journal holds them: an input that can make the records more
+// cheaply than it can decode messages (the TCP input's metlog JSON) uses it.
+type RecordSink interface {
+	Sink
+	// DeliverRecords stores recs, each a message's Heka protobuf encoding
+	// (metlog.Message.AppendProtobuf) with its UUID and timestamp set,
+	// under the rules of Deliver. The caller may reuse recs when it
+	// returns.
+	DeliverRecords(ctx context.Context, recs [][]byte, opts DeliverOptions) error
+}
+
 // DeliverOptions modify Sink.Deliver.
 type DeliverOptions struct {
 	// Durable waits until the messages are synced to disk.

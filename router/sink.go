@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,20 +67,54 @@ func (s *sink) Deliver(ctx context.Context, msgs []*metlog.Message, opts input.D
 		b.recs = append(b.recs, b.data[start:end])
 		start = end
 	}
-	var pos journal.Pos
-	var err error
-	if opts.NoWait {
-		pos, err = s.j.TryAppend(b.recs...)
-		if errors.Is(err, journal.ErrFull) {
-			return input.ErrFull
-		}
-	} else {
-		pos, err = s.j.Append(ctx, b.recs...)
-	}
+	pos, err := s.store(ctx, b.recs, opts)
 	if err != nil {
 		return err
 	}
 	s.tail.publish(msgs)
+	return s.durable(ctx, pos, opts)
+}
+
+// DeliverRecords implements input.RecordSink.
+func (s *sink) DeliverRecords(ctx context.Context, recs [][]byte, opts input.DeliverOptions) error {
+	if slices.ContainsFunc(recs, tooLarge) {
+		var keep [][]byte
+		for _, r := range recs {
+			if tooLarge(r) {
+				s.oversize.Add(1)
+			} else {
+				keep = append(keep, r)
+			}
+		}
+		if recs = keep; len(recs) == 0 {
+			return nil
+		}
+	}
+	pos, err := s.store(ctx, recs, opts)
+	if err != nil {
+		return err
+	}
+	s.tail.publishRecords(recs)
+	return s.durable(ctx, pos, opts)
+}
+
+func tooLarge(rec []byte) bool { return len(rec) > heka.MaxMessageSize }
+
+// store appends recs to the journal, waiting for room unless opts.NoWait,
+// and returns the position after them.
+func (s *sink) store(ctx context.Context, recs [][]byte, opts input.DeliverOptions) (journal.Pos, error) {
+	if !opts.NoWait {
+		return s.j.Append(ctx, recs...)
+	}
+	pos, err := s.j.TryAppend(recs...)
+	if errors.Is(err, journal.ErrFull) {
+		err = input.ErrFull
+	}
+	return pos, err
+}
+
+// durable waits, with opts.Durable, until the journal is durable to pos.
+func (s *sink) durable(ctx context.Context, pos journal.Pos, opts input.DeliverOptions) error {
 	if opts.Durable {
 		return s.j.WaitDurable(ctx, pos)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/codec/heka"
 	statsdin "github.com/metlog/metlog/input/statsd"
 	"github.com/metlog/metlog/match"
 )
@@ -63,6 +64,21 @@ func (h *tailHub) publish(msgs []*metlog.Message) {
 			}
 		}
 	}
+}
+
+// publishRecords is publish for journal records.
+func (h *tailHub) publishRecords(recs [][]byte) {
+	if h.n.Load() == 0 {
+		return
+	}
+	msgs := make([]metlog.Message, len(recs))
+	ptrs := make([]*metlog.Message, 0, len(recs))
+	for i, r := range recs {
+		if heka.Unmarshal(r, &msgs[i]) == nil {
+			ptrs = append(ptrs, &msgs[i])
+		}
+	}
+	h.publish(ptrs)
 }
 
 func isRecord(m *metlog.Message) bool { return m.Type == statsdin.RecordType }

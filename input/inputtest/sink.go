@@ -4,8 +4,10 @@ package inputtest
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/metlog/metlog"
+	"github.com/metlog/metlog/codec/heka"
 	"github.com/metlog/metlog/input"
 )
 
@@ -92,3 +94,26 @@ func (s *Sink) waitFor(ctx context.Context, done func() bool) ([]*metlog.Message
 		}
 	}
 }
+
+// RecordSink is a Sink that also takes records (input.RecordSink): it
+// decodes them and keeps them as messages, counting them in Records.
+type RecordSink struct {
+	Sink
+	records atomic.Int64
+}
+
+// DeliverRecords decodes recs and delivers them as Deliver does.
+func (s *RecordSink) DeliverRecords(ctx context.Context, recs [][]byte, opts input.DeliverOptions) error {
+	msgs := make([]*metlog.Message, len(recs))
+	for i, r := range recs {
+		msgs[i] = new(metlog.Message)
+		if err := heka.Unmarshal(r, msgs[i]); err != nil {
+			return err
+		}
+	}
+	s.records.Add(int64(len(recs)))
+	return s.Deliver(ctx, msgs, opts)
+}
+
+// Records returns how many messages came as records.
+func (s *RecordSink) Records() int { return int(s.records.Load()) }

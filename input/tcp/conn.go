@@ -32,10 +32,15 @@ const handshakeTimeout = 10 * time.Second
 // what it had already read.
 const drainTimeout = 5 * time.Second
 
-// batch is a set of messages read from a connection and delivered together.
+// batch is a set of messages read from a connection and delivered together:
+// decoded, or encoded as records for an input.RecordSink.
 type batch struct {
 	pool []metlog.Message // storage, reused
 	msgs []*metlog.Message
+	// data holds the records, recs[i] ending at ends[i].
+	data []byte
+	ends []int
+	recs [][]byte
 	size int
 	// count is how many records the batch settles (acknowledged mode):
 	// delivered and rejected alike; rejected is how many were rejected.
@@ -46,6 +51,18 @@ func (b *batch) next() *metlog.Message { return &b.pool[len(b.msgs)] }
 
 func (b *batch) reset() {
 	b.msgs, b.size, b.count, b.rejected = b.msgs[:0], 0, 0, 0
+	b.data, b.ends, b.recs = b.data[:0], b.ends[:0], b.recs[:0]
+}
+
+// records returns the batch's records.
+func (b *batch) records() [][]byte {
+	b.recs = b.recs[:0]
+	start := 0
+	for _, end := range b.ends {
+		b.recs = append(b.recs, b.data[start:end:end])
+		start = end
+	}
+	return b.recs
 }
 
 // connection serves one accepted connection.
@@ -71,6 +88,14 @@ type connection struct {
 	ackBuf               []byte
 	// deadlineSet is when the read deadline was last moved.
 	deadlineSet time.Time
+
+	// For an input.RecordSink: the sink, the time of the last read (the
+	// time of receipt the records carry), the records' UUIDs and the
+	// buffer each record is made in.
+	records input.RecordSink
+	readAt  int64
+	uuids   *metlog.UUIDGenerator
+	rec     []byte
 }
 
 func newConnection(in *Input, conn net.Conn, sink input.Sink) *connection {
@@ -158,6 +183,11 @@ func onlySpace(b []byte) bool {
 func (c *connection) readJSON(r io.Reader) error {
 	dec := metlogjson.NewDecoderSize(r, readSize)
 	dec.Limits.MaxSize = c.in.cfg.MaxMessageSize
+	if rs, ok := c.sink.(input.RecordSink); ok && c.tlsClient == "" && !c.in.dec.RequireSignature &&
+		(c.in.dec.Format == input.FormatAuto || c.in.dec.Format == input.FormatMetlogJSON) {
+		c.records = rs
+		return c.readJSONRecords(dec)
+	}
 	// Decode reads the socket mid-message, which hands the current batch
 	// to the deliverer (flushReader), so it decodes into a message of the
 	// connection's own, swapped into the batch once complete.
@@ -185,6 +215,61 @@ func (c *connection) readJSON(r io.Reader) error {
 			*m, scratch = scratch, *m
 			input.Identify(m, c.tlsClient, "")
 			c.add(m, int(dec.InputOffset()-start))
+		case errors.As(err, &jerr):
+			c.in.counters.Rejected(input.JSONReason(err))
+			c.in.log.Debug("message rejected", "from", c.conn.RemoteAddr(), "err", err)
+		default:
+			return err
+		}
+		if c.stopped() {
+			return nil
+		}
+	}
+}
+
+// readJSONRecords is readJSON for an input.RecordSink: the messages are
+// delivered as records, most of them transcoded without a Message
+// (metlogjson.Decoder.NextRecord), the others decoded, treated as
+// readJSON treats them, and encoded. The connection then has no TLS client
+// name or signature requirement, and its format reads metlog JSON as it is
+// (auto or metlog-json).
+func (c *connection) readJSONRecords(dec *metlogjson.Decoder) error {
+	dec.Reserved = input.IdentityField
+	c.uuids = metlog.NewUUIDGenerator()
+	c.readAt = time.Now().UnixNano()
+	var scratch metlog.Message
+	var jerr *metlogjson.Error // out of the loop: errors.As moves it to the heap
+	for {
+		start := dec.InputOffset()
+		now := c.readAt
+		id := c.uuids.New(now)
+		rec, decoded, err := dec.NextRecord(c.rec[:0], &scratch, id, now)
+		switch {
+		case err == nil:
+			if decoded {
+				c.in.dec.Format.Lift(&scratch)
+				input.Identify(&scratch, "", "")
+				if scratch.Timestamp == 0 {
+					scratch.Timestamp = now
+				}
+				if scratch.UUID.IsZero() {
+					scratch.UUID = id
+				}
+				rec = scratch.AppendProtobuf(rec)
+			}
+			c.rec = rec
+			if !c.in.limiter.Allow(c.src, 1) {
+				c.in.counters.Rejected(input.ReasonRateLimited)
+				continue
+			}
+			b := c.cur
+			b.data = append(b.data, rec...)
+			b.ends = append(b.ends, len(b.data))
+			b.size += int(dec.InputOffset() - start)
+			b.count++
+			if len(b.ends) == len(b.pool) {
+				c.push()
+			}
 		case errors.As(err, &jerr):
 			c.in.counters.Rejected(input.JSONReason(err))
 			c.in.log.Debug("message rejected", "from", c.conn.RemoteAddr(), "err", err)
@@ -298,6 +383,12 @@ func (c *connection) deliverLoop(ctx context.Context) {
 }
 
 func (c *connection) deliver(ctx context.Context, b *batch) error {
+	if len(b.ends) > 0 {
+		if err := c.records.DeliverRecords(ctx, b.records(), input.DeliverOptions{Durable: c.ack}); err != nil {
+			return err
+		}
+		c.in.counters.Received(len(b.ends), b.size)
+	}
 	if len(b.msgs) > 0 {
 		if err := c.sink.Deliver(ctx, b.msgs, input.DeliverOptions{Durable: c.ack}); err != nil {
 			return err
@@ -346,5 +437,9 @@ type flushReader struct{ c *connection }
 func (f flushReader) Read(p []byte) (int, error) {
 	f.c.push()
 	f.c.setReadDeadline()
-	return f.c.conn.Read(p)
+	n, err := f.c.conn.Read(p)
+	if f.c.records != nil {
+		f.c.readAt = time.Now().UnixNano()
+	}
+	return n, err
 }

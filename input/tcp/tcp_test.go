@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -303,5 +305,87 @@ func TestManyConnections(t *testing.T) {
 			t.Fatalf("connection %s: payload %s, want %s", m.Type, m.Payload, want)
 		}
 		next[m.Type]++
+	}
+}
+
+// deliverAll sends stream over one connection to an input delivering to
+// sink and returns the n messages it delivers.
+func deliverAll(t *testing.T, cfg Config, sink interface {
+	input.Sink
+	Wait(context.Context, int) ([]*metlog.Message, error)
+}, stream string, n int) []*metlog.Message {
+	t.Helper()
+	in := start(t, cfg, sink)
+	c := dial(t, in)
+	if _, err := io.WriteString(c, stream); err != nil {
+		t.Fatal(err)
+	}
+	c.(*net.TCPConn).CloseWrite()
+	msgs, err := sink.Wait(waitCtx(t), n)
+	if err != nil {
+		t.Fatal(err, len(msgs))
+	}
+	return msgs
+}
+
+// To a sink that takes records, the input delivers the messages it
+// delivers to any sink, completed with a UUID and the time of receipt as a
+// router completes them; most as records transcoded without a Message.
+func TestRecordSink(t *testing.T) {
+	var stream strings.Builder
+	files, err := filepath.Glob("../../codec/metlogjson/testdata/*.json")
+	if err != nil || len(files) < 20 {
+		t.Fatal(err, len(files))
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stream.Write(bytes.TrimSpace(data))
+		stream.WriteString("\n")
+	}
+	stream.WriteString(`{"type": "broken", ` + "\n")
+	// metlog-py's layout with a field the input reserves (stripped).
+	stream.WriteString(`{"severity": 6, "timestamp": "2026-11-22T01:49:29Z", "metlog_hostname": "h", "fields": {"tls_client": "forged", "a": 1}, "metlog_pid": 1, "logger": "l", "type": "t", "payload": "p", "env_version": "0.8"}` + "\n")
+	// Heka JSON, lifted into the envelope with the format auto.
+	stream.WriteString(`{"Uuid": "018f6b2e-4c3a-7d12-9abc-def012345678", "Timestamp": 1795312169187659000, "Type": "heka", "Payload": "x", "Fields": [{"name": "n", "value_type": 2, "value": [3]}]}` + "\n")
+	stream.WriteString(`{"type": "last"}`)
+	n := len(files) + 3
+
+	before := time.Now().UnixNano()
+	want := deliverAll(t, Defaults(), &inputtest.Sink{}, stream.String(), n)
+	rs := &inputtest.RecordSink{}
+	got := deliverAll(t, Defaults(), rs, stream.String(), n)
+	after := time.Now().UnixNano()
+	if rs.Records() != n {
+		t.Errorf("%d of %d messages came as records", rs.Records(), n)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d messages, want %d", len(got), len(want))
+	}
+	for i, m := range got {
+		w := want[i]
+		if w.UUID.IsZero() {
+			if m.UUID[6]>>4 != 7 {
+				t.Errorf("message %d: UUID %s is not version 7", i, m.UUID)
+			}
+			m.UUID = metlog.UUID{}
+		}
+		if w.Timestamp == 0 {
+			if m.Timestamp < before || m.Timestamp > after {
+				t.Errorf("message %d: timestamp %d is not the time of receipt", i, m.Timestamp)
+			}
+			m.Timestamp = 0
+		}
+		if !m.Equal(w) {
+			t.Errorf("message %d:\n got %+v\nwant %+v", i, m, w)
+		}
+	}
+	if f := got[n-3].Field("tls_client"); f != nil || got[n-3].Field("a") == nil {
+		t.Errorf("reserved field not stripped: %+v", got[n-3])
+	}
+	if got[n-2].Type != "heka" {
+		t.Errorf("Heka JSON not lifted: %+v", got[n-2])
 	}
 }
