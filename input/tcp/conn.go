@@ -90,12 +90,10 @@ type connection struct {
 	deadlineSet time.Time
 
 	// For an input.RecordSink: the sink, the time of the last read (the
-	// time of receipt the records carry), the records' UUIDs and the
-	// buffer each record is made in.
+	// time of receipt the records carry) and the records' UUIDs.
 	records input.RecordSink
 	readAt  int64
 	uuids   *metlog.UUIDGenerator
-	rec     []byte
 }
 
 func newConnection(in *Input, conn net.Conn, sink input.Sink) *connection {
@@ -243,7 +241,13 @@ func (c *connection) readJSONRecords(dec *metlogjson.Decoder) error {
 		start := dec.InputOffset()
 		now := c.readAt
 		id := c.uuids.New(now)
-		rec, decoded, err := dec.NextRecord(c.rec[:0], &scratch, id, now)
+		// The record is made in place, after the batch's records. If the
+		// decoder's read handed the batch over meanwhile, the record
+		// went after the records of a batch now the deliverer's, which
+		// it does not read, and is moved to the new batch.
+		b := c.cur
+		at := len(b.data)
+		rec, decoded, err := dec.NextRecord(b.data, &scratch, id, now)
 		switch {
 		case err == nil:
 			if decoded {
@@ -255,15 +259,18 @@ func (c *connection) readJSONRecords(dec *metlogjson.Decoder) error {
 				if scratch.UUID.IsZero() {
 					scratch.UUID = id
 				}
-				rec = scratch.AppendProtobuf(rec)
+				rec, b, at = scratch.AppendProtobuf(c.cur.data), c.cur, len(c.cur.data)
+			} else if b != c.cur {
+				b = c.cur
+				rec = append(b.data, rec[at:]...)
+				at = len(b.data)
 			}
-			c.rec = rec
 			if !c.in.limiter.Allow(c.src, 1) {
 				c.in.counters.Rejected(input.ReasonRateLimited)
+				b.data = rec[:at]
 				continue
 			}
-			b := c.cur
-			b.data = append(b.data, rec...)
+			b.data = rec
 			b.ends = append(b.ends, len(b.data))
 			b.size += int(dec.InputOffset() - start)
 			b.count++
