@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"runtime"
 	"time"
 
 	"github.com/metlog/metlog"
@@ -24,6 +25,15 @@ const (
 // readSize is the size of the reads from a connection: 64 KiB carries a
 // few hundred messages, so reads and journal appends are few.
 const readSize = 64 << 10
+
+// yieldEvery is how many messages a connection reads between yields of
+// its core. Go's scheduler is fair among goroutines, and a router has more
+// of them reading inputs (a reader and a deliverer per connection) than
+// working for its outputs, so a connection reading flat out would take
+// most of the CPU and leave the outputs' share of the work to be done
+// after the load stops. Yielding costs nothing when no other goroutine is
+// runnable, and never waits for an output.
+const yieldEvery = 128
 
 // handshakeTimeout bounds a TLS handshake.
 const handshakeTimeout = 10 * time.Second
@@ -272,6 +282,9 @@ func (c *connection) readJSONRecords(dec *metlogjson.Decoder) error {
 			}
 			b.data = rec
 			b.ends = append(b.ends, len(b.data))
+			if len(b.ends)%yieldEvery == 0 {
+				runtime.Gosched()
+			}
 			b.size += int(dec.InputOffset() - start)
 			b.count++
 			if len(b.ends) == len(b.pool) {
@@ -335,6 +348,9 @@ func (c *connection) readHeka(r io.Reader) error {
 // batch, delivering the batch when it is full.
 func (c *connection) add(m *metlog.Message, size int) {
 	c.cur.msgs = append(c.cur.msgs, m)
+	if len(c.cur.msgs)%yieldEvery == 0 {
+		runtime.Gosched()
+	}
 	c.cur.size += size
 	c.cur.count++
 	if len(c.cur.msgs) == len(c.cur.pool) {
