@@ -65,65 +65,56 @@ func (d *Decoder) transcode(dst []byte, lim Limits, end int, id metlog.UUID, now
 		return dst, false
 	}
 	b := d.buf[:end]
-	i := d.pos + 1 // past '{'
 	var (
-		severity, pid                    int64
-		ts                               int64
+		severity, pid, ts                int64
 		host, logger, typ, payload, envV []byte
+		s                                []byte
 		ok                               bool
 	)
+	// The nine keys in metlog-py's order, written out: a loop over them
+	// with a switch on the key measured 2-13% slower.
+	i, ok := afterKey(b, d.pos+1, &envelopeWords[keySeverity])
+	if ok {
+		severity, i, ok = int32At(b, i)
+	}
+	if ok {
+		i, ok = afterKey(b, i, &sepWords[keyTimestamp])
+	}
+	if ok {
+		if s, i, ok = plainString(b, i); ok {
+			ts, ok = parseTimestamp(s, &d.dec.minute)
+		}
+	}
+	if ok {
+		host, i, ok = stringAfter(b, i, &sepWords[keyHostname])
+	}
+	if ok {
+		i, ok = afterKey(b, i, &sepWords[keyFields])
+	}
 	fields := d.fields[:0]
-	for k := range keyUUID {
-		w := &sepWords[k]
-		if k == 0 {
-			w = &envelopeWords[0]
+	if ok {
+		fields, i, ok = d.plainFields(b, i, fields, lim.MaxFields)
+	}
+	if ok {
+		if i, ok = afterKey(b, i, &sepWords[keyPid]); ok {
+			pid, i, ok = int32At(b, i)
 		}
-		if !w.at(b, i) {
-			return dst, false
-		}
-		i += w.n
-		switch k {
-		case keySeverity, keyPid:
-			var v int64
-			if v, i, ok = smallInt(b, i); !ok || v < -1<<31 || v > 1<<31-1 {
-				return dst, false
-			}
-			if k == keySeverity {
-				severity = v
-			} else {
-				pid = v
-			}
-		case keyTimestamp:
-			var s []byte
-			if s, i, ok = plainString(b, i); !ok {
-				return dst, false
-			}
-			if ts, ok = parseTimestamp(s, &d.dec.minute); !ok {
-				return dst, false
-			}
-		case keyFields:
-			if fields, i, ok = d.plainFields(b, i, fields, lim.MaxFields); !ok {
-				d.fields = fields[:0]
-				return dst, false
-			}
-		default:
-			var s []byte
-			if s, i, ok = plainString(b, i); !ok {
-				return dst, false
-			}
-			switch k {
-			case keyHostname:
-				host = s
-			case keyLogger:
-				logger = s
-			case keyType:
-				typ = s
-			case keyPayload:
-				payload = s
-			case keyEnvVersion:
-				envV = s
-			}
-		}
+	}
+	if ok {
+		logger, i, ok = stringAfter(b, i, &sepWords[keyLogger])
+	}
+	if ok {
+		typ, i, ok = stringAfter(b, i, &sepWords[keyType])
+	}
+	if ok {
+		payload, i, ok = stringAfter(b, i, &sepWords[keyPayload])
+	}
+	if ok {
+		envV, i, ok = stringAfter(b, i, &sepWords[keyEnvVersion])
+	}
+	if !ok {
+		d.fields = fields[:0]
+		return dst, false
 	}
 	d.fields = fields[:0]
 	if i >= len(b) || b[i] != '}' {
@@ -158,6 +149,28 @@ func (d *Decoder) transcode(dst []byte, lim Limits, end int, id metlog.UUID, now
 	}
 	d.pos = end
 	return dst, true
+}
+
+// afterKey returns the index after the key w at b[i], if it is there.
+func afterKey(b []byte, i int, w *keyWords) (int, bool) {
+	if !w.at(b, i) {
+		return i, false
+	}
+	return i + w.n, true
+}
+
+// stringAfter reads the key w at b[i] and the plain string after it.
+func stringAfter(b []byte, i int, w *keyWords) ([]byte, int, bool) {
+	if !w.at(b, i) {
+		return nil, i, false
+	}
+	return plainString(b, i+w.n)
+}
+
+// int32At reads an integer that fits an int32 at b[i].
+func int32At(b []byte, i int) (int64, int, bool) {
+	v, end, ok := smallInt(b, i)
+	return v, end, ok && v >= -1<<31 && v <= 1<<31-1
 }
 
 // plainString reads the string starting at b[i] ('"') if it is plain
