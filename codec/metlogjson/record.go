@@ -25,10 +25,13 @@ import (
 // keys of a Heka JSON object). Errors are those of Decode.
 func (d *Decoder) NextRecord(dst []byte, m *metlog.Message, id metlog.UUID, now int64) (rec []byte, decoded bool, err error) {
 	lim := d.Limits.withDefaults()
-	nl, err := d.start(lim)
-	if err != nil {
+	if err := d.begin(lim); err != nil {
 		return dst, true, err
 	}
+	if out, ok := d.transcodeLike(dst, lim, id, now); ok {
+		return out, false, nil
+	}
+	nl := d.lineEnd(lim)
 	if nl > 0 {
 		if out, ok := d.transcode(dst, lim, d.pos+nl, id, now); ok {
 			return out, false, nil
@@ -80,6 +83,7 @@ func (d *Decoder) transcode(dst []byte, lim Limits, end int, id metlog.UUID, now
 	if ok {
 		i, ok = afterKey(b, i, &sepWords[keyTimestamp])
 	}
+	tsAt := i // the timestamp's opening quote
 	if ok {
 		if s, i, ok = plainString(b, i); ok {
 			ts, ok = parseTimestamp(s, &d.dec.minute)
@@ -106,9 +110,11 @@ func (d *Decoder) transcode(dst []byte, lim Limits, end int, id metlog.UUID, now
 	if ok {
 		typ, i, ok = stringAfter(b, i, &sepWords[keyType])
 	}
+	payloadAt := i // the payload's key
 	if ok {
 		payload, i, ok = stringAfter(b, i, &sepWords[keyPayload])
 	}
+	payloadEnd := i // after its closing quote
 	if ok {
 		envV, i, ok = stringAfter(b, i, &sepWords[keyEnvVersion])
 	}
@@ -120,6 +126,7 @@ func (d *Decoder) transcode(dst []byte, lim Limits, end int, id metlog.UUID, now
 	if i >= len(b) || b[i] != '}' {
 		return dst, false
 	}
+	closeAt := i
 	for i++; i < len(b); i++ {
 		if !isSpace(b[i]) {
 			return dst, false
@@ -133,11 +140,14 @@ func (d *Decoder) transcode(dst []byte, lim Limits, end int, id metlog.UUID, now
 	dst = append(dst, id[:]...)
 	dst = append(dst, tagTimestamp)
 	dst = binary.AppendUvarint(dst, uint64(ts))
+	before := len(dst)
 	dst = appendBytes(dst, tagType, typ)
 	dst = appendBytes(dst, tagLogger, logger)
 	dst = append(dst, tagSeverity)
 	dst = binary.AppendUvarint(dst, uint64(uint32(severity)))
+	payloadRec := len(dst)
 	dst = appendBytes(dst, tagPayload, payload)
+	after := len(dst)
 	dst = appendBytes(dst, tagEnvVersion, envV)
 	if pid != 0 {
 		dst = append(dst, tagPid)
@@ -147,7 +157,84 @@ func (d *Decoder) transcode(dst []byte, lim Limits, end int, id metlog.UUID, now
 	for _, f := range fields {
 		dst = appendPlainField(dst, &f)
 	}
+
+	// Remember the line around its timestamp and payload, for the next.
+	l := &d.last
+	l.lim, l.ok = lim, true
+	tsEnd := tsAt + 1 + skipPlain(b[tsAt+1:], 0)
+	payloadStart := payloadAt + sepWords[keyPayload].n + 1
+	l.head = append(l.head[:0], b[d.pos:tsAt+1]...)
+	l.mid = append(l.mid[:0], b[tsEnd:payloadStart]...)
+	l.tail = append(l.tail[:0], b[payloadEnd-1:closeAt+1]...)
+	l.before = append(l.before[:0], dst[before:payloadRec]...)
+	l.after = append(l.after[:0], dst[after:]...)
+
 	d.pos = end
+	return dst, true
+}
+
+// lastLine is what NextRecord keeps of the last line it transcoded: the
+// line's bytes around its timestamp's and its payload's text, and the
+// record's bytes between the timestamp and the payload and after the
+// payload. A stream's lines mostly differ from the one before only in
+// those two strings (one process sends them all, with the same envelope):
+// such a line is transcoded by comparing the rest.
+type lastLine struct {
+	// head is the line up to the timestamp's text, mid from the end of
+	// that to the payload's text, and tail from the end of that to the
+	// closing brace.
+	head, mid, tail []byte
+	before, after   []byte
+	lim             Limits
+	ok              bool
+	hits            int // lines transcoded so, for tests
+}
+
+// transcodeLike transcodes the message at pos as transcode does if it is a
+// line like the last one transcoded (see lastLine).
+func (d *Decoder) transcodeLike(dst []byte, lim Limits, id metlog.UUID, now int64) ([]byte, bool) {
+	l := &d.last
+	if !l.ok || l.lim != lim {
+		return dst, false
+	}
+	b := d.buf
+	i := d.pos + len(l.head)
+	if i > len(b) || string(b[d.pos:i]) != string(l.head) {
+		return dst, false
+	}
+	j := skipPlain(b, i) // the timestamp's end
+	if len(b)-j < len(l.mid) || string(b[j:j+len(l.mid)]) != string(l.mid) {
+		return dst, false
+	}
+	p := j + len(l.mid)
+	q := skipPlain(b, p) // the payload's end
+	if len(b)-q < len(l.tail) || string(b[q:q+len(l.tail)]) != string(l.tail) {
+		return dst, false
+	}
+	// The rest of the line: white space, then the newline.
+	k := q + len(l.tail)
+	for k < len(b) && (b[k] == ' ' || b[k] == '\t' || b[k] == '\r') {
+		k++
+	}
+	if k >= len(b) || b[k] != '\n' || k-d.pos > lim.MaxSize {
+		return dst, false
+	}
+	ts, ok := parseTimestamp(b[i:j], &d.dec.minute)
+	if !ok {
+		return dst, false
+	}
+	if ts == 0 {
+		ts = now
+	}
+	dst = append(dst, tagUUID, 16)
+	dst = append(dst, id[:]...)
+	dst = append(dst, tagTimestamp)
+	dst = binary.AppendUvarint(dst, uint64(ts))
+	dst = append(dst, l.before...)
+	dst = appendBytes(dst, tagPayload, b[p:q])
+	dst = append(dst, l.after...)
+	d.pos = k
+	l.hits++
 	return dst, true
 }
 

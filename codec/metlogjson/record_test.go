@@ -155,6 +155,44 @@ func TestNextRecordLayout(t *testing.T) {
 	}
 }
 
+// TestNextRecordLike checks lines like the one before them, which
+// NextRecord transcodes by comparing them with it, and near misses.
+func TestNextRecordLike(t *testing.T) {
+	line := func(sev, ts, fields, payload, tail string) string {
+		return `{"severity": ` + sev + `, "timestamp": "` + ts + `", "metlog_hostname": "web1", "fields": {` + fields +
+			`}, "metlog_pid": 4242, "logger": "bench", "type": "oldstyle", "payload": "` + payload + `", "env_version": "0.8"}` + tail + "\n"
+	}
+	var stream string
+	for i := range 20 {
+		stream += line("6", fmt.Sprintf("2026-01-02T03:04:%02d.%06dZ", i%60, i*7919), `"status": 200`, fmt.Sprintf("#s=%d %s", i, strings.Repeat("x", i*13)), "")
+	}
+	stream += line("6", "1970-01-01T00:00:00Z", `"status": 200`, "", " \t\r")                                             // like: the timestamp 0, no payload
+	stream += line("6", "2026-01-02T03:04:05Z", `"status": 200`, `a\"b`, "")                                              // an escaped quote
+	stream += line("6", "2026-01-02T03:04:05Z", `"status": 200`, "é", "")                                                 // not ASCII
+	stream += line("6", "2026-01-02T03:04:05\u005a", `"status": 200`, "p", "")                                            // an escape in the timestamp
+	stream += line("6", "2026-01-02T03:04:05Z", `"status": 200`, "p", " x")                                               // data after the message
+	stream += line("6", "2026-13-02T03:04:05Z", `"status": 200`, "p", "")                                                 // a bad timestamp
+	stream += line("3", "2026-01-02T03:04:05Z", `"status": 200`, "p", "")                                                 // another severity
+	stream += line("3", "2026-01-02T03:04:05Z", `"status": 201`, "p", "")                                                 // other fields
+	stream += line("3", "2026-01-02T03:04:05Z", `"status": 201`, "q", "")                                                 // like the one before
+	stream += strings.Replace(line("3", "2026-01-02T03:04:05Z", `"status": 201`, "q", ""), "{\"status", "{\n\"status", 1) // over two lines
+	stream += line("3", "2026-01-02T03:04:05Z", `"status": 201`, "r", "")
+	for _, lim := range []Limits{{}, {MaxSize: 240}} {
+		sameSteps(t, []byte(stream), whole, lim)
+		sameSteps(t, []byte(stream), oneByte, lim)
+	}
+	d := NewDecoder(strings.NewReader(stream))
+	var m metlog.Message
+	for {
+		if _, _, err := d.NextRecord(nil, &m, metlog.UUID{}, 1); err == io.EOF {
+			break
+		}
+	}
+	if d.last.hits < 20 {
+		t.Errorf("%d lines transcoded like the one before, want at least 20", d.last.hits)
+	}
+}
+
 // TestNextRecordCaptures reads the captures of metlog-py as one stream:
 // each of its messages either way gives the same record.
 func TestNextRecordCaptures(t *testing.T) {
@@ -208,6 +246,9 @@ func FuzzNextRecord(f *testing.F) {
 		all = append(append(all, c.line...), '\n')
 	}
 	f.Add(all)
+	like := layoutLines[0].line + "\n" + strings.Replace(layoutLines[0].line, "hello", "hullo there", 1) + "\n" +
+		strings.Replace(layoutLines[0].line, "29.187659Z", "31.5Z", 1) + "\n"
+	f.Add([]byte(like))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sameSteps(t, data, whole, Limits{})
 		sameSteps(t, data, oneByte, Limits{MaxSize: 200, MaxFields: 3})

@@ -36,6 +36,7 @@ type Decoder struct {
 	readSize int
 	dec      decoder
 	fields   []plainField // NextRecord's, reused
+	last     lastLine     // NextRecord's
 }
 
 // NewDecoder returns a Decoder reading from r in reads of at least 4 KiB.
@@ -70,9 +71,26 @@ func (d *Decoder) Decode(m *metlog.Message) error {
 // returns the offset from there of the first newline if the message may
 // be that line (0 if not).
 func (d *Decoder) start(lim Limits) (nl int, err error) {
+	if err := d.begin(lim); err != nil {
+		return 0, err
+	}
+	return d.lineEnd(lim), nil
+}
+
+// lineEnd returns the offset from pos of the first newline if the message
+// there may be that line (0 if not).
+func (d *Decoder) lineEnd(lim Limits) int {
+	if nl := bytes.IndexByte(d.buf[d.pos:], '\n'); nl <= lim.MaxSize {
+		return max(nl, 0)
+	}
+	return 0
+}
+
+// begin moves to the '{' starting the next message, reading as needed.
+func (d *Decoder) begin(lim Limits) error {
 	if d.resync {
 		if !d.skipToMessage() {
-			return 0, d.readErr()
+			return d.readErr()
 		}
 	}
 	for {
@@ -83,18 +101,14 @@ func (d *Decoder) start(lim Limits) (nl int, err error) {
 			break
 		}
 		if !d.fill(lim) {
-			return 0, d.readErr()
+			return d.readErr()
 		}
 	}
 	if c := d.buf[d.pos]; c != '{' {
-		err := &Error{Offset: d.InputOffset(), Kind: ErrSyntax, Msg: "unexpected " + quoteByte(c) + ", want '{' starting a message"}
 		d.resync = true
-		return 0, err
+		return &Error{Offset: d.InputOffset(), Kind: ErrSyntax, Msg: "unexpected " + quoteByte(c) + ", want '{' starting a message"}
 	}
-	if nl = bytes.IndexByte(d.buf[d.pos:], '\n'); nl > lim.MaxSize {
-		nl = 0
-	}
-	return max(nl, 0), nil
+	return nil
 }
 
 // decodeFrom decodes the message that starts at buf[pos] into m; nl is
