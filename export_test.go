@@ -11,3 +11,6 @@ func ParseAckForTest(b []byte) {
 	parseAck(b)
 	readHekaRecord(bufio.NewReader(bytes.NewReader(b)))
 }
+
+// LikeHits returns how many records e wrote by comparison with the last.
+func (e *JSONProtobufEncoder) LikeHits() int { return e.hits }

@@ -29,6 +29,17 @@ const maxDirectFields = 32
 // a representation, or that has values of a type other than its
 // value_type.
 func AppendJSONProtobuf(dst, pb []byte) ([]byte, bool) {
+	return appendJSONProtobuf(dst, pb, nil)
+}
+
+// jsonMarks are where appendJSONProtobuf wrote the timestamp's text, the
+// payload and the UUID's text, as offsets in dst.
+type jsonMarks struct {
+	ts, tsEnd, payload, payloadEnd, uuid int
+}
+
+// appendJSONProtobuf is AppendJSONProtobuf, setting *marks if not nil.
+func appendJSONProtobuf(dst, pb []byte, marks *jsonMarks) ([]byte, bool) {
 	var (
 		uuid, typ, logger, payload, envVersion, hostname []byte
 		ts                                               int64
@@ -100,7 +111,9 @@ func AppendJSONProtobuf(dst, pb []byte) ([]byte, bool) {
 	dst = append(dst, `{"severity": `...)
 	dst = appendInt(dst, int64(severity))
 	dst = append(dst, `, "timestamp": "`...)
+	tsAt := len(dst)
 	dst = appendTimestamp(dst, ts)
+	tsEnd := len(dst)
 	dst = append(dst, `", "metlog_hostname": `...)
 	dst = appendJSONString(dst, transient(hostname))
 	dst = append(dst, `, "fields": {`...)
@@ -132,7 +145,9 @@ func AppendJSONProtobuf(dst, pb []byte) ([]byte, bool) {
 	dst = append(dst, `, "type": `...)
 	dst = appendJSONString(dst, transient(typ))
 	dst = append(dst, `, "payload": `...)
+	payloadAt := len(dst)
 	dst = appendJSONString(dst, transient(payload))
+	payloadEnd := len(dst)
 	dst = append(dst, `, "env_version": `...)
 	dst = appendJSONString(dst, transient(envVersion))
 	// As Unmarshal sets it: zero-padded or cut to 16 bytes.
@@ -142,12 +157,153 @@ func AppendJSONProtobuf(dst, pb []byte) ([]byte, bool) {
 	} else {
 		copy(u[:], uuid)
 	}
+	uuidAt := 0
 	if !u.IsZero() {
 		dst = append(dst, `, "uuid": "`...)
+		uuidAt = len(dst)
 		dst = u.AppendText(dst)
 		dst = append(dst, '"')
 	}
+	if marks != nil {
+		*marks = jsonMarks{ts: tsAt, tsEnd: tsEnd, payload: payloadAt, payloadEnd: payloadEnd, uuid: uuidAt}
+	}
 	return append(dst, '}'), true
+}
+
+// A JSONProtobufEncoder is AppendJSONProtobuf remembering the last record
+// it wrote. A router's journal mostly holds runs of records that differ
+// from the one before only in their UUID, timestamp and payload (one
+// process sends them, with the same envelope and fields); such a record,
+// in the layout Message.AppendProtobuf writes, is written by comparing the
+// rest of it with the last record and reusing that one's JSON for it.
+//
+// The zero value is ready to use. It is not safe for concurrent use.
+type JSONProtobufEncoder struct {
+	// The last record's bytes between its timestamp and its payload, and
+	// after its payload; its JSON before the timestamp's text, between
+	// that and the payload, and between the payload and the UUID's text.
+	before, after   []byte
+	head, mid, tail []byte
+	ok              bool
+	hits            int // records written by comparison, for tests
+}
+
+// Append appends the metlog JSON of the Heka protobuf Message in pb to
+// dst, as AppendJSONProtobuf does.
+func (e *JSONProtobufEncoder) Append(dst, pb []byte) ([]byte, bool) {
+	if out, ok := e.appendLike(dst, pb); ok {
+		return out, true
+	}
+	var marks jsonMarks
+	n := len(dst)
+	dst, ok := appendJSONProtobuf(dst, pb, &marks)
+	if ok {
+		e.remember(pb, dst, n, &marks)
+	}
+	return dst, ok
+}
+
+// recordParts splits a record in Message.AppendProtobuf's layout with a
+// UUID, a payload and nothing else twice: it returns the timestamp, the
+// bytes between it and the payload (type, logger, severity), the payload
+// and the bytes after it (env_version, pid, hostname, fields).
+func recordParts(pb []byte) (ts uint64, before, payload, after []byte, ok bool) {
+	if len(pb) < 20 || pb[0] != tagUUID || pb[1] != 16 || pb[18] != tagTimestamp {
+		return 0, nil, nil, nil, false
+	}
+	ts, i, ok := pbVarint(pb, 19)
+	if !ok {
+		return 0, nil, nil, nil, false
+	}
+	start := i
+	for i < len(pb) && pb[i] != tagPayload {
+		if i, ok = skipPart(pb, i, tagType, tagLogger, tagSeverity); !ok {
+			return 0, nil, nil, nil, false
+		}
+	}
+	if i == len(pb) {
+		return 0, nil, nil, nil, false
+	}
+	before = pb[start:i]
+	pstart, pend, ok := pbBytes(pb, i+1)
+	if !ok {
+		return 0, nil, nil, nil, false
+	}
+	return ts, before, pb[pstart:pend], pb[pend:], true
+}
+
+// skipPart returns the index after the tag and value at pb[i], if the tag
+// is one of a, b and c.
+func skipPart(pb []byte, i int, a, b, c byte) (int, bool) {
+	tag := pb[i]
+	if tag != a && tag != b && tag != c {
+		return i, false
+	}
+	if tag&7 == wireVarint {
+		_, i, ok := pbVarint(pb, i+1)
+		return i, ok
+	}
+	_, end, ok := pbBytes(pb, i+1)
+	return end, ok
+}
+
+// remember keeps what appendLike needs of pb, written as dst[n:] with the
+// offsets in marks.
+func (e *JSONProtobufEncoder) remember(pb, dst []byte, n int, marks *jsonMarks) {
+	e.ok = false
+	_, before, _, after, ok := recordParts(pb)
+	if !ok || marks.uuid == 0 {
+		return
+	}
+	for i := 0; i < len(after); {
+		if i, ok = skipPart(after, i, tagEnvVersion, tagPid, tagHostname); !ok {
+			if i, ok = skipPart(after, i, tagFields, tagFields, tagFields); !ok {
+				return
+			}
+		}
+	}
+	e.before = append(e.before[:0], before...)
+	e.after = append(e.after[:0], after...)
+	e.head = append(e.head[:0], dst[n:marks.ts]...)
+	e.mid = append(e.mid[:0], dst[marks.tsEnd:marks.payload]...)
+	e.tail = append(e.tail[:0], dst[marks.payloadEnd:marks.uuid]...)
+	e.ok = true
+}
+
+// appendLike writes pb if it is like the last record (see
+// JSONProtobufEncoder).
+func (e *JSONProtobufEncoder) appendLike(dst, pb []byte) ([]byte, bool) {
+	if !e.ok {
+		return dst, false
+	}
+	// recordParts inlined for the expected bytes.
+	if len(pb) < 20 || pb[0] != tagUUID || pb[1] != 16 || pb[18] != tagTimestamp {
+		return dst, false
+	}
+	ts, i, ok := pbVarint(pb, 19)
+	if !ok || len(pb)-i < len(e.before) || string(pb[i:i+len(e.before)]) != string(e.before) {
+		return dst, false
+	}
+	i += len(e.before)
+	if i >= len(pb) || pb[i] != tagPayload {
+		return dst, false
+	}
+	start, end, ok := pbBytes(pb, i+1)
+	if !ok || string(pb[end:]) != string(e.after) {
+		return dst, false
+	}
+	u := UUID(pb[2:18])
+	if u.IsZero() {
+		return dst, false
+	}
+	dst = append(dst, e.head...)
+	dst = appendTimestamp(dst, int64(ts))
+	dst = append(dst, e.mid...)
+	dst = appendJSONString(dst, transient(pb[start:end]))
+	dst = append(dst, e.tail...)
+	dst = u.AppendText(dst)
+	e.hits++
+	return append(dst, '"', '}'), true
 }
 
 // appendFieldProtobuf writes the Field message f as a key of the fields

@@ -165,3 +165,85 @@ func FuzzAppendJSONProtobuf(f *testing.F) {
 		checkJSONProtobuf(t, pb)
 	})
 }
+
+// likeRecords returns records of messages that share an envelope, some
+// also their fields, as a stream's mostly do, and near misses between
+// them.
+func likeRecords() [][]byte {
+	u := metlog.UUID{0x01, 0x93, 0x4b, 0x2a, 0x10, 0x00, 0x70, 0x00, 0x80, 0x00, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc}
+	base := metlog.Message{UUID: u, Timestamp: 1767323045123456000, Type: "oldstyle", Logger: "bench",
+		Severity: metlog.Info, Payload: "hello", EnvVersion: "0.8", Pid: 4242, Hostname: "web1",
+		Fields: []metlog.Field{metlog.Int("status", 200), metlog.String("path", "/a")}}
+	var recs [][]byte
+	add := func(edit func(m *metlog.Message)) {
+		m := base
+		m.Fields = append([]metlog.Field(nil), base.Fields...)
+		edit(&m)
+		recs = append(recs, m.AppendProtobuf(nil))
+	}
+	for i := range 5 {
+		add(func(m *metlog.Message) {
+			m.UUID[15] = byte(i)
+			m.Timestamp += int64(i) * 1e9
+			m.Payload = string(bytes.Repeat([]byte{'x'}, i*40)) + "\"\n\u00e9"
+		})
+	}
+	add(func(m *metlog.Message) { m.Payload = "" })
+	add(func(m *metlog.Message) { m.Payload = "p" })
+	add(func(m *metlog.Message) { m.UUID = metlog.UUID{} })
+	add(func(m *metlog.Message) { m.Fields[0].Integers = []int64{201} })
+	add(func(m *metlog.Message) { m.Fields[0].Integers = []int64{202} })
+	add(func(m *metlog.Message) { m.Severity = metlog.Error })
+	add(func(m *metlog.Message) { m.Timestamp = 0 })
+	add(func(m *metlog.Message) { m.Pid = 0 })
+	add(func(m *metlog.Message) {})
+	// A record with its payload twice: the last one counts.
+	twice := append(append([]byte(nil), recs[len(recs)-1]...), 0x32, 1, 'z')
+	recs = append(recs, twice, recs[len(recs)-1])
+	return recs
+}
+
+// TestJSONProtobufEncoder checks that the encoder writes what
+// AppendJSONProtobuf writes, record after record, and that it writes the
+// records like the one before by comparison.
+func TestJSONProtobufEncoder(t *testing.T) {
+	var e metlog.JSONProtobufEncoder
+	recs := likeRecords()
+	for _, pb := range recs {
+		sameEncoding(t, &e, pb)
+	}
+	if e.LikeHits() < 4 {
+		t.Errorf("%d of %d records written by comparison, want at least 4", e.LikeHits(), len(recs))
+	}
+}
+
+// sameEncoding fails t unless e writes pb as AppendJSONProtobuf does.
+func sameEncoding(t *testing.T, e *metlog.JSONProtobufEncoder, pb []byte) {
+	t.Helper()
+	want, wok := metlog.AppendJSONProtobuf([]byte("prefix"), pb)
+	got, gok := e.Append([]byte("prefix"), pb)
+	if gok != wok || !bytes.Equal(got, want) {
+		t.Fatalf("record %x:\nencoder %v %s\nfunction %v %s", pb, gok, got, wok, want)
+	}
+}
+
+// FuzzJSONProtobufEncoder feeds an encoder a sequence of records, each
+// prefixed with its length in one byte, and checks each against
+// AppendJSONProtobuf.
+func FuzzJSONProtobufEncoder(f *testing.F) {
+	var all []byte
+	for _, pb := range likeRecords() {
+		if len(pb) < 256 {
+			all = append(append(all, byte(len(pb))), pb...)
+		}
+	}
+	f.Add(all)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var e metlog.JSONProtobufEncoder
+		for len(data) > 0 {
+			n := min(int(data[0]), len(data)-1)
+			sameEncoding(t, &e, data[1:1+n])
+			data = data[1+n:]
+		}
+	})
+}

@@ -67,6 +67,30 @@ func (jsonFormat) AppendRecord(dst, record []byte) ([]byte, bool) {
 	return append(dst, '\n'), true
 }
 
+// NewRecordEncoder returns an encoder of records in f for one goroutine:
+// f itself, or for metlog JSON an encoder that writes a record like the
+// one before it by comparison (metlog.JSONProtobufEncoder).
+func NewRecordEncoder(f RecordFormat) RecordFormat {
+	if _, ok := f.(jsonFormat); ok {
+		return &jsonRecordEncoder{}
+	}
+	return f
+}
+
+// jsonRecordEncoder is metlog JSON with a metlog.JSONProtobufEncoder.
+type jsonRecordEncoder struct {
+	jsonFormat
+	enc metlog.JSONProtobufEncoder
+}
+
+func (j *jsonRecordEncoder) AppendRecord(dst, record []byte) ([]byte, bool) {
+	dst, ok := j.enc.Append(dst, record)
+	if !ok {
+		return dst, false
+	}
+	return append(dst, '\n'), true
+}
+
 type hekaFormat struct{}
 
 func (hekaFormat) Append(dst []byte, m *metlog.Message) ([]byte, error) {

@@ -108,6 +108,9 @@ type prepared struct {
 	// into recBuf (see load).
 	recs   [][]byte
 	recBuf []byte
+	// enc encodes records directly for the format encFor, remembering the
+	// last record (output.NewRecordEncoder).
+	enc, encFor output.RecordFormat
 }
 
 // load copies recs into p, for the feed's helper: the journal's batch they

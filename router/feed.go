@@ -263,8 +263,11 @@ func (f *feed) prepare(p *prepared, rec []byte, m *metlog.Message, direct output
 // prepareOne is prepare for a record known not to be a statsd record.
 func (f *feed) prepareOne(p *prepared, rec []byte, m *metlog.Message, direct output.RecordFormat) {
 	if direct != nil {
+		if p.encFor != direct {
+			p.enc, p.encFor = output.NewRecordEncoder(direct), direct
+		}
 		var ok bool
-		if p.data, ok = direct.AppendRecord(p.data, rec); ok {
+		if p.data, ok = p.enc.AppendRecord(p.data, rec); ok {
 			p.matched++
 			p.encoded++
 			return
