@@ -57,4 +57,34 @@ func BenchmarkEncodeRouting(b *testing.B) {
 		}
 		cpu.Report(b)
 	})
+	// The encoder an output keeps, over records that differ in their
+	// UUID, timestamp and payload (like), or also in a field, each its own
+	// (distinct).
+	encoder := func(distinct bool) func(b *testing.B) {
+		return func(b *testing.B) {
+			var recs [][]byte
+			for i := range 64 {
+				r := *m
+				r.UUID[15], r.Timestamp = byte(i), m.Timestamp+int64(i)*1e6
+				r.Payload = m.Payload + string(rune('a'+i%26))
+				if distinct {
+					r.Fields = []Field{Int("status", int64(200+i))}
+				}
+				recs = append(recs, r.AppendProtobuf(nil))
+			}
+			var e JSONProtobufEncoder
+			buf, _ := e.Append(nil, recs[0])
+			b.SetBytes(int64(len(buf)))
+			b.ReportAllocs()
+			cpu := cputime.Now()
+			i := 0
+			for b.Loop() {
+				buf, _ = e.Append(buf[:0], recs[i%len(recs)])
+				i++
+			}
+			cpu.Report(b)
+		}
+	}
+	b.Run("json-from-protobuf-like", encoder(false))
+	b.Run("json-from-protobuf-distinct", encoder(true))
 }

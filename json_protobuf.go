@@ -185,7 +185,13 @@ type JSONProtobufEncoder struct {
 	before, after   []byte
 	head, mid, tail []byte
 	ok              bool
-	hits            int // records written by comparison, for tests
+	// Remembering costs about what writing by comparison saves: after a
+	// record remembered for fewer than two, the next misses skip remembering,
+	// twice as many each time up to 63, so that a stream of records each
+	// unlike the last pays for one in 64.
+	hitsSince     int // records written by comparison since the last remembered
+	backoff, skip int
+	hits          int // records written by comparison, for tests
 }
 
 // Append appends the metlog JSON of the Heka protobuf Message in pb to
@@ -194,10 +200,20 @@ func (e *JSONProtobufEncoder) Append(dst, pb []byte) ([]byte, bool) {
 	if out, ok := e.appendLike(dst, pb); ok {
 		return out, true
 	}
+	if e.skip > 0 {
+		e.skip--
+		return appendJSONProtobuf(dst, pb, nil)
+	}
 	var marks jsonMarks
 	n := len(dst)
 	dst, ok := appendJSONProtobuf(dst, pb, &marks)
 	if ok {
+		if e.ok && e.hitsSince < 2 {
+			e.backoff = min(2*e.backoff+1, 63)
+		} else {
+			e.backoff = 0
+		}
+		e.skip, e.hitsSince = e.backoff, 0
 		e.remember(pb, dst, n, &marks)
 	}
 	return dst, ok
@@ -303,6 +319,7 @@ func (e *JSONProtobufEncoder) appendLike(dst, pb []byte) ([]byte, bool) {
 	dst = append(dst, e.tail...)
 	dst = u.AppendText(dst)
 	e.hits++
+	e.hitsSince++
 	return append(dst, '"', '}'), true
 }
 

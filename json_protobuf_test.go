@@ -3,6 +3,7 @@ package metlog_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -246,4 +247,26 @@ func FuzzJSONProtobufEncoder(f *testing.F) {
 			data = data[1+n:]
 		}
 	})
+}
+
+// After a run of records each unlike the one before, the encoder
+// remembers seldom, and starts writing by comparison again within 64
+// records of a run of like ones.
+func TestJSONProtobufEncoderBackoff(t *testing.T) {
+	m := metlog.Message{UUID: metlog.UUID{1}, Timestamp: 1e18, Type: "t", Payload: "p", Hostname: "h"}
+	var e metlog.JSONProtobufEncoder
+	for i := range 100 {
+		m.Fields = []metlog.Field{metlog.Int("n", int64(i))}
+		sameEncoding(t, &e, m.AppendProtobuf(nil))
+	}
+	if e.LikeHits() != 0 {
+		t.Fatalf("%d records unlike the one before written by comparison", e.LikeHits())
+	}
+	for i := range 100 {
+		m.Payload = fmt.Sprint("line ", i)
+		sameEncoding(t, &e, m.AppendProtobuf(nil))
+	}
+	if e.LikeHits() < 100-64 {
+		t.Errorf("%d of 100 like records written by comparison, want at least 36", e.LikeHits())
+	}
 }

@@ -159,17 +159,27 @@ func (d *Decoder) transcode(dst []byte, lim Limits, end int, id metlog.UUID, now
 	}
 
 	// Remember the line around its timestamp and payload, for the next.
+	start := d.pos
+	d.pos = end
 	l := &d.last
+	if l.skip > 0 {
+		l.skip--
+		return dst, true
+	}
+	if l.ok && l.hitsSince < 2 {
+		l.backoff = min(2*l.backoff+1, 63)
+	} else {
+		l.backoff = 0
+	}
+	l.skip, l.hitsSince = l.backoff, 0
 	l.lim, l.ok = lim, true
 	tsEnd := tsAt + 1 + skipPlain(b[tsAt+1:], 0)
 	payloadStart := payloadAt + sepWords[keyPayload].n + 1
-	l.head = append(l.head[:0], b[d.pos:tsAt+1]...)
+	l.head = append(l.head[:0], b[start:tsAt+1]...)
 	l.mid = append(l.mid[:0], b[tsEnd:payloadStart]...)
 	l.tail = append(l.tail[:0], b[payloadEnd-1:closeAt+1]...)
 	l.before = append(l.before[:0], dst[before:payloadRec]...)
 	l.after = append(l.after[:0], dst[after:]...)
-
-	d.pos = end
 	return dst, true
 }
 
@@ -187,7 +197,13 @@ type lastLine struct {
 	before, after   []byte
 	lim             Limits
 	ok              bool
-	hits            int // lines transcoded so, for tests
+	// Remembering costs about what comparing saves: after a line
+	// remembered for fewer than two, the next transcoded lines skip remembering,
+	// twice as many each time up to 63, so that a stream of lines each
+	// unlike the last pays for one in 64.
+	hitsSince     int // lines transcoded by comparison since the last remembered
+	backoff, skip int
+	hits          int // lines transcoded so, for tests
 }
 
 // transcodeLike transcodes the message at pos as transcode does if it is a
@@ -235,6 +251,7 @@ func (d *Decoder) transcodeLike(dst []byte, lim Limits, id metlog.UUID, now int6
 	dst = append(dst, l.after...)
 	d.pos = k
 	l.hits++
+	l.hitsSince++
 	return dst, true
 }
 
