@@ -136,10 +136,7 @@ func (d *Decoder) transcode(dst []byte, lim Limits, end int, id metlog.UUID, now
 		ts = now
 	}
 
-	dst = append(dst, tagUUID, 16)
-	dst = append(dst, id[:]...)
-	dst = append(dst, tagTimestamp)
-	dst = binary.AppendUvarint(dst, uint64(ts))
+	dst = appendHead(dst, id, ts)
 	before := len(dst)
 	dst = appendBytes(dst, tagType, typ)
 	dst = appendBytes(dst, tagLogger, logger)
@@ -242,10 +239,7 @@ func (d *Decoder) transcodeLike(dst []byte, lim Limits, id metlog.UUID, now int6
 	if ts == 0 {
 		ts = now
 	}
-	dst = append(dst, tagUUID, 16)
-	dst = append(dst, id[:]...)
-	dst = append(dst, tagTimestamp)
-	dst = binary.AppendUvarint(dst, uint64(ts))
+	dst = appendHead(dst, id, ts)
 	dst = append(dst, l.before...)
 	dst = appendBytes(dst, tagPayload, b[p:q])
 	dst = append(dst, l.after...)
@@ -381,6 +375,14 @@ const (
 	tagFieldInteger        = 6<<3 | wireBytes // packed
 	tagFieldBool           = 8<<3 | wireBytes // packed
 )
+
+// appendHead appends a record's UUID and timestamp, its first two fields.
+func appendHead(dst []byte, id metlog.UUID, ts int64) []byte {
+	dst = append(dst, tagUUID, 16)
+	dst = append(dst, id[:]...)
+	dst = append(dst, tagTimestamp)
+	return binary.AppendUvarint(dst, uint64(ts))
+}
 
 // appendBytes appends s under tag, or nothing when s is empty.
 func appendBytes(dst []byte, tag byte, s []byte) []byte {
